@@ -1,0 +1,321 @@
+//! Reading `config.toml`, overlaying the environment, and validating into a [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::source::{HandlerConfig, HmacConfig, SourceConfig};
+use super::{Config, ServerConfig, Source, StorageConfig, WorkerConfig};
+use crate::verify::{self, HmacScheme, IdLocation, Scheme, Secret, Verifier};
+
+/// A configuration problem, naming the file, the key and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema (the message names the key).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's description, with line, column and key.
+        message: String,
+    },
+    /// A value is well-formed but not acceptable.
+    #[error("{file}: {key}: {reason}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Dotted key, e.g. `sources.stripe.secrets`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Substring that marks the shipped development secrets; hookbox warns while one is in use.
+pub const DEVELOPMENT_SECRET_MARKER: &str = "insecuredev";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerConfig,
+    #[serde(default)]
+    storage: StorageConfig,
+    #[serde(default)]
+    worker: WorkerConfig,
+    #[serde(default)]
+    sources: BTreeMap<String, SourceConfig>,
+}
+
+/// Loads `path`, overlaying secrets from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    load_str(&text, &file, &|name| std::env::var(name).ok())
+}
+
+/// Parses and validates `text` (named `file` in errors); `env` looks up environment variables.
+pub fn load_str(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        file: file.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let invalid = |key: String, reason: String| ConfigError::Invalid {
+        file: file.to_owned(),
+        key,
+        reason,
+    };
+    check_general(&raw).map_err(|(key, reason)| invalid(key.to_owned(), reason.to_owned()))?;
+    let mut sources = Vec::with_capacity(raw.sources.len());
+    for (name, cfg) in &raw.sources {
+        let source = build_source(name, cfg, &raw.worker, env).map_err(|(key, reason)| {
+            let key = if key.is_empty() {
+                format!("sources.{name}")
+            } else {
+                format!("sources.{name}.{key}")
+            };
+            invalid(key, reason)
+        })?;
+        sources.push(source);
+    }
+    Ok(Config {
+        server: raw.server,
+        storage: raw.storage,
+        worker: raw.worker,
+        sources,
+    })
+}
+
+fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
+    if raw.server.max_connections == 0 {
+        return Err(("server.max_connections", "must be at least 1"));
+    }
+    if raw.worker.concurrency == 0 {
+        return Err(("worker.concurrency", "must be at least 1"));
+    }
+    if !(0.0..1.0).contains(&raw.worker.jitter) {
+        return Err(("worker.jitter", "must be at least 0 and below 1"));
+    }
+    if raw.worker.attempts_allowed() == 0 {
+        return Err(("worker.max_attempts", "must be at least 1"));
+    }
+    if raw.storage.dedupe_window < raw.storage.retention {
+        return Err((
+            "storage.dedupe_window",
+            "must not be shorter than storage.retention",
+        ));
+    }
+    Ok(())
+}
+
+type KeyError = (String, String);
+
+fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
+    Err((key.to_owned(), reason.into()))
+}
+
+fn build_source(
+    name: &str,
+    cfg: &SourceConfig,
+    worker: &WorkerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Source, KeyError> {
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !valid_name {
+        return err(
+            "",
+            "source names use only a-z, 0-9, '_' and '-' (at most 64)",
+        );
+    }
+    let scheme = build_scheme(cfg)?;
+    let env_prefix = name.to_ascii_uppercase().replace('-', "_");
+    let secrets: Vec<Secret> = match env(&format!("{env_prefix}_WEBHOOK_SECRET")) {
+        Some(list) => list.split(',').map(|s| Secret::new(s.trim())).collect(),
+        None => cfg
+            .secrets
+            .iter()
+            .map(|s| Secret::new(s.as_str()))
+            .collect(),
+    };
+    if secrets.is_empty() {
+        return err(
+            "secrets",
+            format!("no secret configured (set it here or in {env_prefix}_WEBHOOK_SECRET)"),
+        );
+    }
+    for (i, secret) in secrets.iter().enumerate() {
+        verify::check_secret(&scheme, secret)
+            .or_else(|reason| err(&format!("secrets[{i}]"), reason))?;
+    }
+    let uses_development_secret = secrets.iter().any(|s| {
+        s.expose()
+            .to_ascii_lowercase()
+            .contains(DEVELOPMENT_SECRET_MARKER)
+    });
+    let handler = build_handler(&cfg.handler, &env_prefix, env)?;
+    let concurrency = cfg.concurrency.unwrap_or(worker.concurrency);
+    if concurrency == 0 {
+        return err("concurrency", "must be at least 1");
+    }
+    let max_body_bytes = cfg.max_body_bytes.unwrap_or(1024 * 1024);
+    if max_body_bytes == 0 {
+        return err("max_body_bytes", "must be at least 1");
+    }
+    let mut keep_headers = vec!["content-type".to_owned(), "user-agent".to_owned()];
+    keep_headers.extend(default_kept(&scheme).iter().map(|h| (*h).to_owned()));
+    for h in &cfg.keep_headers {
+        if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+            return err("keep_headers", format!("{h:?} is not a header name"));
+        }
+        keep_headers.push(h.to_ascii_lowercase());
+    }
+    keep_headers.sort();
+    keep_headers.dedup();
+    Ok(Source {
+        name: name.to_owned(),
+        verifier: Verifier {
+            scheme,
+            secrets,
+            tolerance: cfg.tolerance.unwrap_or(Duration::from_secs(300)),
+        },
+        max_body_bytes,
+        keep_headers,
+        handler,
+        concurrency,
+        uses_development_secret,
+    })
+}
+
+/// Provider headers worth keeping with every event of a scheme (event type, shop, …).
+fn default_kept(scheme: &Scheme) -> &'static [&'static str] {
+    match scheme {
+        Scheme::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
+        Scheme::Shopify => &[
+            "x-shopify-topic",
+            "x-shopify-shop-domain",
+            "x-shopify-webhook-id",
+        ],
+        Scheme::Standard => &["webhook-id", "svix-id"],
+        _ => &[],
+    }
+}
+
+fn build_scheme(cfg: &SourceConfig) -> Result<Scheme, KeyError> {
+    let scheme = match cfg.scheme.as_str() {
+        "stripe" => Scheme::Stripe,
+        "github" => Scheme::Github,
+        "standard" => Scheme::Standard,
+        "shopify" => Scheme::Shopify,
+        "slack" => Scheme::Slack,
+        "paddle" => Scheme::Paddle,
+        "square" => match &cfg.notification_url {
+            Some(url) if !url.is_empty() => Scheme::Square {
+                notification_url: url.clone(),
+            },
+            _ => return err("notification_url", "required for scheme \"square\""),
+        },
+        "hmac" => match &cfg.hmac {
+            Some(h) => Scheme::Hmac(build_hmac(h)?),
+            None => return err("hmac", "a [hmac] table is required for scheme \"hmac\""),
+        },
+        other => {
+            return err(
+                "scheme",
+                format!("unknown scheme {other:?} (expected stripe, github, standard, shopify, slack, paddle, square or hmac)"),
+            )
+        }
+    };
+    if cfg.scheme != "square" && cfg.notification_url.is_some() {
+        return err("notification_url", "only used with scheme \"square\"");
+    }
+    if cfg.scheme != "hmac" && cfg.hmac.is_some() {
+        return err("hmac", "only used with scheme \"hmac\"");
+    }
+    Ok(scheme)
+}
+
+fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
+    let id = match (&h.id_header, &h.id_pointer) {
+        (Some(header), None) => IdLocation::Header(header.to_ascii_lowercase()),
+        (None, Some(ptr)) if ptr.starts_with('/') => IdLocation::JsonPointer(ptr.clone()),
+        (None, Some(_)) => return err("hmac.id_pointer", "a JSON pointer starts with '/'"),
+        _ => return err("hmac", "set exactly one of id_header and id_pointer"),
+    };
+    if !h.signed.contains("{body}") {
+        return err("hmac.signed", "the template must contain {body}");
+    }
+    if h.signed.contains("{timestamp}") && h.timestamp_header.is_none() {
+        return err(
+            "hmac.timestamp_header",
+            "required when hmac.signed uses {timestamp}",
+        );
+    }
+    if h.signed.contains("{id}") && h.id_header.is_none() {
+        return err("hmac.signed", "{id} needs hmac.id_header");
+    }
+    Ok(HmacScheme {
+        header: h.header.to_ascii_lowercase(),
+        prefix: h.prefix.clone(),
+        encoding: h.encoding,
+        algorithm: h.algorithm,
+        signed: h.signed.clone(),
+        timestamp_header: h.timestamp_header.as_ref().map(|t| t.to_ascii_lowercase()),
+        id,
+    })
+}
+
+fn build_handler(
+    handler: &HandlerConfig,
+    env_prefix: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<HandlerConfig, KeyError> {
+    let mut handler = handler.clone();
+    match &mut handler {
+        HandlerConfig::Log => {}
+        HandlerConfig::Forward(f) => {
+            if let Some(s) = env(&format!("{env_prefix}_FORWARD_SECRET")) {
+                f.secret = Some(Secret::new(s));
+            }
+            let Some(secret) = &f.secret else {
+                return err(
+                    "handler.secret",
+                    format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
+                );
+            };
+            verify::check_secret(&Scheme::Standard, secret)
+                .or_else(|r| err("handler.secret", r))?;
+            match f.url.parse::<http::Uri>() {
+                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
+                _ => return err("handler.url", "must be an absolute http:// URL"),
+            }
+        }
+        HandlerConfig::Command(c) => {
+            if c.program.as_os_str().is_empty() {
+                return err("handler.program", "must not be empty");
+            }
+        }
+    }
+    Ok(handler)
+}

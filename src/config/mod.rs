@@ -1,0 +1,179 @@
+//! The configuration schema: what `config.toml` may say, with defaults for everything but sources.
+//!
+//! Loading (file + environment + validation) lives in [`load`]; the rest of hookbox only sees the
+//! validated [`Config`], whose sources carry ready-to-use [`Verifier`]s.
+
+mod load;
+mod source;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use load::{load, load_str, ConfigError};
+pub use source::{CommandConfig, ForwardConfig, HandlerConfig, SourceConfig};
+
+use crate::verify::Verifier;
+
+/// The validated configuration of one hookbox process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listener, limits and timeouts.
+    pub server: ServerConfig,
+    /// Where and how events are stored.
+    pub storage: StorageConfig,
+    /// Background processing.
+    pub worker: WorkerConfig,
+    /// Sources by name (the `<source>` of `POST /webhooks/<source>`), in name order.
+    pub sources: Vec<Source>,
+}
+
+impl Config {
+    /// The source called `name`, if configured.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// One configured webhook source, validated.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Name used in the URL and in event keys.
+    pub name: String,
+    /// Signature scheme, secrets and tolerance.
+    pub verifier: Verifier,
+    /// Largest body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Request headers stored with the event (lower case) and handed to its handler.
+    pub keep_headers: Vec<String>,
+    /// What the worker does with this source's events.
+    pub handler: HandlerConfig,
+    /// Most events of this source processed at once.
+    pub concurrency: usize,
+    /// True when a secret still carries the shipped development marker.
+    pub uses_development_secret: bool,
+}
+
+/// `[server]`: the HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Most connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Time allowed for a client to send the request head.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Time allowed for reading a whole request body.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// How long a graceful shutdown waits for in-flight requests and handlers.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// When a write counts as durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Answer 202 only after an fsync covering the event (shared by concurrent requests).
+    Fsync,
+    /// Answer 202 after the write; flush every `flush_interval`. A crash can lose that window.
+    Interval,
+}
+
+/// `[storage]`: the embedded database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Folder holding the sled database.
+    pub data_dir: PathBuf,
+    /// sled page-cache size in bytes (sled's own default is 1 GiB).
+    pub cache_capacity_bytes: u64,
+    /// `fsync` (default) or `interval`.
+    pub durability: Durability,
+    /// Flush period in `interval` mode.
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
+    /// How long a finished event keeps its body.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// How long a finished event's id is remembered for dedupe.
+    #[serde(with = "humantime_serde")]
+    pub dedupe_window: Duration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            cache_capacity_bytes: 64 * 1024 * 1024,
+            durability: Durability::Fsync,
+            flush_interval: Duration::from_millis(200),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            dedupe_window: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// `[worker]`: background processing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Most events processed at once, over all sources.
+    pub concurrency: usize,
+    /// Delay before each retry; attempt n+1 waits `retry_schedule[n-1]` (±jitter).
+    #[serde(deserialize_with = "durations")]
+    pub retry_schedule: Vec<Duration>,
+    /// Attempts before an event is dead; defaults to one more than the schedule's length.
+    pub max_attempts: Option<u32>,
+    /// Relative jitter applied to each delay (0.2 = ±20 %).
+    pub jitter: f64,
+    /// Extra lease time beyond a handler's timeout before a claimed event counts as abandoned.
+    #[serde(with = "humantime_serde")]
+    pub lease_margin: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let schedule = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
+        WorkerConfig {
+            concurrency: 16,
+            retry_schedule: schedule.iter().map(|s| Duration::from_secs(*s)).collect(),
+            max_attempts: None,
+            jitter: 0.2,
+            lease_margin: Duration::from_secs(30),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Attempts allowed before an event is dead.
+    pub fn attempts_allowed(&self) -> u32 {
+        self.max_attempts
+            .unwrap_or(self.retry_schedule.len() as u32 + 1)
+    }
+}
+
+/// Deserialises a list of human-readable durations (`["5s", "5m"]`).
+fn durations<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let list: Vec<humantime_serde::Serde<Duration>> = Vec::deserialize(d)?;
+    Ok(list.into_iter().map(|s| s.into_inner()).collect())
+}

@@ -1,0 +1,137 @@
+//! `[sources.<name>]`: how one provider signs and what happens to its events.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::verify::{Algorithm, Encoding, Secret};
+
+/// One `[sources.<name>]` table as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// `stripe`, `github`, `standard`, `shopify`, `slack`, `paddle`, `square` or `hmac`.
+    pub scheme: String,
+    /// Accepted secrets; `<SOURCE>_WEBHOOK_SECRET` (comma-separated) replaces them.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Largest accepted clock distance for schemes with a signed timestamp.
+    #[serde(default, with = "humantime_serde::option")]
+    pub tolerance: Option<Duration>,
+    /// Largest accepted body in bytes (default 1 MiB).
+    pub max_body_bytes: Option<u64>,
+    /// Square only: the notification URL that Square signs along with the body.
+    pub notification_url: Option<String>,
+    /// `hmac` only: how the generic scheme signs.
+    pub hmac: Option<HmacConfig>,
+    /// Extra request headers to store with each event and pass to its handler.
+    #[serde(default)]
+    pub keep_headers: Vec<String>,
+    /// What the worker does with events of this source (default `log`).
+    #[serde(default)]
+    pub handler: HandlerConfig,
+    /// Most events of this source processed at once (default: the worker's overall cap).
+    pub concurrency: Option<usize>,
+}
+
+/// `[sources.<name>.hmac]`: the generic HMAC scheme.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacConfig {
+    /// Header carrying the signature.
+    pub header: String,
+    /// Text before the signature in that header (e.g. `sha256=`).
+    #[serde(default)]
+    pub prefix: String,
+    /// `hex` (default) or `base64`.
+    #[serde(default = "default_encoding")]
+    pub encoding: Encoding,
+    /// `sha256` (default) or `sha512`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: Algorithm,
+    /// What is signed: `{body}` (default) or a template with `{timestamp}` and `{id}`.
+    #[serde(default = "default_signed")]
+    pub signed: String,
+    /// Header with the signed timestamp (needed when `signed` uses `{timestamp}`).
+    pub timestamp_header: Option<String>,
+    /// Header carrying the event id; or use `id_pointer`.
+    pub id_header: Option<String>,
+    /// JSON pointer to the event id in the body (e.g. `/id`); or use `id_header`.
+    pub id_pointer: Option<String>,
+}
+
+fn default_encoding() -> Encoding {
+    Encoding::Hex
+}
+
+fn default_algorithm() -> Algorithm {
+    Algorithm::Sha256
+}
+
+fn default_signed() -> String {
+    "{body}".to_owned()
+}
+
+/// `[sources.<name>.handler]`: what processing an event means.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum HandlerConfig {
+    /// Log the event and succeed.
+    #[default]
+    Log,
+    /// POST the event to an application, re-signed with Standard Webhooks.
+    Forward(ForwardConfig),
+    /// Run a program with the body on stdin.
+    Command(CommandConfig),
+}
+
+/// `type = "forward"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// Target URL (`http://`).
+    pub url: String,
+    /// Standard Webhooks secret (`whsec_<base64>`) used to sign forwarded requests;
+    /// `<SOURCE>_FORWARD_SECRET` replaces it.
+    pub secret: Option<Secret>,
+    /// Time allowed for one delivery.
+    #[serde(default = "default_forward_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Stored request headers passed through to the target.
+    #[serde(default)]
+    pub pass_headers: Vec<String>,
+    /// 4xx statuses to retry rather than treat as permanent (408, 425 and 429 always retry).
+    #[serde(default)]
+    pub retry_statuses: Vec<u16>,
+}
+
+fn default_forward_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// `type = "command"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandConfig {
+    /// Program to run (no shell).
+    pub program: PathBuf,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Time allowed before the program is killed.
+    #[serde(default = "default_command_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Exit code meaning "permanent failure, do not retry".
+    pub permanent_exit_code: Option<i32>,
+}
+
+fn default_command_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}

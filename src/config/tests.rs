@@ -1,0 +1,131 @@
+//! Loading and validation: defaults, environment overlay, and errors that name file and key.
+
+use super::*;
+
+fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    load_str(text, "t.toml", &move |name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+}
+
+fn invalid_key(result: Result<Config, ConfigError>) -> String {
+    match result {
+        Err(ConfigError::Invalid { file, key, .. }) => {
+            assert_eq!(file, "t.toml");
+            key
+        }
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+const GITHUB: &str = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n";
+
+#[test]
+fn the_shipped_config_loads_and_warns_about_development_secrets() {
+    let text = include_str!("../../config.toml");
+    let config = load_with(text, &[]).expect("config.toml is valid");
+    let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["github", "paddle", "shopify", "slack", "square", "standard", "stripe"]
+    );
+    assert!(config.sources.iter().all(|s| s.uses_development_secret));
+    assert!(config
+        .sources
+        .iter()
+        .all(|s| matches!(s.handler, HandlerConfig::Log)));
+
+    let config = load_with(text, &[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).expect("valid");
+    let stripe = config.source("stripe").expect("stripe");
+    let secrets: Vec<&str> = stripe.verifier.secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(secrets, ["whsec_a", "whsec_b"]);
+    assert!(!stripe.uses_development_secret);
+}
+
+#[test]
+fn defaults_apply() {
+    let config = load_with(GITHUB, &[]).expect("valid");
+    assert_eq!(config.storage.cache_capacity_bytes, 64 * 1024 * 1024);
+    assert_eq!(config.storage.durability, Durability::Fsync);
+    let gh = config.source("gh").expect("gh");
+    assert_eq!(gh.max_body_bytes, 1024 * 1024);
+    assert_eq!(gh.concurrency, config.worker.concurrency);
+    assert_eq!(config.worker.attempts_allowed(), 10);
+    assert!(gh.keep_headers.contains(&"x-github-event".to_owned()));
+}
+
+#[test]
+fn errors_name_the_file_and_key() {
+    let unknown = load_with("[server]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n", &[]);
+    match unknown {
+        Err(ConfigError::Parse { file, message }) => {
+            assert_eq!(file, "t.toml");
+            assert!(message.contains("bogus"), "{message}");
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    let no_secret = load_with("[sources.gh]\nscheme = \"github\"\n", &[]);
+    assert_eq!(invalid_key(no_secret), "sources.gh.secrets");
+    let scheme = load_with("[sources.x]\nscheme = \"nope\"\nsecrets = [\"a\"]\n", &[]);
+    assert_eq!(invalid_key(scheme), "sources.x.scheme");
+    let square = load_with(
+        "[sources.sq]\nscheme = \"square\"\nsecrets = [\"a\"]\n",
+        &[],
+    );
+    assert_eq!(invalid_key(square), "sources.sq.notification_url");
+    let bad_std = load_with(
+        "[sources.s]\nscheme = \"standard\"\nsecrets = [\"whsec_!!\"]\n",
+        &[],
+    );
+    assert_eq!(invalid_key(bad_std), "sources.s.secrets[0]");
+    let name = load_with(
+        "[sources.Bad]\nscheme = \"github\"\nsecrets = [\"a\"]\n",
+        &[],
+    );
+    assert_eq!(invalid_key(name), "sources.Bad");
+    let jitter = load_with(&format!("[worker]\njitter = 1.5\n{GITHUB}"), &[]);
+    assert_eq!(invalid_key(jitter), "worker.jitter");
+}
+
+#[test]
+fn the_error_message_never_contains_the_secret() {
+    let text = "[sources.s]\nscheme = \"standard\"\nsecrets = [\"whsec_sup3r-s3cret!\"]\n";
+    let message = load_with(text, &[]).expect_err("invalid").to_string();
+    assert!(!message.contains("sup3r"), "{message}");
+}
+
+#[test]
+fn forward_handlers_need_a_standard_secret_and_an_http_url() {
+    let base = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n[sources.gh.handler]\ntype = \"forward\"\n";
+    let no_secret = load_with(&format!("{base}url = \"http://127.0.0.1:9/x\"\n"), &[]);
+    assert_eq!(invalid_key(no_secret), "sources.gh.handler.secret");
+    let env = [(
+        "GH_FORWARD_SECRET",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    )];
+    let ok = load_with(&format!("{base}url = \"http://127.0.0.1:9/x\"\n"), &env).expect("valid");
+    assert!(matches!(
+        ok.source("gh").expect("gh").handler,
+        HandlerConfig::Forward(_)
+    ));
+    let bad_url = load_with(&format!("{base}url = \"ftp://x\"\n"), &env);
+    assert_eq!(invalid_key(bad_url), "sources.gh.handler.url");
+}
+
+#[test]
+fn generic_hmac_needs_one_id_location() {
+    let base =
+        "[sources.h]\nscheme = \"hmac\"\nsecrets = [\"a\"]\n[sources.h.hmac]\nheader = \"x-sig\"\n";
+    assert_eq!(invalid_key(load_with(base, &[])), "sources.h.hmac");
+    let ok = load_with(&format!("{base}id_pointer = \"/id\"\n"), &[]).expect("valid");
+    assert!(ok.source("h").expect("h").verifier.needs_json_body());
+    let ts = load_with(
+        &format!("{base}id_header = \"x-id\"\nsigned = \"{{timestamp}}.{{body}}\"\n"),
+        &[],
+    );
+    assert_eq!(invalid_key(ts), "sources.h.hmac.timestamp_header");
+}

@@ -1,0 +1,18 @@
+//! hookbox: a self-hosted webhook receiver.
+//!
+//! A request flows one way. [`http`] accepts the connection, bounds and reads the body, and asks
+//! [`verify`] (pure code, one file per provider) whether the signature holds and what the event id
+//! is. [`store`] then dedupes and enqueues the event in one sled transaction and answers only
+//! once a group-committed flush makes it durable, so a 202 is never lost. The [`worker`] claims
+//! due events from the store with a lease, runs the source's handler, and records every attempt;
+//! `http` and `worker` never call each other, the store is their only link. [`config`] turns
+//! `config.toml` plus the environment into validated settings, [`app`] wires the pieces and
+//! drains them on shutdown, and [`cli`] is the command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod store;
+pub mod verify;
+pub mod worker;
