@@ -1,0 +1,138 @@
+//! What is stored about an event, apart from its body.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an event is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting for its next attempt (`next_attempt_at`).
+    Queued,
+    /// Claimed by a worker until `lease_until`.
+    Processing,
+    /// A handler succeeded. Final.
+    Succeeded,
+    /// Given up on (permanent error or attempts exhausted). Final until requeued.
+    Dead,
+}
+
+impl State {
+    /// True for `succeeded` and `dead`.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Succeeded | State::Dead)
+    }
+
+    /// The lower-case name used in JSON and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Processing => "processing",
+            State::Succeeded => "succeeded",
+            State::Dead => "dead",
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The handler succeeded.
+    Success,
+    /// Failed in a way worth retrying.
+    Transient,
+    /// Failed in a way no retry will fix.
+    Permanent,
+    /// The worker lost its lease (crash or timeout) before recording a result.
+    Abandoned,
+}
+
+/// One processing attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// Start, unix milliseconds.
+    pub started_at: u64,
+    /// How long the handler ran.
+    pub duration_ms: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// HTTP status from a `forward` target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Exit code from a `command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// A bounded excerpt describing the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Attempts kept per event; older ones are dropped first (the count stays in `attempt_count`).
+pub const MAX_KEPT_ATTEMPTS: usize = 50;
+
+/// The stored metadata of one event (the body is kept separately so state changes stay small).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Source name.
+    pub source: String,
+    /// Provider's event id.
+    pub id: String,
+    /// Arrival, unix milliseconds.
+    pub received_at: u64,
+    /// Provider's event type where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Request headers kept for the handler (lower-case names).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Body size in bytes.
+    pub body_len: u64,
+    /// Current state.
+    pub state: State,
+    /// Attempts started so far (also counts ones dropped from `attempts`).
+    #[serde(default)]
+    pub attempt_count: u32,
+    /// The most recent attempts, oldest first.
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    /// When the next attempt is due (queued) — unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<u64>,
+    /// When a claim expires (processing) — unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<u64>,
+    /// When the current claim started — unix ms (processing only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<u64>,
+    /// The latest failure, or why the event is dead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it became final — unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    /// True once retention removed the body; only this tombstone remains for dedupe.
+    #[serde(default)]
+    pub body_purged: bool,
+}
+
+impl EventRecord {
+    /// The time this record sits in the `due` index at, if any: its next attempt when queued,
+    /// its lease expiry when processing.
+    pub fn due_at(&self) -> Option<u64> {
+        match self.state {
+            State::Queued => self.next_attempt_at,
+            State::Processing => self.lease_until,
+            State::Succeeded | State::Dead => None,
+        }
+    }
+
+    /// Appends an attempt, keeping at most [`MAX_KEPT_ATTEMPTS`].
+    pub fn push_attempt(&mut self, attempt: Attempt) {
+        if self.attempts.len() >= MAX_KEPT_ATTEMPTS {
+            self.attempts.remove(0);
+        }
+        self.attempts.push(attempt);
+    }
+}

@@ -1,0 +1,224 @@
+//! The sled backend: synchronous, transactional operations on four trees.
+//!
+//! - `events`: event key → JSON [`EventRecord`] (no body)
+//! - `bodies`: event key → raw body
+//! - `due`: (time, event key) → () for every queued or processing event
+//! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
+//!   when they are forgotten
+
+use bytes::Bytes;
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
+use sled::{Transactional, Tree};
+
+use super::keys::{event_key, split_timed_key, timed_key};
+use super::record::{EventRecord, State};
+use super::{Accepted, NewEvent, StoreError};
+
+/// The trees of one sled database.
+#[derive(Clone)]
+pub struct Trees {
+    pub(super) events: Tree,
+    pub(super) bodies: Tree,
+    pub(super) due: Tree,
+    pub(super) expiry: Tree,
+    /// Body retention for succeeded events, ms.
+    pub(super) retention_ms: u64,
+    /// How long a succeeded event's id is remembered, ms.
+    pub(super) dedupe_ms: u64,
+}
+
+impl Trees {
+    /// Opens (creating if needed) the trees of `db`.
+    pub fn open(db: &sled::Db, retention_ms: u64, dedupe_ms: u64) -> Result<Self, StoreError> {
+        Ok(Trees {
+            events: db.open_tree("events")?,
+            bodies: db.open_tree("bodies")?,
+            due: db.open_tree("due")?,
+            expiry: db.open_tree("expiry")?,
+            retention_ms,
+            dedupe_ms,
+        })
+    }
+
+    /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
+    fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
+        match (r.state, r.finished_at) {
+            (State::Succeeded, Some(t)) if !r.body_purged => {
+                Some(t.saturating_add(self.retention_ms))
+            }
+            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
+            _ => None,
+        }
+    }
+
+    /// Inserts the event, its body and its queue entry unless the id is already known.
+    pub fn accept(&self, ev: &NewEvent) -> Result<Accepted, StoreError> {
+        let key = event_key(&ev.source, &ev.id);
+        let record = EventRecord {
+            source: ev.source.clone(),
+            id: ev.id.clone(),
+            received_at: ev.received_at,
+            event_type: ev.event_type.clone(),
+            headers: ev.headers.clone(),
+            body_len: ev.body.len() as u64,
+            state: State::Queued,
+            attempt_count: 0,
+            attempts: Vec::new(),
+            next_attempt_at: Some(ev.received_at),
+            lease_until: None,
+            claimed_at: None,
+            last_error: None,
+            finished_at: None,
+            body_purged: false,
+        };
+        let encoded = encode(&record)?;
+        let due_key = timed_key(ev.received_at, &key);
+        let result =
+            (&self.events, &self.bodies, &self.due).transaction(|(events, bodies, due)| {
+                if let Some(existing) = events.get(&key)? {
+                    return Ok(Accepted::Duplicate(decode(&existing).map_err(abort)?.state));
+                }
+                events.insert(key.as_slice(), encoded.as_slice())?;
+                bodies.insert(key.as_slice(), ev.body.as_ref())?;
+                due.insert(due_key.as_slice(), &[][..])?;
+                Ok(Accepted::New)
+            });
+        unabort(result)
+    }
+
+    /// The record of one event.
+    pub fn get(&self, key: &[u8]) -> Result<Option<EventRecord>, StoreError> {
+        self.events.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// The body of one event (absent once purged).
+    pub fn body(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
+        Ok(self.bodies.get(key)?.map(|v| Bytes::copy_from_slice(&v)))
+    }
+
+    /// Applies `change` to the record at `key` in one transaction, moving its `due` and
+    /// `expiry` index entries to match. `change` returns `None` to leave the record alone.
+    pub fn update<T>(
+        &self,
+        key: &[u8],
+        change: impl Fn(&mut EventRecord) -> Option<T>,
+    ) -> Result<Option<(EventRecord, T)>, StoreError> {
+        let result =
+            (&self.events, &self.due, &self.expiry).transaction(|(events, due, expiry)| {
+                let Some(raw) = events.get(key)? else {
+                    return Ok(None);
+                };
+                let before = decode(&raw).map_err(abort)?;
+                let mut after = before.clone();
+                let Some(out) = change(&mut after) else {
+                    return Ok(None);
+                };
+                move_index(due, key, before.due_at(), after.due_at())?;
+                move_index(expiry, key, self.expiry_at(&before), self.expiry_at(&after))?;
+                events.insert(key, encode(&after).map_err(abort)?)?;
+                Ok(Some((after, out)))
+            });
+        unabort(result)
+    }
+
+    /// Up to `limit` entries of `index` at or before `now`: (time, event key), oldest first.
+    pub fn entries_until(
+        index: &Tree,
+        now: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let end = (now.saturating_add(1)).to_be_bytes();
+        let mut out = Vec::new();
+        for entry in index.range(..&end[..]).take(limit) {
+            let (k, _) = entry?;
+            if let Some((at, key)) = split_timed_key(&k) {
+                out.push((at, key.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Purges the body of a succeeded event past retention, or forgets it past the dedupe
+    /// window. Returns true when something was removed.
+    pub fn expire(&self, at: u64, key: &[u8]) -> Result<bool, StoreError> {
+        let result =
+            (&self.events, &self.bodies, &self.expiry).transaction(|(events, bodies, expiry)| {
+                expiry.remove(timed_key(at, key))?;
+                let Some(raw) = events.get(key)? else {
+                    return Ok(false);
+                };
+                let mut record = decode(&raw).map_err(abort)?;
+                if self.expiry_at(&record) != Some(at) {
+                    return Ok(false); // requeued or changed since: its own entry governs it
+                }
+                bodies.remove(key)?;
+                if record.body_purged {
+                    events.remove(key)?;
+                } else {
+                    record.body_purged = true;
+                    if let Some(next) = self.expiry_at(&record) {
+                        expiry.insert(timed_key(next, key), &[][..])?;
+                    }
+                    events.insert(key, encode(&record).map_err(abort)?)?;
+                }
+                Ok(true)
+            });
+        unabort(result)
+    }
+
+    /// Time of the earliest `due` entry.
+    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .due
+            .first()?
+            .and_then(|(k, _)| split_timed_key(&k).map(|(at, _)| at)))
+    }
+}
+
+fn move_index(
+    tree: &TransactionalTree,
+    key: &[u8],
+    before: Option<u64>,
+    after: Option<u64>,
+) -> ConflictableTransactionResult<(), StoreError> {
+    if before == after {
+        return Ok(());
+    }
+    if let Some(at) = before {
+        tree.remove(timed_key(at, key))?;
+    }
+    if let Some(at) = after {
+        tree.insert(timed_key(at, key), &[][..])?;
+    }
+    Ok(())
+}
+
+/// Serialises a record.
+pub fn encode(record: &EventRecord) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Deserialises a record.
+pub fn decode(raw: &[u8]) -> Result<EventRecord, StoreError> {
+    serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn unabort<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::from(e),
+    })
+}
+
+/// Removes an index entry that no longer matches its record (never expected; self-healing).
+pub fn drop_entry(index: &Tree, at: u64, key: &[u8]) -> Result<(), StoreError> {
+    index.remove(timed_key(at, key))?;
+    Ok(())
+}
