@@ -1,0 +1,95 @@
+//! Wires the store, the HTTP server and the worker together, and drains them on shutdown.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::http::{self, Ctx};
+use crate::store::{Store, StoreError};
+use crate::worker;
+
+/// Why hookbox could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The data directory could not be opened (locked by another process, unreadable, …).
+    #[error("cannot open the store in {dir}: {source}")]
+    Store {
+        /// The data directory.
+        dir: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting, finishes
+/// in-flight requests, stops the worker (up to `server.shutdown_timeout`) and flushes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let config = Arc::new(config);
+    let dir = config.storage.data_dir.display().to_string();
+    let store_err = |source| AppError::Store {
+        dir: dir.clone(),
+        source,
+    };
+    let store = Store::open(&config.storage).map_err(store_err)?;
+    let recovered = store.recover(now_ms()).map_err(store_err)?;
+    for source in config.sources.iter().filter(|s| s.uses_development_secret) {
+        tracing::warn!(
+            source = %source.name,
+            "source is using the shipped development secret; set {}_WEBHOOK_SECRET",
+            source.name.to_ascii_uppercase().replace('-', "_")
+        );
+    }
+    tracing::info!(
+        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        data_dir = %dir,
+        pending = store.pending(),
+        recovered,
+        "hookbox started"
+    );
+
+    let tasks = TaskTracker::new();
+    let worker_stop = CancellationToken::new();
+    tasks.spawn(worker::run(
+        config.clone(),
+        store.clone(),
+        worker_stop.clone(),
+    ));
+    let ctx = Ctx {
+        config: config.clone(),
+        store: store.clone(),
+    };
+    http::serve(listener, ctx, shutdown).await;
+
+    worker_stop.cancel();
+    tasks.close();
+    if tokio::time::timeout(config.server.shutdown_timeout, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "worker did not stop in time; its claimed events return to the queue on next start"
+        );
+    }
+    if let Err(e) = store.flush().await {
+        tracing::error!(error = %e, "final flush failed");
+    }
+    tracing::info!("hookbox stopped");
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! Command-line interface: `serve` (the default), `verify` and `sign`.
+
+mod serve;
+mod signing;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// hookbox — receive, verify, dedupe and durably queue webhooks, then process them.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the receiver and worker (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Check a webhook signature by hand; prints `valid` (exit 0) or `invalid: <reason>` (exit 1).
+    Verify(signing::VerifyArgs),
+    /// Print the headers that make a body valid for a configured source now (for curl -H).
+    Sign(signing::SignArgs),
+}
+
+/// Options of `hookbox serve`; flags override the config file.
+#[derive(Debug, clap::Args, Default)]
+pub struct ServeArgs {
+    /// Configuration file.
+    #[arg(long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Address to listen on, overriding `server.listen`.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory, overriding `storage.data_dir`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve::run(ServeArgs {
+            config: "config.toml".into(),
+            ..Default::default()
+        }),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Verify(args)) => signing::verify(args),
+        Some(Command::Sign(args)) => signing::sign(args),
+    }
+}

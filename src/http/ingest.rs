@@ -1,0 +1,141 @@
+//! `POST /webhooks/<source>`: verify, extract the id, store durably, answer.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::json;
+
+use super::body::read_limited;
+use super::problem::{problem, Reason};
+use super::{json_response, Ctx};
+use crate::config::Source;
+use crate::store::{Accepted, NewEvent};
+use crate::verify::{self, IdError, Scheme};
+
+/// Handles one delivery for `source`. Records `event_id` on the current span once known.
+pub async fn ingest(
+    ctx: &Ctx,
+    source: &Source,
+    req: http::Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let max = source.max_body_bytes;
+    let body = match read_limited(
+        &parts.headers,
+        body,
+        max,
+        ctx.config.server.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err((reason, detail)) => return problem(reason, &detail),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    if let Err(e) = source.verifier.verify(&parts.headers, &body, now.as_secs()) {
+        return problem(Reason::BadSignature, &e.to_string());
+    }
+    if source.verifier.scheme == Scheme::Slack {
+        if let Some(challenge) = verify::slack_challenge(&body) {
+            return json_response(StatusCode::OK, &json!({ "challenge": challenge }));
+        }
+    }
+    if source.verifier.needs_json_body() && !is_json(&parts.headers) {
+        return problem(
+            Reason::NotJson,
+            "this source needs a JSON body (Content-Type application/json)",
+        );
+    }
+    let id = match source.verifier.event_id(&parts.headers, &body) {
+        Ok(id) => id,
+        Err(IdError::NotJson) => return problem(Reason::NotJson, "the body is not valid JSON"),
+        Err(e) => return problem(Reason::NoEventId, &e.to_string()),
+    };
+    tracing::Span::current().record("event_id", id.as_str());
+    let event = NewEvent {
+        source: source.name.clone(),
+        id,
+        received_at: u64::try_from(now.as_millis()).unwrap_or(u64::MAX),
+        event_type: source.verifier.event_type(&parts.headers, &body),
+        headers: kept_headers(&parts.headers, &source.keep_headers),
+        body,
+    };
+    match ctx.store.accept(event.clone()).await {
+        Ok(outcome) => accepted(ctx, &event, outcome),
+        Err(e) => {
+            tracing::error!(error = %e, "could not store event");
+            problem(
+                Reason::StorageUnavailable,
+                "the event could not be stored durably; retry later",
+            )
+        }
+    }
+}
+
+/// A `Content-Type` that is absent or names JSON (`application/json`, `…+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn kept_headers(headers: &HeaderMap, keep: &[String]) -> Vec<(String, String)> {
+    keep.iter()
+        .flat_map(|name| {
+            headers.get_all(name.as_str()).iter().map(move |v| {
+                (
+                    name.clone(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The 202/200 answer for a stored or duplicate event.
+fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
+    let location = super::event_location(&ev.source, &ev.id);
+    let (status, body) = match outcome {
+        Accepted::New => (
+            StatusCode::ACCEPTED,
+            json!({"status": "accepted", "source": ev.source, "eventId": ev.id, "location": location}),
+        ),
+        Accepted::Duplicate(state) => (
+            if state.is_final() {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            },
+            json!({"status": "duplicate", "state": state, "source": ev.source, "eventId": ev.id, "location": location}),
+        ),
+    };
+    let mut res = json_response(status, &body);
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    let pending = !matches!(outcome, Accepted::Duplicate(s) if s.is_final());
+    if pending {
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(ctx.estimate_wait_secs()),
+        );
+    }
+    res
+}

@@ -1,0 +1,72 @@
+//! The HTTP side: accept loop, routing, ingest and the read-only status resource.
+//!
+//! It talks to the rest of hookbox only through [`Store`].
+
+mod body;
+mod ingest;
+mod problem;
+mod router;
+mod server;
+mod status;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+pub use problem::Reason;
+pub use server::serve;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every request handler needs.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The event store.
+    pub store: Store,
+}
+
+impl Ctx {
+    /// An honest guess, in whole seconds (≥ 1), of how long until a newly queued event is
+    /// processed: the backlog divided by what the worker can do at once per second.
+    fn estimate_wait_secs(&self) -> u64 {
+        let per_second = (self.config.worker.concurrency as u64)
+            .saturating_mul(20)
+            .max(1);
+        (1 + self.store.pending() / per_second).min(3600)
+    }
+}
+
+/// Characters left as they are in a path segment; everything else is percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `/events/<source>/<id>`, percent-encoded.
+pub fn event_location(source: &str, id: &str) -> String {
+    format!(
+        "/events/{}/{}",
+        utf8_percent_encode(source, SEGMENT),
+        utf8_percent_encode(id, SEGMENT)
+    )
+}
+
+/// A JSON response that no cache may keep.
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body.to_string())));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

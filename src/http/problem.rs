@@ -1,0 +1,104 @@
+//! RFC 9457 problem details: every rejection hookbox sends, in one place.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use serde::Serialize;
+
+/// Why a request was rejected; each maps to one documented status and `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// 400: unreadable request or body.
+    Malformed,
+    /// 400: no event id could be taken from the request.
+    NoEventId,
+    /// 401: signature missing, malformed, wrong or stale.
+    BadSignature,
+    /// 401: admin token missing or wrong.
+    Unauthorized,
+    /// 404: no such source, event or route.
+    NotFound,
+    /// 405: the route exists but not for this method.
+    MethodNotAllowed,
+    /// 408: the body did not arrive in time.
+    BodyTimeout,
+    /// 413: body larger than the source allows.
+    TooLarge,
+    /// 415: the source needs a JSON body.
+    NotJson,
+    /// 503: storage cannot accept writes right now.
+    StorageUnavailable,
+}
+
+impl Reason {
+    /// HTTP status, problem `type` slug and title.
+    pub fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Reason::Malformed => (S::BAD_REQUEST, "malformed-request", "Malformed request"),
+            Reason::NoEventId => (S::BAD_REQUEST, "missing-event-id", "No event id"),
+            Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
+            Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
+            Reason::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Reason::BodyTimeout => (
+                S::REQUEST_TIMEOUT,
+                "body-timeout",
+                "Body not received in time",
+            ),
+            Reason::TooLarge => (S::PAYLOAD_TOO_LARGE, "body-too-large", "Body too large"),
+            Reason::NotJson => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "json-required",
+                "JSON body required",
+            ),
+            Reason::StorageUnavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "Storage unavailable",
+            ),
+        }
+    }
+
+    /// The slug, as used in logs and metrics.
+    pub fn slug(self) -> &'static str {
+        self.parts().1
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+}
+
+/// A problem+json response for `reason`; `detail` must not contain secrets or signatures.
+pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
+    let (status, slug, title) = reason.parts();
+    let body = Body {
+        kind: format!("urn:hookbox:problem:{slug}"),
+        title,
+        status: status.as_u16(),
+        detail,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let mut res = Response::new(Full::new(Bytes::from(json)));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if reason == Reason::StorageUnavailable {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
+}

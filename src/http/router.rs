@@ -1,0 +1,87 @@
+//! Maps a request to its handler and logs one line per request.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use percent_encoding::percent_decode_str;
+use tracing::Instrument;
+
+use super::problem::{problem, Reason};
+use super::{ingest::ingest, json_response, status::event_status, Ctx};
+
+/// Serves one request.
+pub async fn route(
+    ctx: Ctx,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        path = %path,
+        source = tracing::field::Empty,
+        event_id = tracing::field::Empty,
+    );
+    let res = dispatch(&ctx, req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
+    Ok(res)
+}
+
+async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["webhooks", source] => {
+            let Some(source) = ctx.config.source(source) else {
+                return problem(Reason::NotFound, "no source of that name is configured");
+            };
+            tracing::Span::current().record("source", source.name.as_str());
+            if req.method() != Method::POST {
+                return not_allowed("POST");
+            }
+            ingest(ctx, source, req).await
+        }
+        ["events", source, id] => {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return not_allowed("GET, HEAD");
+            }
+            match (decode(source), decode(id)) {
+                (Some(source), Some(id)) => event_status(ctx, &source, &id),
+                _ => problem(
+                    Reason::Malformed,
+                    "the path is not valid percent-encoded UTF-8",
+                ),
+            }
+        }
+        ["healthz"] => json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+        _ => problem(Reason::NotFound, "no such route"),
+    }
+}
+
+fn decode(segment: &str) -> Option<String> {
+    percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+    let mut res = problem(
+        Reason::MethodNotAllowed,
+        &format!("this route accepts {allow}"),
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    res
+}

@@ -1,0 +1,278 @@
+//! Shared integration-test support: a real hookbox on 127.0.0.1:0 with a temp data dir, a
+//! small HTTP client, and signing with the library's own schemes.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hookbox::app::{self, AppError};
+use hookbox::config::{self, Config};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Test secrets for every built-in scheme (not the shipped development ones).
+pub const BASE_CONFIG: &str = r#"
+[server]
+header_read_timeout = "2s"
+body_read_timeout = "2s"
+shutdown_timeout = "5s"
+
+[storage]
+cache_capacity_bytes = 8388608
+
+[worker]
+concurrency = 8
+retry_schedule = ["1ms", "1ms", "1ms"]
+jitter = 0.0
+
+[sources.stripe]
+scheme = "stripe"
+secrets = ["whsec_test_stripe_old", "whsec_test_stripe"]
+
+[sources.github]
+scheme = "github"
+secrets = ["test-github"]
+
+[sources.standard]
+scheme = "standard"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+
+[sources.shopify]
+scheme = "shopify"
+secrets = ["test-shopify"]
+
+[sources.slack]
+scheme = "slack"
+secrets = ["test-slack"]
+
+[sources.paddle]
+scheme = "paddle"
+secrets = ["pdl_ntfset_test"]
+
+[sources.square]
+scheme = "square"
+secrets = ["test-square"]
+notification_url = "https://example.test/webhooks/square"
+"#;
+
+/// Parses `toml` (no environment overlay) with `data_dir` set to `dir`.
+pub fn config_in(toml: &str, dir: &Path) -> Config {
+    let mut config = config::load_str(toml, "test.toml", &|_| None).expect("test config is valid");
+    config.storage.data_dir = dir.to_path_buf();
+    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config
+}
+
+/// A hookbox running inside the test process.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its configuration.
+    pub config: Config,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), AppError>>,
+    /// Keeps the temp dir alive for the server's lifetime (None when the caller owns the dir).
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts hookbox with `toml` on a fresh temp data dir.
+    pub async fn start(toml: &str) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_in(toml, temp.path()).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts hookbox with `toml` on the data dir `dir` (which the caller keeps).
+    pub async fn start_in(toml: &str, dir: &Path) -> TestServer {
+        Self::start_with(config_in(toml, dir)).await
+    }
+
+    /// Starts hookbox with a ready configuration.
+    pub async fn start_with(config: Config) -> TestServer {
+        let listener = TcpListener::bind(config.server.listen).await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app::run(config.clone(), listener, shutdown.clone()));
+        TestServer {
+            addr,
+            config,
+            shutdown,
+            handle,
+            _temp: None,
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The data dir in use.
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.storage.data_dir.clone()
+    }
+
+    /// Graceful shutdown; panics if hookbox reported an error.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.expect("app task").expect("app result");
+    }
+
+    /// Signs `body` for `source` with its first secret, now; `id` for header-carried ids.
+    pub fn sign(&self, source: &str, body: &[u8], id: &str) -> Vec<(String, String)> {
+        let source = self.config.source(source).expect("configured source");
+        let secret = source.verifier.secrets.last().expect("a secret");
+        let mut headers = source.verifier.sign(secret, body, unix_now(), id);
+        headers.push(("content-type".into(), "application/json".into()));
+        headers
+    }
+
+    /// POSTs a correctly signed `body` to `/webhooks/<source>`.
+    pub async fn deliver(&self, source: &str, body: &str, id: &str) -> Reply {
+        let headers = self.sign(source, body.as_bytes(), id);
+        send(
+            Method::POST,
+            &self.url(&format!("/webhooks/{source}")),
+            &headers,
+            body.as_bytes(),
+        )
+        .await
+    }
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON (panics if it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json rejection with `status` and returns its `type`.
+    pub fn assert_problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {:?}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let json = self.json();
+        assert_eq!(json["status"], status);
+        assert!(json["title"].is_string() && json["detail"].is_string());
+        json["type"].as_str().expect("type").to_owned()
+    }
+}
+
+/// Sends one request on a fresh connection and reads the whole response.
+pub async fn send(method: Method, url: &str, headers: &[(String, String)], body: &[u8]) -> Reply {
+    let uri: http::Uri = url.parse().expect("url");
+    let authority = uri.authority().expect("authority").to_string();
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    req = req.header("host", authority);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
+    }
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("request");
+    let res = sender.send_request(req).await.expect("response");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// GETs `url`.
+pub async fn get(url: &str) -> Reply {
+    send(Method::GET, url, &[], b"").await
+}
+
+/// POSTs `chunks` with `Transfer-Encoding: chunked` (no Content-Length).
+pub async fn send_chunked(url: &str, headers: &[(String, String)], chunks: &[&[u8]]) -> Reply {
+    let uri: http::Uri = url.parse().expect("url");
+    let authority = uri.authority().expect("authority").to_string();
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let body = Chunks(chunks.iter().map(|c| Bytes::copy_from_slice(c)).collect());
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(uri.path())
+        .header("host", authority);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
+    }
+    let res = sender
+        .send_request(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// A body of several data frames with no known length, so hyper sends it chunked.
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|c| Ok(hyper::body::Frame::data(c))))
+    }
+}
