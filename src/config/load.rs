@@ -259,23 +259,10 @@ fn build_scheme(cfg: &SourceConfig) -> Result<Scheme, KeyError> {
 fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
     let id = match (&h.id_header, &h.id_pointer) {
         (Some(header), None) => IdLocation::Header(header.to_ascii_lowercase()),
-        (None, Some(ptr)) if ptr.starts_with('/') => IdLocation::JsonPointer(ptr.clone()),
-        (None, Some(_)) => return err("hmac.id_pointer", "a JSON pointer starts with '/'"),
+        (None, Some(ptr)) => IdLocation::JsonPointer(ptr.clone()),
         _ => return err("hmac", "set exactly one of id_header and id_pointer"),
     };
-    if !h.signed.contains("{body}") {
-        return err("hmac.signed", "the template must contain {body}");
-    }
-    if h.signed.contains("{timestamp}") && h.timestamp_header.is_none() {
-        return err(
-            "hmac.timestamp_header",
-            "required when hmac.signed uses {timestamp}",
-        );
-    }
-    if h.signed.contains("{id}") && h.id_header.is_none() {
-        return err("hmac.signed", "{id} needs hmac.id_header");
-    }
-    Ok(HmacScheme {
+    let scheme = HmacScheme {
         header: h.header.to_ascii_lowercase(),
         prefix: h.prefix.clone(),
         encoding: h.encoding,
@@ -283,7 +270,9 @@ fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
         signed: h.signed.clone(),
         timestamp_header: h.timestamp_header.as_ref().map(|t| t.to_ascii_lowercase()),
         id,
-    })
+    };
+    scheme.validate().or_else(|reason| err("hmac", reason))?;
+    Ok(scheme)
 }
 
 fn build_handler(

@@ -127,5 +127,5 @@ fn generic_hmac_needs_one_id_location() {
         &format!("{base}id_header = \"x-id\"\nsigned = \"{{timestamp}}.{{body}}\"\n"),
         &[],
     );
-    assert_eq!(invalid_key(ts), "sources.h.hmac.timestamp_header");
+    assert_eq!(invalid_key(ts), "sources.h.hmac");
 }

@@ -152,7 +152,9 @@ impl Verifier {
             Scheme::Stripe | Scheme::Square { .. } => util::json_str(body, "/type"),
             Scheme::Github => util::header_str(headers, "x-github-event"),
             Scheme::Shopify => util::header_str(headers, "x-shopify-topic"),
-            Scheme::Slack => util::json_str(body, "/event/type").or(util::json_str(body, "/type")),
+            Scheme::Slack => {
+                util::json_str(body, "/event/type").or_else(|| util::json_str(body, "/type"))
+            }
             Scheme::Paddle => util::json_str(body, "/event_type"),
             Scheme::Standard | Scheme::Hmac(_) => util::json_str(body, "/type"),
         }

@@ -1,0 +1,229 @@
+//! The `hookbox` binary: `verify` and `sign` exit codes, and `serve` shutting down cleanly on SIGTERM.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
+
+fn write_temp(dir: &std::path::Path, name: &str, contents: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write");
+    path.display().to_string()
+}
+
+fn hookbox(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("run hookbox");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[test]
+fn verify_prints_valid_or_invalid_with_exit_codes() {
+    let dir = tempfile::tempdir().expect("dir");
+    // GitHub's documented example payload and signature.
+    let body = write_temp(dir.path(), "body", b"Hello, World!");
+    let sig = "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let secret = "It's a Secret to Everybody";
+    let base = [
+        "verify",
+        "--scheme",
+        "github",
+        "--secret",
+        secret,
+        "--body-file",
+        &body,
+    ];
+
+    let (code, out, _) = hookbox(&[&base[..], &["--header", sig]].concat());
+    assert_eq!((code, out.trim()), (0, "valid"));
+    let lower = sig.replace("X-Hub-Signature-256", "x-hub-signature-256");
+    assert_eq!(
+        hookbox(&[&base[..], &["--header", &lower]].concat()).0,
+        0,
+        "names are case-insensitive"
+    );
+
+    let (code, out, _) = hookbox(&base);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("invalid: missing header"), "{out}");
+    let (code, out, _) = hookbox(&[
+        "verify",
+        "--scheme",
+        "github",
+        "--secret",
+        "wrong",
+        "--body-file",
+        &body,
+        "--header",
+        sig,
+    ]);
+    assert_eq!(
+        (code, out.trim()),
+        (1, "invalid: no signature matches any configured secret")
+    );
+
+    assert_eq!(
+        hookbox(&[
+            "verify",
+            "--scheme",
+            "nope",
+            "--secret",
+            "s",
+            "--body-file",
+            &body
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        hookbox(&[
+            "verify",
+            "--scheme",
+            "square",
+            "--secret",
+            "s",
+            "--body-file",
+            &body
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        hookbox(&[
+            "verify",
+            "--scheme",
+            "github",
+            "--secret",
+            "s",
+            "--body-file",
+            "/nonexistent"
+        ])
+        .0,
+        2
+    );
+}
+
+#[test]
+fn sign_output_verifies_for_every_builtin_scheme() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_temp(dir.path(), "config.toml", support::BASE_CONFIG.as_bytes());
+    let body = write_temp(
+        dir.path(),
+        "body.json",
+        br#"{"id":"evt_1","event_id":"e1","type":"x"}"#,
+    );
+    let cases: [(&str, &str, &[&str]); 7] = [
+        ("stripe", "whsec_test_stripe_old", &[]),
+        ("github", "test-github", &[]),
+        ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &[]),
+        ("shopify", "test-shopify", &[]),
+        ("slack", "test-slack", &[]),
+        ("paddle", "pdl_ntfset_test", &[]),
+        (
+            "square",
+            "test-square",
+            &["--url", "https://example.test/webhooks/square"],
+        ),
+    ];
+    for (source, secret, extra) in cases {
+        let (code, out, err) = hookbox(&[
+            "sign",
+            "--source",
+            source,
+            "--body-file",
+            &body,
+            "--config",
+            &config,
+        ]);
+        assert_eq!(code, 0, "{source}: {err}");
+        let mut args = vec![
+            "verify",
+            "--scheme",
+            source,
+            "--secret",
+            secret,
+            "--body-file",
+            &body,
+        ];
+        args.extend_from_slice(extra);
+        for line in out.lines() {
+            args.extend(["--header", line]);
+        }
+        let (code, out, _) = hookbox(&args);
+        assert_eq!((code, out.trim()), (0, "valid"), "{source}");
+    }
+    let (code, _, err) = hookbox(&[
+        "sign",
+        "--source",
+        "nope",
+        "--body-file",
+        &body,
+        "--config",
+        &config,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn serve_reports_config_errors_with_file_and_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_temp(
+        dir.path(),
+        "bad.toml",
+        b"[sources.gh]\nscheme = \"github\"\n",
+    );
+    let (code, _, err) = hookbox(&["serve", "--config", &config]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.toml") && err.contains("sources.gh.secrets"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_exits_zero_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_temp(dir.path(), "config.toml", support::BASE_CONFIG.as_bytes());
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            &config,
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait (bounded) for the start-up line, then ask it to stop.
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no start-up line");
+        match lines.next() {
+            Some(Ok(line)) if line.contains("hookbox started") => break,
+            Some(_) => {}
+            None => panic!("hookbox exited before starting"),
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert!(data.join("db").exists(), "the store was created");
+}
