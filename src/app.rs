@@ -56,6 +56,9 @@ pub async fn run(
             source.name.to_ascii_uppercase().replace('-', "_")
         );
     }
+    if config.admin.uses_development_token() {
+        tracing::warn!("the admin token is the shipped development one; set HOOKBOX_ADMIN_TOKEN");
+    }
     tracing::info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         data_dir = %dir,

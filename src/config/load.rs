@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::source::{HandlerConfig, HmacConfig, SourceConfig};
-use super::{Config, ServerConfig, Source, StorageConfig, WorkerConfig};
+use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
 use crate::verify::{self, HmacScheme, IdLocation, Scheme, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
@@ -55,6 +55,8 @@ struct FileConfig {
     #[serde(default)]
     worker: WorkerConfig,
     #[serde(default)]
+    admin: AdminConfig,
+    #[serde(default)]
     sources: BTreeMap<String, SourceConfig>,
 }
 
@@ -96,10 +98,21 @@ pub fn load_str(
         })?;
         sources.push(source);
     }
+    let mut admin = raw.admin;
+    if let Some(token) = env("HOOKBOX_ADMIN_TOKEN") {
+        admin.token = Some(Secret::new(token));
+    }
+    if admin.token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+        return Err(invalid(
+            "admin.token".into(),
+            "must be at least 16 characters".into(),
+        ));
+    }
     Ok(Config {
         server: raw.server,
         storage: raw.storage,
         worker: raw.worker,
+        admin,
         sources,
     })
 }

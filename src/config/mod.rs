@@ -17,7 +17,7 @@ use serde::Deserialize;
 pub use load::{load, load_str, ConfigError};
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, SourceConfig};
 
-use crate::verify::Verifier;
+use crate::verify::{Secret, Verifier};
 
 /// The validated configuration of one hookbox process.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Background processing.
     pub worker: WorkerConfig,
+    /// Admin API and status-resource access.
+    pub admin: AdminConfig,
     /// Sources by name (the `<source>` of `POST /webhooks/<source>`), in name order.
     pub sources: Vec<Source>,
 }
@@ -97,6 +99,26 @@ pub enum Durability {
     Fsync,
     /// Answer 202 after the write; flush every `flush_interval`. A crash can lose that window.
     Interval,
+}
+
+/// `[admin]`: who may use the admin API and read status resources.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token for `/admin/*` (and status resources unless `public_status`);
+    /// `HOOKBOX_ADMIN_TOKEN` replaces it. Without one the admin API is disabled.
+    pub token: Option<Secret>,
+    /// Let anyone who knows an event's `Location` read its status without the token.
+    pub public_status: bool,
+}
+
+impl AdminConfig {
+    /// True while the token is the shipped development one.
+    pub fn uses_development_token(&self) -> bool {
+        self.token
+            .as_ref()
+            .is_some_and(|t| t.expose().contains(load::DEVELOPMENT_SECRET_MARKER))
+    }
 }
 
 /// `[storage]`: the embedded database.
