@@ -90,7 +90,7 @@ pub async fn run(
             "worker did not stop in time; its claimed events return to the queue on next start"
         );
     }
-    if let Err(e) = store.flush().await {
+    if let Err(e) = store.close().await {
         tracing::error!(error = %e, "final flush failed");
     }
     tracing::info!("hookbox stopped");

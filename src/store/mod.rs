@@ -9,6 +9,8 @@ mod commit;
 mod keys;
 mod record;
 mod sled;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -145,6 +147,15 @@ impl Store {
         Ok(())
     }
 
+    /// Flushes and stops the commit task, so the database closes once every handle is dropped
+    /// (a new `Store` can then open the same directory). Call once, at shutdown.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        match &self.commit {
+            Some(commit) => commit.close().await.map_err(StoreError::Unavailable),
+            None => self.flush().await,
+        }
+    }
+
     /// The record of one event.
     pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
         self.trees.get(&event_key(source, id))
@@ -265,7 +276,7 @@ impl Store {
     /// start-up. Returns how many were recovered.
     pub fn recover(&self, now: u64) -> Result<usize, StoreError> {
         let mut recovered = 0;
-        for (at, key) in Trees::entries_until(&self.trees.due, u64::MAX, usize::MAX)? {
+        for (at, key) in self.trees.leases()? {
             let changed = self.trees.update(&key, |r| {
                 (r.state == State::Processing && r.due_at() == Some(at)).then(|| abandon(r, now))
             })?;

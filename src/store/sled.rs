@@ -5,6 +5,7 @@
 //! - `due`: (time, event key) → () for every queued or processing event
 //! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
 //!   when they are forgotten
+//! - `received`: (received_at, event key) → () for every known event: the admin listing's order
 
 use bytes::Bytes;
 use sled::transaction::{
@@ -24,6 +25,7 @@ pub struct Trees {
     pub(super) bodies: Tree,
     pub(super) due: Tree,
     pub(super) expiry: Tree,
+    pub(super) received: Tree,
     /// Body retention for succeeded events, ms.
     pub(super) retention_ms: u64,
     /// How long a succeeded event's id is remembered, ms.
@@ -38,6 +40,7 @@ impl Trees {
             bodies: db.open_tree("bodies")?,
             due: db.open_tree("due")?,
             expiry: db.open_tree("expiry")?,
+            received: db.open_tree("received")?,
             retention_ms,
             dedupe_ms,
         })
@@ -73,19 +76,21 @@ impl Trees {
             last_error: None,
             finished_at: None,
             body_purged: false,
+            requeues: Vec::new(),
         };
         let encoded = encode(&record)?;
         let due_key = timed_key(ev.received_at, &key);
-        let result =
-            (&self.events, &self.bodies, &self.due).transaction(|(events, bodies, due)| {
-                if let Some(existing) = events.get(&key)? {
-                    return Ok(Accepted::Duplicate(decode(&existing).map_err(abort)?.state));
-                }
-                events.insert(key.as_slice(), encoded.as_slice())?;
-                bodies.insert(key.as_slice(), ev.body.as_ref())?;
-                due.insert(due_key.as_slice(), &[][..])?;
-                Ok(Accepted::New)
-            });
+        let trees = (&self.events, &self.bodies, &self.due, &self.received);
+        let result = trees.transaction(|(events, bodies, due, received)| {
+            if let Some(existing) = events.get(&key)? {
+                return Ok(Accepted::Duplicate(decode(&existing).map_err(abort)?.state));
+            }
+            events.insert(key.as_slice(), encoded.as_slice())?;
+            bodies.insert(key.as_slice(), ev.body.as_ref())?;
+            due.insert(due_key.as_slice(), &[][..])?;
+            received.insert(due_key.as_slice(), &[][..])?;
+            Ok(Accepted::New)
+        });
         unabort(result)
     }
 
@@ -116,12 +121,25 @@ impl Trees {
                 let Some(out) = change(&mut after) else {
                     return Ok(None);
                 };
-                move_index(due, key, before.due_at(), after.due_at())?;
-                move_index(expiry, key, self.expiry_at(&before), self.expiry_at(&after))?;
+                move_index(due, key, due_entry(&before), due_entry(&after))?;
+                let (old, new) = (self.expiry_at(&before), self.expiry_at(&after));
+                move_index(expiry, key, old.map(|t| (t, NONE)), new.map(|t| (t, NONE)))?;
                 events.insert(key, encode(&after).map_err(abort)?)?;
                 Ok(Some((after, out)))
             });
         unabort(result)
+    }
+
+    /// Every `due` entry of a `processing` record: (lease expiry, event key).
+    pub fn leases(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.due.iter() {
+            let (k, v) = entry?;
+            if &*v == PROCESSING {
+                out.extend(split_timed_key(&k).map(|(at, key)| (at, key.to_vec())));
+            }
+        }
+        Ok(out)
     }
 
     /// Up to `limit` entries of `index` at or before `now`: (time, event key), oldest first.
@@ -144,28 +162,29 @@ impl Trees {
     /// Purges the body of a succeeded event past retention, or forgets it past the dedupe
     /// window. Returns true when something was removed.
     pub fn expire(&self, at: u64, key: &[u8]) -> Result<bool, StoreError> {
-        let result =
-            (&self.events, &self.bodies, &self.expiry).transaction(|(events, bodies, expiry)| {
-                expiry.remove(timed_key(at, key))?;
-                let Some(raw) = events.get(key)? else {
-                    return Ok(false);
-                };
-                let mut record = decode(&raw).map_err(abort)?;
-                if self.expiry_at(&record) != Some(at) {
-                    return Ok(false); // requeued or changed since: its own entry governs it
+        let trees = (&self.events, &self.bodies, &self.expiry, &self.received);
+        let result = trees.transaction(|(events, bodies, expiry, received)| {
+            expiry.remove(timed_key(at, key))?;
+            let Some(raw) = events.get(key)? else {
+                return Ok(false);
+            };
+            let mut record = decode(&raw).map_err(abort)?;
+            if self.expiry_at(&record) != Some(at) {
+                return Ok(false); // requeued or changed since: its own entry governs it
+            }
+            bodies.remove(key)?;
+            if record.body_purged {
+                events.remove(key)?;
+                received.remove(timed_key(record.received_at, key))?;
+            } else {
+                record.body_purged = true;
+                if let Some(next) = self.expiry_at(&record) {
+                    expiry.insert(timed_key(next, key), &[][..])?;
                 }
-                bodies.remove(key)?;
-                if record.body_purged {
-                    events.remove(key)?;
-                } else {
-                    record.body_purged = true;
-                    if let Some(next) = self.expiry_at(&record) {
-                        expiry.insert(timed_key(next, key), &[][..])?;
-                    }
-                    events.insert(key, encode(&record).map_err(abort)?)?;
-                }
-                Ok(true)
-            });
+                events.insert(key, encode(&record).map_err(abort)?)?;
+            }
+            Ok(true)
+        });
         unabort(result)
     }
 
@@ -181,19 +200,34 @@ impl Trees {
 fn move_index(
     tree: &TransactionalTree,
     key: &[u8],
-    before: Option<u64>,
-    after: Option<u64>,
+    before: Option<(u64, &[u8])>,
+    after: Option<(u64, &[u8])>,
 ) -> ConflictableTransactionResult<(), StoreError> {
     if before == after {
         return Ok(());
     }
-    if let Some(at) = before {
+    if let Some((at, _)) = before {
         tree.remove(timed_key(at, key))?;
     }
-    if let Some(at) = after {
-        tree.insert(timed_key(at, key), &[][..])?;
+    if let Some((at, value)) = after {
+        tree.insert(timed_key(at, key), value)?;
     }
     Ok(())
+}
+
+const NONE: &[u8] = &[];
+/// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
+/// without decoding every queued record.
+pub const PROCESSING: &[u8] = b"p";
+
+/// The `due` entry (time, value) a record should have.
+fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
+    let value = if r.state == State::Processing {
+        PROCESSING
+    } else {
+        NONE
+    };
+    r.due_at().map(|at| (at, value))
 }
 
 /// Serialises a record.
