@@ -1,0 +1,171 @@
+//! One attempt at one claimed event: run its source's handler, decide what follows with the
+//! retry policy, and record both in the store.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tracing::Instrument;
+
+use super::handler::{Handlers, Job, Report};
+use super::retry::{Decision, Failure, RetryPolicy};
+use crate::app::now_ms;
+use crate::config::Config;
+use crate::store::{Attempt, Claimed, Next, Outcome, Store};
+
+/// What every attempt needs; shared by all of them.
+pub struct Shared {
+    /// The validated configuration (handlers per source).
+    pub config: Arc<Config>,
+    /// The event store.
+    pub store: Store,
+    /// When to retry.
+    pub policy: RetryPolicy,
+    /// The handlers and their connection pool.
+    pub handlers: Handlers,
+}
+
+/// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
+/// event `processing` until its lease expires, when it is claimed again (at-least-once).
+pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
+    let r = &claimed.record;
+    let span = tracing::info_span!("attempt", source = %r.source, event_id = %r.id, attempt = r.attempt_count);
+    async {
+        let started_at = now_ms();
+        let clock = Instant::now();
+        let report = handle(&shared, &claimed).await;
+        let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let finished_at = started_at.saturating_add(duration_ms);
+        let spread = rand::thread_rng().gen_range(-1.0..=1.0);
+        let next = next_step(&shared.policy, r.attempt_count, &report, finished_at, spread);
+        log_result(&report, &next, duration_ms);
+        let attempt = Attempt {
+            number: r.attempt_count,
+            started_at,
+            duration_ms,
+            outcome: report.outcome,
+            status: report.status,
+            exit_code: report.exit_code,
+            error: report.error(),
+        };
+        match shared.store.record_attempt(r, attempt, next).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
+            Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Runs the source's handler, or explains why there is nothing to run.
+async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
+    let r = &claimed.record;
+    let Some(source) = shared.config.source(&r.source) else {
+        return Report::permanent(format!("source {:?} is no longer configured", r.source));
+    };
+    if r.body_purged {
+        return Report::permanent("the body was purged by retention");
+    }
+    let job = Job {
+        record: r,
+        body: &claimed.body,
+    };
+    shared.handlers.run(&source.handler, job).await
+}
+
+/// Where the event goes after attempt `attempt` ended with `report` at `now` (unix ms).
+fn next_step(policy: &RetryPolicy, attempt: u32, report: &Report, now: u64, spread: f64) -> Next {
+    let failure = match report.outcome {
+        Outcome::Success => return Next::Succeeded,
+        Outcome::Permanent => Failure::Permanent,
+        Outcome::Transient | Outcome::Abandoned => Failure::Transient {
+            retry_after: report.retry_after,
+        },
+    };
+    let what = report
+        .error()
+        .unwrap_or_else(|| "unknown failure".to_owned());
+    match policy.after_failure(attempt, failure, spread) {
+        Decision::RetryIn(delay) => Next::RetryAt(now.saturating_add(millis(delay))),
+        Decision::GiveUpPermanent => Next::Dead(format!("permanent failure: {what}")),
+        Decision::GiveUpExhausted => {
+            Next::Dead(format!("gave up after {attempt} attempts: {what}"))
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One line per attempt; only the log-safe cause, never bodies or stderr.
+fn log_result(report: &Report, next: &Next, duration_ms: u64) {
+    let cause = report.cause.as_deref().unwrap_or("");
+    let (status, exit_code) = (report.status, report.exit_code);
+    match next {
+        Next::Succeeded => tracing::info!(duration_ms, status, exit_code, "attempt succeeded"),
+        Next::RetryAt(at) => tracing::warn!(
+            duration_ms,
+            status,
+            exit_code,
+            cause,
+            retry_at = at,
+            "attempt failed; will retry"
+        ),
+        Next::Dead(_) => tracing::warn!(
+            duration_ms,
+            status,
+            exit_code,
+            cause,
+            "attempt failed; event is dead"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WorkerConfig;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::new(&WorkerConfig {
+            retry_schedule: vec![Duration::from_millis(100)],
+            max_attempts: Some(3),
+            jitter: 0.0,
+            ..WorkerConfig::default()
+        })
+    }
+
+    #[test]
+    fn reports_become_next_steps() {
+        let p = policy();
+        assert_eq!(
+            next_step(&p, 1, &Report::success(), 1000, 0.0),
+            Next::Succeeded
+        );
+        assert_eq!(
+            next_step(&p, 1, &Report::transient("HTTP 503"), 1000, 0.0),
+            Next::RetryAt(1100)
+        );
+        let slow = Report {
+            retry_after: Some(Duration::from_secs(2)),
+            ..Report::transient("HTTP 429")
+        };
+        assert_eq!(next_step(&p, 2, &slow, 1000, 0.0), Next::RetryAt(3000));
+        assert_eq!(
+            next_step(&p, 3, &Report::transient("HTTP 503"), 1000, 0.0),
+            Next::Dead("gave up after 3 attempts: HTTP 503".into())
+        );
+        assert_eq!(
+            next_step(
+                &p,
+                1,
+                &Report::permanent("HTTP 400").with_detail("bad"),
+                1000,
+                0.0
+            ),
+            Next::Dead("permanent failure: HTTP 400: bad".into())
+        );
+    }
+}
