@@ -24,7 +24,10 @@ pub async fn serve(listener: TcpListener, ctx: Ctx, shutdown: CancellationToken)
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout)
+        // max_buf_size alone is a soft bound on the head (checked only between reads, so one
+        // large read can carry a bigger head past it); max_header_size is exact.
         .max_buf_size(64 * 1024)
+        .max_header_size(64 * 1024)
         .max_headers(100);
     loop {
         let permit = tokio::select! {

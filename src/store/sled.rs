@@ -7,6 +7,9 @@
 //!   when they are forgotten
 //! - `received`: (received_at, event key) → () for every known event: the admin listing's order
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
@@ -30,6 +33,8 @@ pub struct Trees {
     pub(super) retention_ms: u64,
     /// How long a succeeded event's id is remembered, ms.
     pub(super) dedupe_ms: u64,
+    /// Set once a write or flush failed: sled then refuses every later write (see `backend`).
+    failed: Arc<AtomicBool>,
 }
 
 impl Trees {
@@ -43,7 +48,27 @@ impl Trees {
             received: db.open_tree("received")?,
             retention_ms,
             dedupe_ms,
+            failed: Arc::default(),
         })
+    }
+
+    /// Records that a write or flush to this database failed.
+    pub fn mark_failed(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a write or flush to this database failed.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// A transaction's result; a storage error marks the database failed.
+    fn settle<T>(&self, r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+        let r = unabort(r);
+        if let Err(StoreError::Unavailable(_)) = &r {
+            self.mark_failed();
+        }
+        r
     }
 
     /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
@@ -91,7 +116,7 @@ impl Trees {
             received.insert(due_key.as_slice(), &[][..])?;
             Ok(Accepted::New)
         });
-        unabort(result)
+        self.settle(result)
     }
 
     /// The record of one event.
@@ -127,7 +152,7 @@ impl Trees {
                 events.insert(key, encode(&after).map_err(abort)?)?;
                 Ok(Some((after, out)))
             });
-        unabort(result)
+        self.settle(result)
     }
 
     /// Every `due` entry of a `processing` record: (lease expiry, event key).
@@ -185,7 +210,7 @@ impl Trees {
             }
             Ok(true)
         });
-        unabort(result)
+        self.settle(result)
     }
 
     /// Time of the earliest `due` entry.

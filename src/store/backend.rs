@@ -1,0 +1,267 @@
+//! The open sled database, and opening it again after it fails.
+//!
+//! sled 0.34 poisons itself on the first failed write or fsync (a full disk, an I/O error):
+//! reads still work, but every later write and flush returns that error, for good. So when a
+//! write fails, the store drops its handle and a background thread reopens the directory —
+//! retrying while in-flight users still hold the old handle's file lock, or while the disk is
+//! still unusable. Until then every operation is `Unavailable` (HTTP 503). Reopening recovers
+//! exactly what was flushed, which includes every event ever acknowledged.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+
+use super::commit::GroupCommit;
+use super::sled::Trees;
+use super::StoreError;
+use crate::config::{Durability, StorageConfig};
+
+/// Pause before each reopen attempt: lets in-flight operations drop the old handle, and keeps a
+/// disk that is still full from being hammered.
+const REOPEN_PAUSE: Duration = Duration::from_millis(250);
+
+/// One open database: its trees and, in `fsync` mode, its group commit.
+pub struct Backend {
+    pub(super) db: ::sled::Db,
+    pub(super) trees: Trees,
+    commit: Option<GroupCommit>,
+}
+
+impl Backend {
+    /// Opens the database in `cfg.data_dir`; must run inside a tokio runtime.
+    fn open(cfg: &StorageConfig) -> Result<Backend, StoreError> {
+        let fsync = cfg.durability == Durability::Fsync;
+        let interval = (!fsync).then(|| cfg.flush_interval.as_millis().max(1) as u64);
+        let db = ::sled::Config::new()
+            .path(&cfg.data_dir)
+            .cache_capacity(cfg.cache_capacity_bytes)
+            .flush_every_ms(interval)
+            .open()?;
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let trees = Trees::open(&db, ms(cfg.retention), ms(cfg.dedupe_window))?;
+        trees.backfill_received()?;
+        Ok(Backend {
+            commit: fsync.then(|| GroupCommit::start(db.clone())),
+            db,
+            trees,
+        })
+    }
+
+    /// Waits until everything written to this database so far is on disk (no-op in
+    /// `interval` mode). A failed flush marks the database failed.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        let Some(commit) = &self.commit else {
+            return Ok(());
+        };
+        commit.wait().await.map_err(|e| {
+            self.trees.mark_failed();
+            StoreError::Unavailable(e)
+        })
+    }
+
+    /// Marks the database failed when `result` is a storage error, and passes it on.
+    pub fn check<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Unavailable(_)) = &result {
+            self.trees.mark_failed();
+        }
+        result
+    }
+
+    /// Flushes once more and stops the commit task, so the database closes once the last
+    /// handle is dropped.
+    async fn close(&self) -> Result<(), StoreError> {
+        match &self.commit {
+            Some(commit) => commit.close().await.map_err(StoreError::Unavailable),
+            None => {
+                self.db.flush_async().await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Holds the current [`Backend`] and replaces it after it fails.
+pub struct Slot {
+    cfg: StorageConfig,
+    runtime: Handle,
+    state: Mutex<State>,
+    /// Reset to the reopened database's queue length (unflushed changes died with the old one).
+    pending: Arc<AtomicU64>,
+    /// Woken after a reopen, so the worker looks at the queue again.
+    wake: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<Arc<Backend>>,
+    reopening: bool,
+    closed: bool,
+}
+
+impl Slot {
+    /// Opens the database; must be called inside a tokio runtime.
+    pub fn open(
+        cfg: &StorageConfig,
+        pending: Arc<AtomicU64>,
+        wake: Arc<Notify>,
+    ) -> Result<Arc<Slot>, StoreError> {
+        let backend = Backend::open(cfg)?;
+        pending.store(backend.trees.due.len() as u64, Ordering::Relaxed);
+        Ok(Arc::new(Slot {
+            cfg: cfg.clone(),
+            runtime: Handle::current(),
+            state: Mutex::new(State {
+                current: Some(Arc::new(backend)),
+                ..State::default()
+            }),
+            pending,
+            wake,
+        }))
+    }
+
+    /// The current database; `Unavailable` while it is being reopened after a failure.
+    pub fn get(self: &Arc<Self>) -> Result<Arc<Backend>, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(backend) = &state.current {
+            if !backend.trees.failed() {
+                return Ok(backend.clone());
+            }
+            tracing::error!("storage failed; reopening it");
+            // Dropping this handle (and the commit task's, once its last waiter is answered)
+            // releases the file lock the reopen needs.
+            state.current = None;
+        }
+        if state.closed {
+            return Err(unavailable("the store is closed"));
+        }
+        if !state.reopening {
+            state.reopening = true;
+            let slot = Arc::downgrade(self);
+            std::thread::spawn(move || reopen(slot));
+        }
+        Err(unavailable("storage failed and is being reopened"))
+    }
+
+    /// Flushes and releases the database for good (at shutdown).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let current = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.closed = true;
+            state.current.take()
+        };
+        match current {
+            Some(backend) => backend.close().await,
+            None => Ok(()),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    fn install(&self, backend: Backend) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.reopening = false;
+        if state.closed {
+            return false;
+        }
+        self.pending
+            .store(backend.trees.due.len() as u64, Ordering::Relaxed);
+        state.current = Some(Arc::new(backend));
+        self.wake.notify_one();
+        true
+    }
+}
+
+/// Retries opening the database until it opens or the store is gone or closed.
+fn reopen(slot: Weak<Slot>) {
+    loop {
+        std::thread::sleep(REOPEN_PAUSE);
+        let Some(slot) = slot.upgrade() else {
+            return;
+        };
+        if slot.is_closed() {
+            return;
+        }
+        let opened = {
+            let _runtime = slot.runtime.enter();
+            Backend::open(&slot.cfg)
+        };
+        match opened {
+            Ok(backend) => {
+                if slot.install(backend) {
+                    tracing::info!("storage reopened");
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "storage could not be reopened yet"),
+        }
+    }
+}
+
+fn unavailable(why: &str) -> StoreError {
+    StoreError::Unavailable(Arc::new(::sled::Error::Io(std::io::Error::other(
+        why.to_owned(),
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use crate::store::{Accepted, NewEvent, Store};
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            source: "s".into(),
+            id: id.into(),
+            received_at: 1,
+            event_type: None,
+            headers: Vec::new(),
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    /// The full-disk path without a full disk (see `tests/storage_failure.rs` for the real one):
+    /// once a failure is recorded, the store is unavailable, then reopens on its own with
+    /// everything that was flushed.
+    #[tokio::test]
+    async fn a_failed_database_is_reopened_with_what_was_flushed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = crate::config::StorageConfig {
+            data_dir: dir.path().to_path_buf(),
+            cache_capacity_bytes: 1 << 20,
+            ..Default::default()
+        };
+        let store = Store::open(&cfg).expect("open");
+        assert_eq!(
+            store.accept(event("kept")).await.expect("accept"),
+            Accepted::New
+        );
+        store.backend().expect("open").trees.mark_failed();
+        assert!(
+            store.get("s", "kept").is_err(),
+            "a failed database is not used"
+        );
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.get("s", "kept").is_err() {
+            assert!(Instant::now() < deadline, "not reopened within 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(store.get("s", "kept").expect("get").is_some());
+        assert_eq!(store.pending(), 1);
+        let again = store.accept(event("kept")).await.expect("accept");
+        assert!(matches!(again, Accepted::Duplicate(_)));
+        assert_eq!(
+            store.accept(event("new")).await.expect("accept"),
+            Accepted::New
+        );
+        store.close().await.expect("close");
+    }
+}

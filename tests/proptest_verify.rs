@@ -1,0 +1,286 @@
+//! Property tests for every signature scheme's header parsing and for event-id extraction:
+//! arbitrary bytes never panic and never verify, a signed request with any single byte changed
+//! is refused, and an id is returned exactly when the request carries a valid one.
+
+use std::time::Duration;
+
+use hookbox::verify::{
+    slack_challenge, Algorithm, Encoding, HmacScheme, IdLocation, Scheme, Secret, Verifier,
+    MAX_EVENT_ID_LEN,
+};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// The "now" every property verifies at (unix seconds).
+const NOW: u64 = 1_700_000_000;
+
+/// Every header name some scheme reads, so arbitrary headers reach every parser.
+const NAMES: &[&str] = &[
+    "stripe-signature",
+    "x-hub-signature-256",
+    "x-github-delivery",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "svix-id",
+    "svix-timestamp",
+    "svix-signature",
+    "x-shopify-hmac-sha256",
+    "x-shopify-webhook-id",
+    "x-slack-signature",
+    "x-slack-request-timestamp",
+    "paddle-signature",
+    "x-square-hmacsha256-signature",
+    "x-sig",
+    "x-ts",
+    "x-id",
+];
+
+/// One configured scheme under test.
+struct Case {
+    name: &'static str,
+    verifier: Verifier,
+    /// Headers whose every byte the signature covers (not e.g. GitHub's unsigned delivery id).
+    signed_headers: &'static [&'static str],
+    /// Where the event id comes from: a JSON pointer into the body, or a header.
+    id: IdLocation,
+    /// Hex signatures decode either case, so a case flip there is not a change.
+    hex: bool,
+}
+
+fn case(name: &'static str, scheme: Scheme, secret: &str, signed: &'static [&'static str]) -> Case {
+    let header = |h: &str| IdLocation::Header(h.into());
+    let (id, hex) = match &scheme {
+        Scheme::Stripe => (IdLocation::JsonPointer("/id".into()), true),
+        Scheme::Slack | Scheme::Paddle => (IdLocation::JsonPointer("/event_id".into()), true),
+        Scheme::Square { .. } => (IdLocation::JsonPointer("/event_id".into()), false),
+        Scheme::Github => (header("x-github-delivery"), true),
+        Scheme::Shopify => (header("x-shopify-webhook-id"), false),
+        Scheme::Standard => (header("webhook-id"), false),
+        Scheme::Hmac(h) => (h.id.clone(), h.encoding == Encoding::Hex),
+    };
+    let secrets = vec![Secret::new("another-secret"), Secret::new(secret)];
+    let tolerance = Duration::from_secs(300);
+    Case {
+        name,
+        verifier: Verifier {
+            scheme,
+            secrets,
+            tolerance,
+        },
+        signed_headers: signed,
+        id,
+        hex,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let hmac = |encoding, algorithm, signed: &str, ts: Option<&str>| {
+        Scheme::Hmac(HmacScheme {
+            header: "x-sig".into(),
+            prefix: "sha=".into(),
+            encoding,
+            algorithm,
+            signed: signed.into(),
+            timestamp_header: ts.map(Into::into),
+            id: IdLocation::Header("x-id".into()),
+        })
+    };
+    let square = Scheme::Square {
+        notification_url: "https://example.test/hooks".into(),
+    };
+    let standard_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let standard_headers = &["webhook-id", "webhook-timestamp", "webhook-signature"];
+    let slack_headers = &["x-slack-signature", "x-slack-request-timestamp"];
+    let timed = hmac(
+        Encoding::Hex,
+        Algorithm::Sha512,
+        "{timestamp}.{id}.{body}",
+        Some("x-ts"),
+    );
+    let plain = hmac(Encoding::Base64, Algorithm::Sha256, "{body}", None);
+    vec![
+        case("stripe", Scheme::Stripe, "whsec_s", &["stripe-signature"]),
+        case("github", Scheme::Github, "gh", &["x-hub-signature-256"]),
+        case(
+            "standard",
+            Scheme::Standard,
+            standard_secret,
+            standard_headers,
+        ),
+        case("shopify", Scheme::Shopify, "sh", &["x-shopify-hmac-sha256"]),
+        case("slack", Scheme::Slack, "sl", slack_headers),
+        case("paddle", Scheme::Paddle, "pdl", &["paddle-signature"]),
+        case("square", square, "sq", &["x-square-hmacsha256-signature"]),
+        case("hmac-hex", timed, "hm", &["x-sig", "x-ts", "x-id"]),
+        case("hmac-base64", plain, "hm", &["x-sig"]),
+    ]
+}
+
+/// A header map from (name, raw value) pairs, skipping values HTTP cannot carry at all.
+fn header_map(pairs: &[(String, Vec<u8>)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("test header name");
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// The headers `sign` produces, as raw pairs.
+fn signed(case: &Case, body: &[u8], ts: u64, id: &str) -> Vec<(String, Vec<u8>)> {
+    let secret = case.verifier.secrets.last().expect("a secret");
+    case.verifier
+        .sign(secret, body, ts, id)
+        .into_iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.into_bytes()))
+        .collect()
+}
+
+/// What a correct extractor returns: the id at the configured place, if it is acceptable.
+fn expected_id(case: &Case, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let raw = match &case.id {
+        IdLocation::JsonPointer(pointer) => {
+            match serde_json::from_slice::<Value>(body)
+                .ok()?
+                .pointer(pointer)?
+            {
+                Value::String(s) => s.clone(),
+                Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                _ => return None,
+            }
+        }
+        IdLocation::Header(name) => {
+            // Standard Webhooks falls back to the svix- names only when no webhook- one is set.
+            let svix = case.name == "standard"
+                && !["webhook-id", "webhook-timestamp", "webhook-signature"]
+                    .iter()
+                    .any(|h| headers.contains_key(*h));
+            let name = if svix { "svix-id" } else { name.as_str() };
+            headers.get(name)?.to_str().ok()?.trim().to_owned()
+        }
+    };
+    let ok = !raw.is_empty() && raw.len() <= MAX_EVENT_ID_LEN && !raw.chars().any(char::is_control);
+    ok.then_some(raw)
+}
+
+fn arbitrary_headers() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+    let name = prop::sample::select(NAMES).prop_map(str::to_owned);
+    // Mostly printable ASCII (what parsers look at) with some arbitrary bytes mixed in.
+    let byte = prop_oneof![4 => 0x20u8..0x7f, 1 => any::<u8>()];
+    prop::collection::vec((name, prop::collection::vec(byte, 0..96)), 0..10)
+}
+
+/// JSON documents whose id fields hold any kind of value, and plain arbitrary bytes.
+fn bodies() -> impl Strategy<Value = Vec<u8>> {
+    let value = prop_oneof![
+        any::<String>().prop_map(Value::from),
+        "[a-z_0-9]{0,300}".prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+        Just(Value::Null),
+        Just(serde_json::json!({"id": "nested"})),
+    ];
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..256),
+        (value.clone(), value).prop_map(|(a, b)| {
+            serde_json::to_vec(&serde_json::json!({"id": a, "event_id": b})).expect("json")
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_requests_never_verify_and_ids_are_exact(
+        headers in arbitrary_headers(),
+        body in bodies(),
+    ) {
+        let headers = header_map(&headers);
+        let _ = slack_challenge(&body);
+        for case in cases() {
+            let verified = case.verifier.verify(&headers, &body, NOW);
+            prop_assert!(verified.is_err(), "{}: arbitrary request verified", case.name);
+            // The other body and header readers must not panic either.
+            let _ = case.verifier.event_type(&headers, &body);
+            let id = case.verifier.event_id(&headers, &body).ok();
+            prop_assert_eq!(id, expected_id(&case, &headers, &body), "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn well_formed_but_wrong_signatures_never_verify(
+        body in prop::collection::vec(any::<u8>(), 0..256),
+        other in prop::collection::vec(any::<u8>(), 0..256),
+        skew in 0u64..=600,
+    ) {
+        prop_assume!(body != other);
+        let ts = NOW - 300 + skew;
+        for case in cases() {
+            // Signed for another body, within the tolerance: right shape, wrong MAC.
+            let headers = header_map(&signed(&case, &other, ts, "evt_1"));
+            prop_assert!(case.verifier.verify(&headers, &body, NOW).is_err(), "{}", case.name);
+            // The same request with a wrong secret.
+            let wrong = Verifier { secrets: vec![Secret::new("whsec_d3Jvbmc=")], ..case.verifier.clone() };
+            let headers = header_map(&signed(&case, &body, ts, "evt_1"));
+            prop_assert!(wrong.verify(&headers, &body, NOW).is_err(), "{}", case.name);
+            prop_assert!(case.verifier.verify(&headers, &body, NOW).is_ok(), "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn any_single_byte_change_is_refused(
+        body in prop::collection::vec(any::<u8>(), 1..256),
+        in_header in any::<bool>(),
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        new_byte in any::<u8>(),
+    ) {
+        for case in cases() {
+            let mut pairs = signed(&case, &body, NOW, "evt_1");
+            prop_assert!(case.verifier.verify(&header_map(&pairs), &body, NOW).is_ok(), "{}", case.name);
+            let mut body = body.clone();
+            if in_header {
+                let name = case.signed_headers[which.index(case.signed_headers.len())];
+                let (_, value) = pairs.iter_mut().find(|(n, _)| n == name).expect("signed header");
+                let i = at.index(value.len());
+                let old = value[i];
+                value[i] = new_byte;
+                // Not a change; or one HTTP cannot carry, so it never reaches the verifier.
+                let unchanged = if case.hex { old.eq_ignore_ascii_case(&new_byte) } else { old == new_byte };
+                if unchanged || HeaderValue::from_bytes(value).is_err() {
+                    continue;
+                }
+            } else {
+                let i = at.index(body.len());
+                if body[i] == new_byte {
+                    continue;
+                }
+                body[i] = new_byte;
+            }
+            let verified = case.verifier.verify(&header_map(&pairs), &body, NOW);
+            prop_assert!(verified.is_err(), "{}: a changed request verified", case.name);
+        }
+    }
+
+    #[test]
+    fn stale_or_future_timestamps_are_refused(
+        body in prop::collection::vec(any::<u8>(), 0..64),
+        beyond in 1u64..1_000_000,
+        future in any::<bool>(),
+    ) {
+        let ts = if future { NOW + 300 + beyond } else { NOW - 300 - beyond };
+        for case in cases() {
+            let timed = ["stripe", "standard", "slack", "paddle", "hmac-hex"].contains(&case.name);
+            let headers = header_map(&signed(&case, &body, ts, "evt_1"));
+            let verified = case.verifier.verify(&headers, &body, NOW);
+            prop_assert_eq!(verified.is_err(), timed, "{}", case.name);
+        }
+    }
+}
