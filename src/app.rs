@@ -69,11 +69,14 @@ pub async fn run(
 
     let tasks = TaskTracker::new();
     let worker_stop = CancellationToken::new();
-    tasks.spawn(worker::run(
-        config.clone(),
-        store.clone(),
-        worker_stop.clone(),
-    ));
+    // Set before serving, so `/readyz` never sees a worker that is merely not started yet;
+    // cleared when the task ends for any reason, a panic included.
+    let running = store.worker_running_guard();
+    let worker_run = worker::run(config.clone(), store.clone(), worker_stop.clone());
+    tasks.spawn(async move {
+        let _running = running;
+        worker_run.await
+    });
     let ctx = Ctx {
         config: config.clone(),
         store: store.clone(),

@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod replay;
 pub mod store;
 pub mod verify;
 pub mod worker;

@@ -1,5 +1,8 @@
-//! Command-line interface: `serve` (the default), `verify` and `sign`.
+//! Command-line interface: `serve` (the default), `verify`, `sign` and `replay`.
 
+mod bench;
+mod events;
+mod replay;
 mod serve;
 mod signing;
 
@@ -24,6 +27,13 @@ enum Command {
     Verify(signing::VerifyArgs),
     /// Print the headers that make a body valid for a configured source now (for curl -H).
     Sign(signing::SignArgs),
+    /// Send fixture events to a running hookbox, signed afresh (see fixtures/README.md).
+    Replay(replay::ReplayArgs),
+    /// List, show and requeue events through a running hookbox's admin API
+    /// (token from HOOKBOX_ADMIN_TOKEN).
+    Events(events::EventsArgs),
+    /// Load a running hookbox with realistic signed events; report req/s, latency, drain.
+    Bench(bench::BenchArgs),
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -64,5 +74,8 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Verify(args)) => signing::verify(args),
         Some(Command::Sign(args)) => signing::sign(args),
+        Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Events(args)) => events::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
     }
 }

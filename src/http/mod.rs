@@ -1,10 +1,15 @@
-//! The HTTP side: accept loop, routing, ingest and the read-only status resource.
+//! The HTTP side: accept loop, routing, ingest, the status resource, the admin API and
+//! health probes.
 //!
 //! It talks to the rest of hookbox only through [`Store`].
 
+mod admin;
+mod auth;
 mod body;
+mod health;
 mod ingest;
 mod problem;
+mod query;
 mod router;
 mod server;
 mod status;

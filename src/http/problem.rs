@@ -12,6 +12,8 @@ pub enum Reason {
     Malformed,
     /// 400: no event id could be taken from the request.
     NoEventId,
+    /// 400: a query parameter is unknown, repeated or not valid.
+    InvalidQuery,
     /// 401: signature missing, malformed, wrong or stale.
     BadSignature,
     /// 401: admin token missing or wrong.
@@ -22,12 +24,16 @@ pub enum Reason {
     MethodNotAllowed,
     /// 408: the body did not arrive in time.
     BodyTimeout,
+    /// 409: the event's state does not allow this (e.g. requeueing a queued event).
+    Conflict,
     /// 413: body larger than the source allows.
     TooLarge,
     /// 415: the source needs a JSON body.
     NotJson,
     /// 503: storage cannot accept writes right now.
     StorageUnavailable,
+    /// 503: not ready to take traffic (storage not writable or worker not running).
+    NotReady,
 }
 
 impl Reason {
@@ -37,6 +43,7 @@ impl Reason {
         match self {
             Reason::Malformed => (S::BAD_REQUEST, "malformed-request", "Malformed request"),
             Reason::NoEventId => (S::BAD_REQUEST, "missing-event-id", "No event id"),
+            Reason::InvalidQuery => (S::BAD_REQUEST, "invalid-query", "Invalid query parameter"),
             Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
             Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
@@ -50,6 +57,11 @@ impl Reason {
                 "body-timeout",
                 "Body not received in time",
             ),
+            Reason::Conflict => (
+                S::CONFLICT,
+                "state-conflict",
+                "Conflicts with the event's state",
+            ),
             Reason::TooLarge => (S::PAYLOAD_TOO_LARGE, "body-too-large", "Body too large"),
             Reason::NotJson => (
                 S::UNSUPPORTED_MEDIA_TYPE,
@@ -61,6 +73,7 @@ impl Reason {
                 "storage-unavailable",
                 "Storage unavailable",
             ),
+            Reason::NotReady => (S::SERVICE_UNAVAILABLE, "not-ready", "Not ready"),
         }
     }
 
@@ -97,7 +110,7 @@ pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/problem+json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if reason == Reason::StorageUnavailable {
+    if matches!(reason, Reason::StorageUnavailable | Reason::NotReady) {
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     res

@@ -3,14 +3,15 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
+use super::auth::{authorize, Access};
 use super::problem::{problem, Reason};
-use super::{ingest::ingest, json_response, status::event_status, Ctx};
+use super::{admin, health, ingest::ingest, status::event_status, Ctx};
 
 /// Serves one request.
 pub async fn route(
@@ -57,16 +58,57 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 return not_allowed("GET, HEAD");
             }
             match (decode(source), decode(id)) {
-                (Some(source), Some(id)) => event_status(ctx, &source, &id),
-                _ => problem(
-                    Reason::Malformed,
-                    "the path is not valid percent-encoded UTF-8",
-                ),
+                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id),
+                _ => bad_path(),
             }
         }
-        ["healthz"] => json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+        ["admin", rest @ ..] => {
+            // Authorise before routing, so without the token nothing about the API is revealed.
+            if let Err(denied) = authorize(&ctx.config.admin, req.headers(), Access::Admin) {
+                return denied.response();
+            }
+            dispatch_admin(ctx, &req, rest).await
+        }
+        ["healthz"] => health::healthz(),
+        ["readyz"] => health::readyz(ctx).await,
         _ => problem(Reason::NotFound, "no such route"),
     }
+}
+
+async fn dispatch_admin(
+    ctx: &Ctx,
+    req: &Request<Incoming>,
+    rest: &[&str],
+) -> Response<Full<Bytes>> {
+    let (method, query) = (req.method(), req.uri().query());
+    let readable = method == Method::GET || method == Method::HEAD;
+    match rest {
+        ["events"] if readable => admin::list_events(ctx, query),
+        ["events"] => not_allowed("GET, HEAD"),
+        ["events", source, id, action @ ("payload" | "requeue")] => {
+            let (Some(source), Some(id)) = (decode(source), decode(id)) else {
+                return bad_path();
+            };
+            tracing::Span::current().record("source", source.as_str());
+            tracing::Span::current().record("event_id", id.as_str());
+            match *action {
+                "payload" if readable => admin::payload(ctx, &source, &id),
+                "payload" => not_allowed("GET, HEAD"),
+                _ if method == Method::POST => admin::requeue_one(ctx, &source, &id).await,
+                _ => not_allowed("POST"),
+            }
+        }
+        ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
+        ["requeue"] => not_allowed("POST"),
+        _ => problem(Reason::NotFound, "no such admin route"),
+    }
+}
+
+fn bad_path() -> Response<Full<Bytes>> {
+    problem(
+        Reason::Malformed,
+        "the path is not valid percent-encoded UTF-8",
+    )
 }
 
 fn decode(segment: &str) -> Option<String> {

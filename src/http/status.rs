@@ -1,41 +1,52 @@
-//! `GET /events/<source>/<id>`: where an event stands.
+//! `GET /events/<source>/<id>`: where an event stands, behind the admin token unless
+//! `admin.public_status` is set.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
+use super::auth::{authorize, Access};
 use super::problem::{problem, Reason};
 use super::{json_response, Ctx};
+use crate::store::{EventRecord, StoreError};
 
 /// The status resource of one event (the `Location` of its 202).
-pub fn event_status(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
+pub fn event_status(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    source: &str,
+    id: &str,
+) -> Response<Full<Bytes>> {
+    if let Err(denied) = authorize(&ctx.config.admin, headers, Access::Status) {
+        return denied.response();
+    }
     let record = match ctx.store.get(source, id) {
         Ok(Some(record)) => record,
         Ok(None) => return problem(Reason::NotFound, "no such event"),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read event");
-            return problem(
-                Reason::StorageUnavailable,
-                "the event could not be read; retry later",
-            );
-        }
+        Err(e) => return unreadable(&e),
     };
-    let body = json!({
-        "source": record.source,
-        "eventId": record.id,
-        "eventType": record.event_type,
-        "state": record.state,
-        "receivedAt": record.received_at,
-        "attemptCount": record.attempt_count,
-        "attempts": record.attempts,
-        "nextAttemptAt": record.next_attempt_at,
-        "leaseUntil": record.lease_until,
-        "lastError": record.last_error,
-        "finishedAt": record.finished_at,
-        "bodyPurged": record.body_purged,
-    });
-    let mut res = json_response(StatusCode::OK, &body);
+    status_response(ctx, &record)
+}
+
+/// The full status of `record`, with `Retry-After` while it is not final.
+pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>> {
+    let mut body = summary(record);
+    body.insert("attempts".into(), json!(record.attempts));
+    let requeues: Vec<Value> = record
+        .requeues
+        .iter()
+        .map(|r| {
+            json!({
+                "at": r.at,
+                "previousState": r.previous_state,
+                "previousAttempts": r.previous_attempts,
+                "previousError": r.previous_error,
+            })
+        })
+        .collect();
+    body.insert("requeues".into(), Value::Array(requeues));
+    let mut res = json_response(StatusCode::OK, &Value::Object(body));
     if !record.state.is_final() {
         res.headers_mut().insert(
             header::RETRY_AFTER,
@@ -43,4 +54,35 @@ pub fn event_status(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> 
         );
     }
     res
+}
+
+/// The fields of `record` shared by the status resource and admin listings (no histories).
+pub fn summary(record: &EventRecord) -> Map<String, Value> {
+    let body = json!({
+        "source": record.source,
+        "eventId": record.id,
+        "eventType": record.event_type,
+        "state": record.state,
+        "receivedAt": record.received_at,
+        "attemptCount": record.attempt_count,
+        "nextAttemptAt": record.next_attempt_at,
+        "leaseUntil": record.lease_until,
+        "lastError": record.last_error,
+        "finishedAt": record.finished_at,
+        "bodyPurged": record.body_purged,
+        "requeueCount": record.requeues.len(),
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The 503 for a failed read, logged without detail to the client.
+pub fn unreadable(e: &StoreError) -> Response<Full<Bytes>> {
+    tracing::error!(error = %e, "could not read event");
+    problem(
+        Reason::StorageUnavailable,
+        "the event could not be read; retry later",
+    )
 }

@@ -2,28 +2,40 @@
 //!
 //! [`Store::accept`] dedupes and enqueues in one sled transaction and returns only once a flush
 //! covers the write (group commit, see [`commit`]). The worker claims due events with a lease,
-//! records each attempt, and the store keeps the `due` and `expiry` indexes in step with every
-//! record change, so a crash at any point leaves a consistent queue.
+//! records each attempt, and the store keeps the `due`, `expiry` and `received` indexes in step
+//! with every record change, so a crash at any point leaves a consistent queue.
 
+#[cfg(test)]
+mod admin_tests;
+mod backend;
 mod commit;
+mod health;
 mod keys;
+pub mod postgres;
+mod query;
 mod record;
+mod requeue;
 mod sled;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+pub use health::WorkerRunning;
 pub use keys::event_key;
-pub use record::{Attempt, EventRecord, Outcome, State, MAX_KEPT_ATTEMPTS};
+pub use query::{Cursor, EventFilter, Page, SCAN_BUDGET};
+pub use record::{
+    Attempt, EventRecord, Outcome, Requeue, State, MAX_KEPT_ATTEMPTS, MAX_KEPT_REQUEUES,
+};
+pub use requeue::{BulkRequeued, RequeueOutcome, BULK_REQUEUE_MAX};
 
-use self::commit::GroupCommit;
+use self::backend::{Backend, Slot};
 use self::sled::{drop_entry, Trees};
-use crate::config::{Durability, StorageConfig};
+use crate::config::StorageConfig;
 
 /// A verified request, ready to be stored.
 #[derive(Debug, Clone)]
@@ -91,41 +103,38 @@ pub enum Next {
 /// Handle to the event store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: ::sled::Db,
-    trees: Trees,
-    commit: Option<GroupCommit>,
+    slot: Arc<Slot>,
     wake: Arc<Notify>,
     pending: Arc<AtomicU64>,
+    worker_running: Arc<AtomicBool>,
 }
 
 impl Store {
     /// Opens the database in `cfg.data_dir`. Must be called inside a tokio runtime.
     pub fn open(cfg: &StorageConfig) -> Result<Store, StoreError> {
-        let fsync = cfg.durability == Durability::Fsync;
-        let interval = (!fsync).then(|| cfg.flush_interval.as_millis().max(1) as u64);
-        let db = ::sled::Config::new()
-            .path(&cfg.data_dir)
-            .cache_capacity(cfg.cache_capacity_bytes)
-            .flush_every_ms(interval)
-            .open()?;
-        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let trees = Trees::open(&db, ms(cfg.retention), ms(cfg.dedupe_window))?;
-        let pending = trees.due.len() as u64;
+        let pending = Arc::new(AtomicU64::new(0));
+        let wake = Arc::new(Notify::new());
         Ok(Store {
-            commit: fsync.then(|| GroupCommit::start(db.clone())),
-            db,
-            trees,
-            wake: Arc::new(Notify::new()),
-            pending: Arc::new(AtomicU64::new(pending)),
+            slot: Slot::open(cfg, pending.clone(), wake.clone())?,
+            wake,
+            pending,
+            worker_running: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The open database; `Unavailable` while it is reopened after a failure (see `backend`).
+    fn backend(&self) -> Result<Arc<Backend>, StoreError> {
+        self.slot.get()
     }
 
     /// Stores `ev` unless its id is known, and returns once the outcome is durable.
     pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        let trees = self.trees.clone();
-        let outcome = trees.accept(&ev)?;
+        // One backend for the write and its flush: a flush of a reopened database would not
+        // cover a write that died with the old one.
+        let backend = self.backend()?;
+        let outcome = backend.trees.accept(&ev)?;
         // A duplicate waits too: the first copy may still be waiting for its own flush.
-        self.durable().await?;
+        backend.durable().await?;
         if outcome == Accepted::New {
             self.pending.fetch_add(1, Ordering::Relaxed);
             self.wake.notify_one();
@@ -133,37 +142,34 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Waits until everything written so far is on disk (no-op in `interval` mode).
+    /// Waits until everything written so far is on disk (no-op in `interval` mode). Within the
+    /// store, pair a write with its flush through one `backend()` instead: after a reopen this
+    /// flushes the new database, which cannot cover a write that died with the old one.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        match &self.commit {
-            Some(commit) => commit.wait().await.map_err(StoreError::Unavailable),
-            None => Ok(()),
-        }
+        self.backend()?.durable().await
     }
 
     /// Flushes everything to disk now, whatever the durability mode (used at shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let backend = self.backend()?;
+        backend.check(backend.db.flush_async().await.map_err(StoreError::from))?;
         Ok(())
     }
 
     /// Flushes and stops the commit task, so the database closes once every handle is dropped
     /// (a new `Store` can then open the same directory). Call once, at shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {
-        match &self.commit {
-            Some(commit) => commit.close().await.map_err(StoreError::Unavailable),
-            None => self.flush().await,
-        }
+        self.slot.close().await
     }
 
     /// The record of one event.
     pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
-        self.trees.get(&event_key(source, id))
+        self.backend()?.trees.get(&event_key(source, id))
     }
 
     /// The body of one event (absent once purged by retention).
     pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
-        self.trees.body(&event_key(source, id))
+        self.backend()?.trees.body(&event_key(source, id))
     }
 
     /// Events not yet final (queued or processing).
@@ -178,7 +184,7 @@ impl Store {
 
     /// Time (unix ms) of the earliest queued attempt or lease expiry.
     pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        self.trees.next_due()
+        self.backend()?.trees.next_due()
     }
 
     /// Claims up to `limit` events due at `now`. `lease_ms` gives the lease for an event, or
@@ -192,24 +198,26 @@ impl Store {
         max_attempts: u32,
         lease_ms: &mut dyn FnMut(&EventRecord) -> Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
         let mut claimed = Vec::new();
         // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
-        for (at, key) in Trees::entries_until(&self.trees.due, now, limit.saturating_mul(4))? {
+        for (at, key) in Trees::entries_until(&trees.due, now, limit.saturating_mul(4))? {
             if claimed.len() >= limit {
                 break;
             }
-            let Some(current) = self.trees.get(&key)? else {
-                drop_entry(&self.trees.due, at, &key)?;
+            let Some(current) = trees.get(&key)? else {
+                drop_entry(&trees.due, at, &key)?;
                 continue;
             };
             if current.due_at() != Some(at) {
-                drop_entry(&self.trees.due, at, &key)?;
+                drop_entry(&trees.due, at, &key)?;
                 continue;
             }
             let Some(lease) = lease_ms(&current) else {
                 continue;
             };
-            let updated = self.trees.update(&key, |r| {
+            let updated = trees.update(&key, |r| {
                 if r.due_at() != Some(at) {
                     return None;
                 }
@@ -229,7 +237,7 @@ impl Store {
             })?;
             match updated {
                 Some((record, true)) => {
-                    let body = self.trees.body(&key)?.unwrap_or_default();
+                    let body = trees.body(&key)?.unwrap_or_default();
                     claimed.push(Claimed { record, body });
                 }
                 Some((_, false)) => {
@@ -252,7 +260,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let key = event_key(&claimed.source, &claimed.id);
         let now = attempt.started_at.saturating_add(attempt.duration_ms);
-        let updated = self.trees.update(&key, |r| {
+        let backend = self.backend()?;
+        let updated = backend.trees.update(&key, |r| {
             let current = r.state == State::Processing && r.claimed_at == claimed.claimed_at;
             current.then(|| {
                 r.push_attempt(attempt.clone());
@@ -260,7 +269,7 @@ impl Store {
                 finish(r, now, next.clone());
             })
         })?;
-        self.durable().await?;
+        backend.durable().await?;
         match updated {
             Some((record, ())) => {
                 if record.state.is_final() {
@@ -275,9 +284,11 @@ impl Store {
     /// Puts every `processing` event back to `queued` now (their worker is gone); called at
     /// start-up. Returns how many were recovered.
     pub fn recover(&self, now: u64) -> Result<usize, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
         let mut recovered = 0;
-        for (at, key) in self.trees.leases()? {
-            let changed = self.trees.update(&key, |r| {
+        for (at, key) in trees.leases()? {
+            let changed = trees.update(&key, |r| {
                 (r.state == State::Processing && r.due_at() == Some(at)).then(|| abandon(r, now))
             })?;
             recovered += usize::from(changed.is_some());
@@ -288,9 +299,11 @@ impl Store {
     /// Applies retention to up to `limit` succeeded events whose time has come: purges bodies
     /// past `retention`, forgets ids past `dedupe_window`. Returns how many were touched.
     pub fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
         let mut touched = 0;
-        for (at, key) in Trees::entries_until(&self.trees.expiry, now, limit)? {
-            touched += usize::from(self.trees.expire(at, &key)?);
+        for (at, key) in Trees::entries_until(&trees.expiry, now, limit)? {
+            touched += usize::from(trees.expire(at, &key)?);
         }
         Ok(touched)
     }

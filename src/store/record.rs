@@ -72,6 +72,23 @@ pub struct Attempt {
 /// Attempts kept per event; older ones are dropped first (the count stays in `attempt_count`).
 pub const MAX_KEPT_ATTEMPTS: usize = 50;
 
+/// An operator's deliberate requeue, kept in the event's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requeue {
+    /// When, unix milliseconds.
+    pub at: u64,
+    /// The state the event left: `dead`, or `succeeded` for a replay.
+    pub previous_state: State,
+    /// `attempt_count` before the requeue (a requeue starts a fresh round of attempts).
+    pub previous_attempts: u32,
+    /// `last_error` before the requeue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_error: Option<String>,
+}
+
+/// Requeues kept per event; older ones are dropped first.
+pub const MAX_KEPT_REQUEUES: usize = 20;
+
 /// The stored metadata of one event (the body is kept separately so state changes stay small).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
@@ -115,6 +132,9 @@ pub struct EventRecord {
     /// True once retention removed the body; only this tombstone remains for dedupe.
     #[serde(default)]
     pub body_purged: bool,
+    /// Operator requeues, oldest first (at most [`MAX_KEPT_REQUEUES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requeues: Vec<Requeue>,
 }
 
 impl EventRecord {
@@ -126,6 +146,31 @@ impl EventRecord {
             State::Processing => self.lease_until,
             State::Succeeded | State::Dead => None,
         }
+    }
+
+    /// An operator's requeue: moves a final record back to `queued`, due at `now`, records it
+    /// in `requeues` and starts a fresh round of attempts. `None`, leaving the record as it was,
+    /// when it is not final or retention purged its body. Every backend uses this transition.
+    pub fn requeue(&mut self, now: u64) -> Option<()> {
+        if !self.state.is_final() || self.body_purged {
+            return None;
+        }
+        if self.requeues.len() >= MAX_KEPT_REQUEUES {
+            self.requeues.remove(0);
+        }
+        self.requeues.push(Requeue {
+            at: now,
+            previous_state: self.state,
+            previous_attempts: self.attempt_count,
+            previous_error: self.last_error.take(),
+        });
+        self.state = State::Queued;
+        self.attempt_count = 0;
+        self.next_attempt_at = Some(now);
+        self.finished_at = None;
+        self.lease_until = None;
+        self.claimed_at = None;
+        Some(())
     }
 
     /// Appends an attempt, keeping at most [`MAX_KEPT_ATTEMPTS`].

@@ -162,10 +162,20 @@ impl Verifier {
 
     /// Whether this scheme reads its event id from a JSON body (so a non-JSON body is a 415).
     pub fn needs_json_body(&self) -> bool {
+        self.id_pointer().is_some()
+    }
+
+    /// The JSON pointer of the event id for schemes that keep it in the body (`/id`,
+    /// `/event_id`, …); `None` where the id travels in a header.
+    pub fn id_pointer(&self) -> Option<&str> {
         match &self.scheme {
-            Scheme::Stripe | Scheme::Slack | Scheme::Paddle | Scheme::Square { .. } => true,
-            Scheme::Hmac(h) => matches!(h.id, IdLocation::JsonPointer(_)),
-            Scheme::Github | Scheme::Shopify | Scheme::Standard => false,
+            Scheme::Stripe => Some("/id"),
+            Scheme::Slack | Scheme::Paddle | Scheme::Square { .. } => Some("/event_id"),
+            Scheme::Hmac(h) => match &h.id {
+                IdLocation::JsonPointer(p) => Some(p),
+                IdLocation::Header(_) => None,
+            },
+            Scheme::Github | Scheme::Shopify | Scheme::Standard => None,
         }
     }
 

@@ -15,7 +15,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Test secrets for every built-in scheme (not the shipped development ones).
+/// The admin token of [`BASE_CONFIG`]; [`get`] sends it.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Test secrets for every built-in scheme (not the shipped development ones), and
+/// [`TEST_ADMIN_TOKEN`] as the admin token.
 pub const BASE_CONFIG: &str = r#"
 [server]
 header_read_timeout = "2s"
@@ -29,6 +33,9 @@ cache_capacity_bytes = 8388608
 concurrency = 8
 retry_schedule = ["1ms", "1ms", "1ms"]
 jitter = 0.0
+
+[admin]
+token = "test-admin-token-0123456789"
 
 [sources.stripe]
 scheme = "stripe"
@@ -224,9 +231,27 @@ pub async fn send(method: Method, url: &str, headers: &[(String, String)], body:
     }
 }
 
-/// GETs `url`.
+/// GETs `url` with `Authorization: Bearer` [`TEST_ADMIN_TOKEN`] (status resources need it).
 pub async fn get(url: &str) -> Reply {
-    send(Method::GET, url, &[], b"").await
+    get_as(url, Some(TEST_ADMIN_TOKEN)).await
+}
+
+/// GETs `url` with `token` as the bearer token, or with no `Authorization` at all.
+pub async fn get_as(url: &str, token: Option<&str>) -> Reply {
+    send(Method::GET, url, &bearer(token), b"").await
+}
+
+/// POSTs an empty body to `url` with `token` as the bearer token (or none).
+pub async fn post_as(url: &str, token: Option<&str>) -> Reply {
+    send(Method::POST, url, &bearer(token), b"").await
+}
+
+/// The `Authorization` header for `token`, if any.
+pub fn bearer(token: Option<&str>) -> Vec<(String, String)> {
+    token
+        .map(|t| ("authorization".to_owned(), format!("Bearer {t}")))
+        .into_iter()
+        .collect()
 }
 
 /// POSTs `chunks` with `Transfer-Encoding: chunked` (no Content-Length).

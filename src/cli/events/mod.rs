@@ -1,0 +1,247 @@
+//! `hookbox events list|show|requeue`: drive the admin API of a running hookbox. The token
+//! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
+
+mod api;
+mod view;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::Method;
+use serde_json::{json, Value};
+
+use self::api::{reply_json, Api, Failure};
+use self::view::{print_event, print_table};
+use crate::http::event_location;
+
+/// `hookbox events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Base URL of the running hookbox.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    #[command(subcommand)]
+    command: EventsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum EventsCommand {
+    /// List events, newest first.
+    List(ListArgs),
+    /// Show one event's status and history (or, with --payload, its stored body).
+    Show {
+        /// Source name.
+        source: String,
+        /// Event id.
+        id: String,
+        /// Print the stored body instead, byte for byte.
+        #[arg(long)]
+        payload: bool,
+        /// Print the JSON the server sent.
+        #[arg(long, conflicts_with = "payload")]
+        json: bool,
+    },
+    /// Requeue one dead or succeeded event now, or with --dead every dead event in a range.
+    Requeue(RequeueArgs),
+}
+
+/// Filters shared by `list` and `requeue --dead`. Times: unix ms, RFC 3339 UTC, or a duration
+/// such as `2h` meaning that long ago.
+#[derive(Debug, clap::Args)]
+struct RangeArgs {
+    /// Events received at or after this time: unix ms, RFC 3339 UTC, or a duration such as
+    /// `2h` meaning that long ago.
+    #[arg(long)]
+    since: Option<String>,
+    /// Events received before this time (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Only this source.
+    #[arg(long)]
+    source: Option<String>,
+    /// Only this state.
+    #[arg(long, value_parser = ["queued", "processing", "succeeded", "dead"])]
+    state: Option<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Events per page (1–1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    limit: u16,
+    /// Start after this cursor (from a previous page).
+    #[arg(long, conflicts_with = "all")]
+    cursor: Option<String>,
+    /// Follow cursors until the last page.
+    #[arg(long)]
+    all: bool,
+    /// Print JSON (`{"items": [...]}`, plus `nextCursor` when more remain).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct RequeueArgs {
+    /// Source of the event (with --dead: an optional filter).
+    source: Option<String>,
+    /// Id of the event to requeue.
+    #[arg(conflicts_with = "dead")]
+    id: Option<String>,
+    /// Requeue every dead event (of SOURCE, if given) received in the range.
+    #[arg(long)]
+    dead: bool,
+    #[command(flatten)]
+    range: RangeArgs,
+}
+
+/// Runs `hookbox events …`: exit 0 on success, 1 when hookbox refused or could not be
+/// reached, 2 on a usage error.
+pub fn run(args: EventsArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(Failure::Server(format!("cannot start the runtime: {e}"))),
+    };
+    match runtime.block_on(execute(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(failure),
+    }
+}
+
+fn fail(failure: Failure) -> ExitCode {
+    let (message, code) = match failure {
+        Failure::Usage(m) => (m, 2),
+        Failure::Server(m) => (m, 1),
+    };
+    eprintln!("hookbox: {message}");
+    ExitCode::from(code)
+}
+
+async fn execute(args: EventsArgs) -> Result<(), Failure> {
+    let api = Api::new(&args.server)?;
+    match args.command {
+        EventsCommand::List(list) => list_events(&api, list).await,
+        EventsCommand::Show {
+            source,
+            id,
+            payload: true,
+            ..
+        } => {
+            let path = format!("/admin{}/payload", event_location(&source, &id));
+            let reply = api.call(Method::GET, &path).await?;
+            std::io::stdout()
+                .write_all(&reply.body)
+                .map_err(|e| Failure::Server(format!("cannot write the payload: {e}")))
+        }
+        EventsCommand::Show {
+            source, id, json, ..
+        } => {
+            let reply = api.call(Method::GET, &event_location(&source, &id)).await?;
+            let event = reply_json(&reply)?;
+            match json {
+                true => println!("{event:#}"),
+                false => print_event(&event),
+            }
+            Ok(())
+        }
+        EventsCommand::Requeue(requeue) => requeue_events(&api, requeue).await,
+    }
+}
+
+async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
+    let mut params = vec![("limit", args.limit.to_string())];
+    params.extend(args.source.map(|s| ("source", s)));
+    params.extend(args.state.map(|s| ("state", s)));
+    params.extend(range_params(&args.range)?);
+    let mut cursor = args.cursor;
+    let mut items = Vec::new();
+    let next = loop {
+        let page = api
+            .page(Method::GET, "/admin/events", &params, cursor.take())
+            .await?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        let next = page["nextCursor"].as_str().map(str::to_owned);
+        match next {
+            Some(next) if args.all => cursor = Some(next),
+            next => break next,
+        }
+    };
+    if args.json {
+        let mut out = json!({ "items": items });
+        if let Some(next) = &next {
+            out["nextCursor"] = Value::String(next.clone());
+        }
+        println!("{out:#}");
+    } else {
+        print_table(&items);
+        if let Some(next) = next {
+            eprintln!("more events: --cursor {next} (or --all)");
+        }
+    }
+    Ok(())
+}
+
+async fn requeue_events(api: &Api, args: RequeueArgs) -> Result<(), Failure> {
+    if !args.dead {
+        let (Some(source), Some(id)) = (&args.source, &args.id) else {
+            return Err(Failure::Usage(
+                "requeue needs SOURCE and ID, or --dead for every dead event in a range".into(),
+            ));
+        };
+        if args.range.since.is_some() || args.range.until.is_some() {
+            return Err(Failure::Usage("--since and --until need --dead".into()));
+        }
+        let path = format!("/admin{}/requeue", event_location(source, id));
+        let event = reply_json(&api.call(Method::POST, &path).await?)?;
+        let was = event["requeues"]
+            .as_array()
+            .and_then(|r| r.last())
+            .and_then(|r| r["previousState"].as_str())
+            .unwrap_or("final");
+        println!("requeued {source}/{id} (was {was})");
+        return Ok(());
+    }
+    let mut params = range_params(&args.range)?;
+    params.extend(args.source.map(|s| ("source", s)));
+    let mut total = 0;
+    let mut cursor = None;
+    loop {
+        let done = api
+            .page(Method::POST, "/admin/requeue", &params, cursor.take())
+            .await?;
+        total += done["requeued"].as_u64().unwrap_or(0);
+        match done["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    println!("requeued {total} dead events");
+    Ok(())
+}
+
+/// `since`/`until` as the server takes them; a duration (`2h`) means that long ago.
+fn range_params(range: &RangeArgs) -> Result<Vec<(&'static str, String)>, Failure> {
+    let mut params = Vec::new();
+    for (name, value) in [("since", &range.since), ("until", &range.until)] {
+        if let Some(value) = value {
+            params.push((name, absolute_time(value).map_err(Failure::Usage)?));
+        }
+    }
+    Ok(params)
+}
+
+fn absolute_time(value: &str) -> Result<String, String> {
+    let Ok(ago) = humantime::parse_duration(value) else {
+        return Ok(value.to_owned()); // unix ms or RFC 3339: the server checks it
+    };
+    let at = SystemTime::now()
+        .checked_sub(ago)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .ok_or_else(|| format!("{value:?} reaches back before 1970"))?;
+    Ok(at.as_millis().to_string())
+}

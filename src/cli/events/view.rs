@@ -1,0 +1,153 @@
+//! How `hookbox events` prints what the admin API returns: a table of events, or one event's
+//! status and history.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// Longest last-error excerpt shown in a table row.
+const ERROR_WIDTH: usize = 60;
+
+/// Prints listing items as an aligned table, one event a line.
+pub fn print_table(items: &[Value]) {
+    let header = [
+        "RECEIVED",
+        "SOURCE",
+        "ID",
+        "STATE",
+        "ATTEMPTS",
+        "TYPE",
+        "LAST ERROR",
+    ];
+    let rows: Vec<[String; 7]> = items
+        .iter()
+        .map(|e| {
+            [
+                time(&e["receivedAt"]),
+                text(&e["source"]),
+                text(&e["eventId"]),
+                text(&e["state"]),
+                text(&e["attemptCount"]),
+                text(&e["eventType"]),
+                clip(&text(&e["lastError"]), ERROR_WIDTH),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&header.map(str::to_owned));
+    for row in &rows {
+        line(row);
+    }
+}
+
+/// Prints one status resource as `label: value` lines, then its attempts and requeues.
+pub fn print_event(e: &Value) {
+    let fields = [
+        ("source", text(&e["source"])),
+        ("id", text(&e["eventId"])),
+        ("type", text(&e["eventType"])),
+        ("state", text(&e["state"])),
+        ("received", time(&e["receivedAt"])),
+        ("attempts", text(&e["attemptCount"])),
+        ("next attempt", time(&e["nextAttemptAt"])),
+        ("lease until", time(&e["leaseUntil"])),
+        ("finished", time(&e["finishedAt"])),
+        ("last error", text(&e["lastError"])),
+    ];
+    for (label, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
+        println!("{:13} {value}", format!("{label}:"));
+    }
+    if e["bodyPurged"] == Value::Bool(true) {
+        println!("{:13} purged by retention", "body:");
+    }
+    for a in e["attempts"].as_array().into_iter().flatten() {
+        let mut line = format!(
+            "  attempt {} at {}: {} ({} ms)",
+            text(&a["number"]),
+            time(&a["started_at"]),
+            text(&a["outcome"]),
+            text(&a["duration_ms"]),
+        );
+        for (label, key) in [
+            ("status", "status"),
+            ("exit", "exit_code"),
+            ("error", "error"),
+        ] {
+            if !a[key].is_null() {
+                line.push_str(&format!(", {label} {}", clip(&text(&a[key]), 200)));
+            }
+        }
+        println!("{line}");
+    }
+    for r in e["requeues"].as_array().into_iter().flatten() {
+        println!(
+            "  requeued at {} (was {} after {} attempts)",
+            time(&r["at"]),
+            text(&r["previousState"]),
+            text(&r["previousAttempts"]),
+        );
+    }
+}
+
+/// A JSON value as plain text; empty for null.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC; empty for null.
+fn time(v: &Value) -> String {
+    match v.as_u64() {
+        Some(ms) => {
+            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+        }
+        None => text(v),
+    }
+}
+
+/// The first line of `s`, cut to `max` characters with an ellipsis.
+fn clip(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    match line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None if line.len() < s.len() => format!("{line}…"),
+        None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_to_one_line_and_a_width() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("one\ntwo", 10), "one…");
+        assert_eq!(clip("", 3), "");
+    }
+
+    #[test]
+    fn renders_times_and_nulls() {
+        assert_eq!(time(&Value::from(1500u64)), "1970-01-01T00:00:01.500Z");
+        assert_eq!(time(&Value::Null), "");
+        assert_eq!(text(&Value::from("x")), "x");
+        assert_eq!(text(&Value::from(3)), "3");
+    }
+}

@@ -1,0 +1,136 @@
+//! The admin API's handlers (routed and authorised in `router`): list events, fetch a payload,
+//! requeue one event, bulk-requeue dead events.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use serde_json::{json, Value};
+
+use super::problem::{problem, Reason};
+use super::query::Params;
+use super::status::{status_response, summary, unreadable};
+use super::{event_location, json_response, Ctx};
+use crate::app::now_ms;
+use crate::store::RequeueOutcome;
+
+/// `GET /admin/events?source=&state=&since=&until=&limit=&cursor=`: newest first.
+pub fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
+    const ALLOWED: &[&str] = &["source", "state", "since", "until", "limit", "cursor"];
+    let parsed = Params::parse(query, ALLOWED).and_then(|p| {
+        let filter = p.filter()?;
+        Ok((filter, p.limit()?, p.cursor()?))
+    });
+    let (filter, limit, cursor) = match parsed {
+        Ok(parsed) => parsed,
+        Err(detail) => return problem(Reason::InvalidQuery, &detail),
+    };
+    let page = match ctx.store.list(&filter, limit, cursor.as_ref()) {
+        Ok(page) => page,
+        Err(e) => return unreadable(&e),
+    };
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|record| {
+            let mut item = summary(record);
+            let location = event_location(&record.source, &record.id);
+            item.insert("location".into(), Value::String(location));
+            Value::Object(item)
+        })
+        .collect();
+    let mut body = json!({ "items": items });
+    if let Some(next) = page.next {
+        body["nextCursor"] = Value::String(next.encode());
+    }
+    json_response(StatusCode::OK, &body)
+}
+
+/// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
+pub fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
+    let record = match ctx.store.get(source, id) {
+        Ok(Some(record)) => record,
+        Ok(None) => return problem(Reason::NotFound, "no such event"),
+        Err(e) => return unreadable(&e),
+    };
+    let body = match ctx.store.body(source, id) {
+        Ok(Some(body)) if !record.body_purged => body,
+        Ok(_) => return problem(Reason::NotFound, "the body was purged by retention"),
+        Err(e) => return unreadable(&e),
+    };
+    let content_type = record
+        .headers
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .and_then(|(_, value)| HeaderValue::from_str(value).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut res = Response::new(Full::new(body));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// `POST /admin/events/<source>/<id>/requeue`: queue a dead or succeeded event again now;
+/// answers with its new status.
+pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
+    match ctx.store.requeue(source, id, now_ms()).await {
+        Ok(RequeueOutcome::Requeued(record)) => {
+            tracing::info!(
+                previous_state = record.requeues.last().map(|r| r.previous_state.as_str()),
+                "event requeued"
+            );
+            status_response(ctx, &record)
+        }
+        Ok(RequeueOutcome::Unknown) => problem(Reason::NotFound, "no such event"),
+        Ok(RequeueOutcome::NotFinal(state)) => problem(
+            Reason::Conflict,
+            &format!(
+                "the event is {}; only dead or succeeded events can be requeued",
+                state.as_str()
+            ),
+        ),
+        Ok(RequeueOutcome::BodyPurged) => problem(
+            Reason::Conflict,
+            "the body was purged by retention, so there is nothing left to process",
+        ),
+        Err(e) => not_written(&e),
+    }
+}
+
+/// `POST /admin/requeue?source=&since=&until=&cursor=`: requeue dead events in range, bounded
+/// per call (see `Store::requeue_dead`); `more: true` with `nextCursor` when some may remain.
+pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
+    const ALLOWED: &[&str] = &["source", "since", "until", "cursor"];
+    let parsed = Params::parse(query, ALLOWED).and_then(|p| Ok((p.filter()?, p.cursor()?)));
+    let (filter, cursor) = match parsed {
+        Ok(parsed) => parsed,
+        Err(detail) => return problem(Reason::InvalidQuery, &detail),
+    };
+    match ctx
+        .store
+        .requeue_dead(&filter, cursor.as_ref(), now_ms())
+        .await
+    {
+        Ok(done) => {
+            tracing::info!(requeued = done.requeued, "dead events requeued");
+            let mut body = json!({ "requeued": done.requeued, "more": done.next.is_some() });
+            if let Some(next) = done.next {
+                body["nextCursor"] = Value::String(next.encode());
+            }
+            json_response(StatusCode::OK, &body)
+        }
+        Err(e) => not_written(&e),
+    }
+}
+
+fn not_written(e: &crate::store::StoreError) -> Response<Full<Bytes>> {
+    tracing::error!(error = %e, "could not requeue");
+    problem(
+        Reason::StorageUnavailable,
+        "the requeue could not be stored durably; retry later",
+    )
+}

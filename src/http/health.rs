@@ -1,0 +1,67 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (storage takes writes and the worker
+//! runs), for load balancers and orchestrators. Neither needs a token.
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
+
+use super::problem::{problem, Reason};
+use super::{json_response, Ctx};
+use crate::app::now_ms;
+
+/// `GET /healthz`: always 200 while the process serves HTTP.
+pub fn healthz() -> Response<Full<Bytes>> {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: 200 when a probe write becomes durable and the worker is running, else 503.
+pub async fn readyz(ctx: &Ctx) -> Response<Full<Bytes>> {
+    if !ctx.store.worker_running() {
+        return problem(Reason::NotReady, "the worker is not running");
+    }
+    if let Err(e) = ctx.store.check_writable(now_ms()).await {
+        tracing::error!(error = %e, "readiness probe write failed");
+        return problem(Reason::NotReady, "storage does not accept writes");
+    }
+    json_response(StatusCode::OK, &json!({"status": "ready"}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn ready_only_while_the_worker_runs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let toml = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\n";
+        let mut config = crate::config::load_str(toml, "t.toml", &|_| None).expect("config");
+        config.storage.data_dir = dir.path().to_path_buf();
+        let store = Store::open(&config.storage).expect("open");
+        let ctx = Ctx {
+            config: Arc::new(config),
+            store: store.clone(),
+        };
+        let not_ready = readyz(&ctx).await;
+        assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            not_ready.headers()[http::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let running = store.worker_running_guard();
+        assert_eq!(readyz(&ctx).await.status(), StatusCode::OK);
+        drop(running);
+        assert_eq!(readyz(&ctx).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let _running = store.worker_running_guard();
+        store.close().await.expect("close");
+        let closed = readyz(&ctx).await;
+        assert_eq!(
+            closed.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage gone"
+        );
+    }
+}

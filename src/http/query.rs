@@ -1,0 +1,170 @@
+//! Query strings of the admin API, parsed strictly: an unknown, repeated or invalid parameter
+//! is a 400 naming it, so a typo never silently widens a listing or a bulk requeue.
+
+use std::collections::HashMap;
+use std::time::UNIX_EPOCH;
+
+use percent_encoding::percent_decode_str;
+
+use crate::store::{Cursor, EventFilter, State};
+
+/// Default page size of `GET /admin/events`.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page size of `GET /admin/events`.
+pub const MAX_LIMIT: usize = 1000;
+
+/// The parameters of one request; an empty value counts as absent.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Parses `query`, accepting only the names in `allowed`.
+    pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, String> {
+        let mut params = HashMap::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (name, value) = (decode(name)?, decode(value)?);
+            if !allowed.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown parameter {name:?}; this route accepts {}",
+                    allowed.join(", ")
+                ));
+            }
+            if params.insert(name.clone(), value).is_some() {
+                return Err(format!("parameter {name:?} is given more than once"));
+            }
+        }
+        params.retain(|_, v| !v.is_empty());
+        Ok(Params(params))
+    }
+
+    /// The filter named by `source`, `state`, `since` and `until` (those present).
+    pub fn filter(&self) -> Result<EventFilter, String> {
+        let filter = EventFilter {
+            source: self.0.get("source").cloned(),
+            state: self.0.get("state").map(|s| state(s)).transpose()?,
+            since: self.time("since")?,
+            until: self.time("until")?,
+        };
+        if let (Some(since), Some(until)) = (filter.since, filter.until) {
+            if since >= until {
+                return Err("since must be earlier than until".into());
+            }
+        }
+        Ok(filter)
+    }
+
+    /// `limit`: 1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
+    pub fn limit(&self) -> Result<usize, String> {
+        let Some(text) = self.0.get("limit") else {
+            return Ok(DEFAULT_LIMIT);
+        };
+        match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "limit must be a whole number from 1 to {MAX_LIMIT}"
+            )),
+        }
+    }
+
+    /// `cursor`, as returned in a previous answer's `nextCursor`.
+    pub fn cursor(&self) -> Result<Option<Cursor>, String> {
+        self.0
+            .get("cursor")
+            .map(|c| Cursor::parse(c).ok_or_else(|| "cursor is not one hookbox issued".into()))
+            .transpose()
+    }
+
+    /// A time parameter: unix milliseconds, or RFC 3339 in UTC (`2024-05-01T12:00:00Z`).
+    fn time(&self, name: &str) -> Result<Option<u64>, String> {
+        let Some(text) = self.0.get(name) else {
+            return Ok(None);
+        };
+        parse_time(text)
+            .map(Some)
+            .ok_or_else(|| format!("{name} must be unix milliseconds or an RFC 3339 UTC time"))
+    }
+}
+
+/// Unix milliseconds, or an RFC 3339 UTC time (`2024-05-01T12:00:00Z`, fractions allowed).
+pub fn parse_time(text: &str) -> Option<u64> {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    let time = humantime::parse_rfc3339_weak(text).ok()?;
+    let since_epoch = time.duration_since(UNIX_EPOCH).ok()?;
+    u64::try_from(since_epoch.as_millis()).ok()
+}
+
+fn state(text: &str) -> Result<State, String> {
+    match text {
+        "queued" => Ok(State::Queued),
+        "processing" => Ok(State::Processing),
+        "succeeded" => Ok(State::Succeeded),
+        "dead" => Ok(State::Dead),
+        _ => Err("state must be one of queued, processing, succeeded, dead".into()),
+    }
+}
+
+/// Form-style decoding: `+` is a space, then percent-decoding as UTF-8.
+fn decode(text: &str) -> Result<String, String> {
+    let spaced = text.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| "the query string is not valid percent-encoded UTF-8".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[&str] = &["source", "state", "since", "until", "limit", "cursor"];
+
+    #[test]
+    fn parses_a_full_listing_query() {
+        let p = Params::parse(
+            Some("source=my%20src&state=dead&since=1000&until=2024-05-01T00:00:00Z&limit=7"),
+            LIST,
+        )
+        .expect("valid");
+        let f = p.filter().expect("filter");
+        assert_eq!(f.source.as_deref(), Some("my src"));
+        assert_eq!(f.state, Some(State::Dead));
+        assert_eq!(f.since, Some(1000));
+        assert_eq!(f.until, Some(1_714_521_600_000));
+        assert_eq!(p.limit(), Ok(7));
+        assert_eq!(p.cursor(), Ok(None));
+    }
+
+    #[test]
+    fn empty_values_are_absent_and_defaults_apply() {
+        let p = Params::parse(Some("source=&state=&limit="), LIST).expect("valid");
+        assert_eq!(p.filter(), Ok(EventFilter::default()));
+        assert_eq!(p.limit(), Ok(DEFAULT_LIMIT));
+        assert!(Params::parse(None, LIST).is_ok());
+    }
+
+    #[test]
+    fn rejects_unknown_repeated_and_invalid_values() {
+        assert!(Params::parse(Some("sate=dead"), LIST).is_err());
+        assert!(Params::parse(Some("state=dead&state=queued"), LIST).is_err());
+        assert!(Params::parse(Some("cursor=x"), &["source"]).is_err());
+        let bad = |q: &str| Params::parse(Some(q), LIST).expect("parses");
+        assert!(bad("state=failed").filter().is_err());
+        assert!(bad("since=yesterday").filter().is_err());
+        assert!(bad("since=5&until=5").filter().is_err());
+        assert!(bad("limit=0").limit().is_err());
+        assert!(bad("limit=1001").limit().is_err());
+        assert!(bad("limit=-1").limit().is_err());
+        assert!(bad("cursor=AAAA").cursor().is_err());
+    }
+
+    #[test]
+    fn times_are_unix_ms_or_rfc3339_utc() {
+        assert_eq!(parse_time("0"), Some(0));
+        assert_eq!(parse_time("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(parse_time("2024-05-01T12:00:00+02:00"), None);
+        assert_eq!(parse_time(""), None);
+    }
+}

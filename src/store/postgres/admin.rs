@@ -1,0 +1,212 @@
+//! The admin side of the PostgreSQL store: listing events by arrival, and operator requeues —
+//! the same API and semantics as the sled store's `query` and `requeue` modules, with the same
+//! filter, cursor, page and outcome types.
+//!
+//! Listing order is newest first by `(received_at, source, id)`; a cursor is the last position
+//! handed out, and the next page starts strictly below it. Filters are plain `WHERE` clauses
+//! over indexed columns, so, unlike sled's bounded index walk, a page is never short unless the
+//! listing is at its end.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::rows::{self, ms, COLUMNS};
+use super::{PgError, PgStore};
+use crate::store::keys::{split_timed_key, timed_key};
+use crate::store::{
+    event_key, BulkRequeued, Cursor, EventFilter, EventRecord, Page, RequeueOutcome, State,
+    SCAN_BUDGET,
+};
+
+impl PgStore {
+    /// Up to `limit` (≥ 1) events matching `filter`, newest first, continuing after `after`.
+    pub async fn list(
+        &self,
+        filter: &EventFilter,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<Page, PgError> {
+        let limit = limit.max(1);
+        let client = self.pool.get().await?;
+        let query = Selection::new(filter, after, limit)?;
+        let statement = client.prepare_cached(&query.sql("")).await?;
+        let found = client.query(&statement, &query.params()).await?;
+        let (items, next) = page(&found, limit)?;
+        Ok(Page { items, next })
+    }
+
+    /// Queues one final event again, due `now`, and wakes the workers of every instance.
+    /// Returns once committed.
+    pub async fn requeue(
+        &self,
+        source: &str,
+        id: &str,
+        now: u64,
+    ) -> Result<RequeueOutcome, PgError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(mut record) = rows::lock(&tx, source, id).await? else {
+            return Ok(RequeueOutcome::Unknown);
+        };
+        if record.requeue(now).is_none() {
+            return Ok(if record.body_purged {
+                RequeueOutcome::BodyPurged
+            } else {
+                RequeueOutcome::NotFinal(record.state)
+            });
+        }
+        rows::save(&tx, std::slice::from_ref(&record), false).await?;
+        tx.commit().await?;
+        self.requeued(1);
+        Ok(RequeueOutcome::Requeued(record))
+    }
+
+    /// Requeues the `dead` events matching `filter` (its `state` is ignored), newest first,
+    /// at most [`SCAN_BUDGET`] per call, continuing after `after`. Returns once committed.
+    pub async fn requeue_dead(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Cursor>,
+        now: u64,
+    ) -> Result<BulkRequeued, PgError> {
+        let filter = EventFilter {
+            state: Some(State::Dead),
+            ..filter.clone()
+        };
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let query = Selection::new(&filter, after, SCAN_BUDGET)?;
+        // Waits for rows others hold rather than skipping them, so no dead event in the range
+        // is missed; every caller locks in the same order, so two bulk requeues cannot deadlock.
+        let statement = tx.prepare_cached(&query.sql(" FOR UPDATE")).await?;
+        let found = tx.query(&statement, &query.params()).await?;
+        let (mut records, next) = page(&found, SCAN_BUDGET)?;
+        records.retain_mut(|r| r.requeue(now).is_some());
+        rows::save(&tx, &records, false).await?;
+        tx.commit().await?;
+        self.requeued(records.len() as u64);
+        Ok(BulkRequeued {
+            requeued: records.len(),
+            next,
+        })
+    }
+
+    /// Counts `n` events as pending again and wakes the workers.
+    fn requeued(&self, n: u64) {
+        if n > 0 {
+            self.pending.add(n);
+            self.wake.announce();
+        }
+    }
+}
+
+/// A listing query: its SQL conditions and their parameters.
+struct Selection {
+    conditions: Vec<String>,
+    values: Vec<Box<dyn ToSql + Sync + Send>>,
+    /// One more than the page size: whether that row exists tells if the listing goes on.
+    fetch: i64,
+}
+
+impl Selection {
+    fn new(filter: &EventFilter, after: Option<&Cursor>, limit: usize) -> Result<Self, PgError> {
+        let mut query = Selection {
+            conditions: Vec::new(),
+            values: Vec::new(),
+            fetch: i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
+        };
+        if let Some(source) = &filter.source {
+            query.add("source = $", [Box::new(source.clone())]);
+        }
+        if let Some(state) = filter.state {
+            query.add("state = $", [Box::new(state.as_str())]);
+        }
+        if let Some(since) = filter.since {
+            query.add("received_at >= $", [Box::new(ms(since))]);
+        }
+        if let Some(until) = filter.until {
+            query.add("received_at < $", [Box::new(ms(until))]);
+        }
+        if let Some(cursor) = after {
+            let (at, source, id) = position(cursor)
+                .ok_or_else(|| PgError::Corrupt("cursor without a position".into()))?;
+            query.add(
+                "(received_at, source, id) < ($, $, $)",
+                [Box::new(ms(at)), Box::new(source), Box::new(id)],
+            );
+        }
+        Ok(query)
+    }
+
+    /// Adds `condition`, numbering each `$` in it after the parameters already added.
+    fn add<const N: usize>(&mut self, condition: &str, values: [Box<dyn ToSql + Sync + Send>; N]) {
+        let mut numbered = String::new();
+        for (i, part) in condition.split('$').enumerate() {
+            if i > 0 {
+                numbered.push_str(&format!("${}", self.values.len() + i));
+            }
+            numbered.push_str(part);
+        }
+        self.conditions.push(numbered);
+        self.values.extend(values);
+    }
+
+    /// The query, with `suffix` (e.g. a locking clause) at the end.
+    fn sql(&self, suffix: &str) -> String {
+        let mut sql = format!("SELECT {COLUMNS} FROM events");
+        if !self.conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.conditions.join(" AND "));
+        }
+        let limit = self.values.len() + 1;
+        sql.push_str(&format!(
+            " ORDER BY received_at DESC, source DESC, id DESC LIMIT ${limit}{suffix}"
+        ));
+        sql
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(self.values.len() + 1);
+        params.extend(
+            self.values
+                .iter()
+                .map(|v| v.as_ref() as &(dyn ToSql + Sync)),
+        );
+        params.push(&self.fetch);
+        params
+    }
+}
+
+/// The first `limit` records of `found`, and the cursor after the last when more follow.
+fn page(found: &[Row], limit: usize) -> Result<(Vec<EventRecord>, Option<Cursor>), PgError> {
+    let items = found
+        .iter()
+        .take(limit)
+        .map(rows::record)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = match items.last() {
+        Some(last) if found.len() > limit => Some(cursor_at(last)),
+        _ => None,
+    };
+    Ok((items, next))
+}
+
+/// The cursor just past `record`, in the format the sled store uses (time, then event key), so
+/// that one cursor type serves both backends.
+fn cursor_at(record: &EventRecord) -> Cursor {
+    let raw = timed_key(record.received_at, &event_key(&record.source, &record.id));
+    Cursor::parse(&URL_SAFE_NO_PAD.encode(raw)).expect("a timed event key is a valid cursor")
+}
+
+/// The `(received_at, source, id)` a cursor points at.
+fn position(cursor: &Cursor) -> Option<(u64, String, String)> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor.encode()).ok()?;
+    let (at, key) = split_timed_key(&raw)?;
+    let (&len, rest) = key.split_first()?;
+    let (source, id) = rest.split_at_checked(usize::from(len))?;
+    // Cursors this store hands out hold UTF-8; a forged one still names some position.
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Some((at, text(source), text(id)))
+}

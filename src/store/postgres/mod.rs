@@ -1,0 +1,264 @@
+//! The PostgreSQL backend: the [`Store`](super::Store) semantics over one shared database, so
+//! several hookbox instances behind a load balancer share dedupe and the queue.
+//!
+//! Every event is one row of `events` (see `schema.rs`); the row holds the [`EventRecord`] fields
+//! as columns plus the body. The differences from sled, and why:
+//! - **Durability** is PostgreSQL's commit: [`PgStore::accept`] is one autocommitted
+//!   `INSERT … ON CONFLICT DO NOTHING` and returns after the server confirmed the commit, which
+//!   with `synchronous_commit` on (forced on if the server has it off) means the WAL is flushed.
+//!   The server groups concurrent commits into one WAL flush itself, so there is no group-commit
+//!   task here, and [`PgStore::durable`] and [`PgStore::flush`] have nothing to wait for.
+//! - **Claims** lock rows with `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
+//!   instance never take the same event.
+//! - **Recovery** relies on lease expiry only: see [`PgStore::recover`].
+//! - **Wake-ups** cross instances through `LISTEN`/`NOTIFY`: see `wake.rs`.
+//! - **`pending`** is a cached count that other instances change too: see `pending.rs`.
+//! - **Time** comes from the callers' `now`, as with sled, so a lease taken by one instance is
+//!   judged expired by another's clock: instances' clocks must agree to well within a lease
+//!   (NTP does).
+//!
+//! Record transitions (claim, abandon, finish) reuse the functions the sled backend uses, so both
+//! backends move records the same way.
+
+mod admin;
+mod pending;
+mod queue;
+mod rows;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod wake;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use self::pending::PendingCount;
+use self::rows::{ms, COLUMNS};
+use self::wake::Wake;
+use super::{Accepted, EventRecord, NewEvent};
+
+/// A failure of the PostgreSQL backend.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PgError {
+    /// The database could not be reached or failed a statement: try again later (HTTP 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Arc<tokio_postgres::Error>),
+    /// No pooled connection could be had in time (all busy, or the server unreachable): try
+    /// again later (HTTP 503).
+    #[error("database connection pool: {0}")]
+    Pool(#[source] Arc<deadpool_postgres::PoolError>),
+    /// A stored row could not be turned into a record.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// The URL, schema name or pool size is unusable (reported at start-up only; never contains
+    /// the URL, which may hold a password).
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl PgError {
+    /// True when retrying later may succeed (the HTTP side answers 503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, PgError::Unavailable(_) | PgError::Pool(_))
+    }
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        PgError::Unavailable(Arc::new(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for PgError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        PgError::Pool(Arc::new(e))
+    }
+}
+
+/// How long a caller waits for a pooled connection, and for a new one to be made, before the
+/// store reports itself unavailable instead of hanging the request.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Handle to the PostgreSQL event store. Cheap to clone; background tasks stop when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// Body retention for succeeded events, ms.
+    retention_ms: u64,
+    /// How long a succeeded event's id is remembered, ms.
+    dedupe_ms: u64,
+    wake: Wake,
+    pending: Arc<PendingCount>,
+}
+
+impl PgStore {
+    /// Connects to the database at `url`, applies pending schema migrations (safe when several
+    /// instances start at once) and starts the wake-up listener. With `schema`, everything lives
+    /// in that schema (created if missing; lower-case letters, digits and `_`, at most 48
+    /// bytes), so several deployments or tests can share one database. Must be called inside a
+    /// tokio runtime. TLS is not supported yet: use a local socket, a private network or a proxy.
+    pub async fn connect(
+        url: &str,
+        schema: Option<&str>,
+        pool_size: usize,
+        retention_ms: u64,
+        dedupe_ms: u64,
+    ) -> Result<PgStore, PgError> {
+        if pool_size == 0 {
+            return Err(PgError::Config(
+                "the pool needs at least one connection".into(),
+            ));
+        }
+        let mut config = schema::connection_config(url, schema)?;
+        schema::prepare(&mut config, schema).await?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|e| PgError::Config(e.to_string()))?;
+        let wake = Wake::start(pool.clone(), config, schema::channel(schema));
+        let store = PgStore {
+            pending: Arc::new(PendingCount::new(pool.clone())),
+            pool,
+            retention_ms,
+            dedupe_ms,
+            wake,
+        };
+        store.pending.refresh().await?;
+        Ok(store)
+    }
+
+    /// Stores `ev` unless its id is known, and returns once the outcome is committed.
+    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, PgError> {
+        let client = self.pool.get().await?;
+        let insert = client
+            .prepare_cached(
+                "INSERT INTO events (source, id, received_at, event_type, headers, body, body_len, \
+                 state, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $3) \
+                 ON CONFLICT (source, id) DO NOTHING",
+            )
+            .await?;
+        let lookup = client
+            .prepare_cached("SELECT state FROM events WHERE source = $1 AND id = $2")
+            .await?;
+        let headers = tokio_postgres::types::Json(&ev.headers);
+        // The id may be forgotten by retention between a conflict and the look-up; the next
+        // insert then wins. Twice in a row would need a sweep per round trip, so three tries.
+        for _ in 0..3 {
+            let inserted = client
+                .execute(
+                    &insert,
+                    &[
+                        &ev.source,
+                        &ev.id,
+                        &ms(ev.received_at),
+                        &ev.event_type,
+                        &headers,
+                        &ev.body.as_ref(),
+                        &ms(ev.body.len() as u64),
+                    ],
+                )
+                .await?;
+            if inserted == 1 {
+                self.pending.add(1);
+                self.wake.announce();
+                return Ok(Accepted::New);
+            }
+            // ON CONFLICT waited for the other writer's commit, and this statement takes a new
+            // snapshot, so it sees that row: a duplicate is only reported once it is durable.
+            if let Some(row) = client.query_opt(&lookup, &[&ev.source, &ev.id]).await? {
+                return Ok(Accepted::Duplicate(rows::state(row.try_get(0)?)?));
+            }
+        }
+        Err(PgError::Corrupt(
+            "event id kept disappearing between insert and look-up".into(),
+        ))
+    }
+
+    /// Stops the background tasks and closes the pool's connections; later calls fail as
+    /// unavailable. Call once, at shutdown. (Every write was committed when it returned, so
+    /// there is nothing to flush.)
+    pub async fn close(&self) -> Result<(), PgError> {
+        self.wake.stop();
+        self.pool.close();
+        Ok(())
+    }
+
+    /// Proves the database takes transactions: `txid_current()` needs a transaction id, which
+    /// a read-only standby (after a fail-over gone wrong) or a server protecting itself against
+    /// wraparound refuses.
+    pub async fn check_writable(&self, _now: u64) -> Result<(), PgError> {
+        let client = self.pool.get().await?;
+        client.query_one("SELECT txid_current()", &[]).await?;
+        Ok(())
+    }
+
+    /// Nothing to wait for: every write returns after its commit (kept for API parity).
+    pub async fn durable(&self) -> Result<(), PgError> {
+        Ok(())
+    }
+
+    /// Nothing to flush: every write returns after its commit (kept for API parity).
+    pub async fn flush(&self) -> Result<(), PgError> {
+        Ok(())
+    }
+
+    /// The record of one event.
+    pub async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, PgError> {
+        let client = self.pool.get().await?;
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE source = $1 AND id = $2");
+        let statement = client.prepare_cached(&sql).await?;
+        let row = client.query_opt(&statement, &[&source, &id]).await?;
+        row.map(|r| rows::record(&r)).transpose()
+    }
+
+    /// The body of one event (absent once purged by retention).
+    pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, PgError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("SELECT body FROM events WHERE source = $1 AND id = $2")
+            .await?;
+        let row = client.query_opt(&statement, &[&source, &id]).await?;
+        let body: Option<Vec<u8>> = match row {
+            Some(row) => row.try_get(0)?,
+            None => None,
+        };
+        Ok(body.map(Bytes::from))
+    }
+
+    /// Events not yet final (queued or processing) across all instances, as last counted: this
+    /// instance's own changes show at once, other instances' within about a second of a call.
+    pub fn pending(&self) -> u64 {
+        self.pending.get()
+    }
+
+    /// Resolves when an event was accepted or requeued since the last wake-up, by this
+    /// instance or (through `NOTIFY`) by another one sharing the database.
+    pub async fn woken(&self) {
+        self.wake.woken().await
+    }
+
+    /// Time (unix ms) of the earliest queued attempt or lease expiry.
+    pub async fn next_due(&self) -> Result<Option<u64>, PgError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("SELECT min(due_at) FROM events WHERE due_at IS NOT NULL")
+            .await?;
+        let at: Option<i64> = client.query_one(&statement, &[]).await?.try_get(0)?;
+        at.map(rows::from_ms).transpose()
+    }
+}

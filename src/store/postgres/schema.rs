@@ -1,0 +1,247 @@
+//! The database schema, its embedded migrations, and how connections find it.
+//!
+//! Migrations run at start-up in one transaction that first takes a transaction-level advisory
+//! lock keyed by the schema name: instances starting at once queue on that lock, and each one
+//! after the first finds the versions already recorded in `schema_migrations` and does nothing.
+
+use tokio_postgres::{Client, Config, NoTls};
+
+use super::PgError;
+
+/// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
+const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS)];
+
+/// One row per event: the `EventRecord` fields as columns, plus the body.
+///
+/// `source`/`id` use the "C" collation so that ordering (listing cursors) is plain byte order on
+/// every server. `due_at` mirrors `EventRecord::due_at` and is what the queue is scanned by.
+const V1_EVENTS: &str = r#"
+CREATE TABLE events (
+    source          text COLLATE "C" NOT NULL,
+    id              text COLLATE "C" NOT NULL,
+    received_at     bigint  NOT NULL,
+    event_type      text,
+    headers         jsonb   NOT NULL DEFAULT '[]',
+    body            bytea,
+    body_len        bigint  NOT NULL,
+    state           text    NOT NULL
+                    CHECK (state IN ('queued', 'processing', 'succeeded', 'dead')),
+    attempt_count   integer NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+    attempts        jsonb   NOT NULL DEFAULT '[]',
+    next_attempt_at bigint,
+    lease_until     bigint,
+    claimed_at      bigint,
+    last_error      text,
+    finished_at     bigint,
+    body_purged     boolean NOT NULL DEFAULT false,
+    requeues        jsonb   NOT NULL DEFAULT '[]',
+    due_at          bigint GENERATED ALWAYS AS (
+                        CASE state
+                            WHEN 'queued' THEN next_attempt_at
+                            WHEN 'processing' THEN lease_until
+                        END
+                    ) STORED,
+    PRIMARY KEY (source, id),
+    CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL),
+    CHECK (state <> 'processing' OR (lease_until IS NOT NULL AND claimed_at IS NOT NULL)),
+    CHECK (body IS NULL OR NOT body_purged)
+);
+-- The queue: queued and processing events by the time they are next due.
+CREATE INDEX events_due ON events (due_at) WHERE due_at IS NOT NULL;
+-- Retention: succeeded events whose body is still kept, then those only kept for dedupe.
+CREATE INDEX events_to_purge ON events (finished_at) WHERE state = 'succeeded' AND NOT body_purged;
+CREATE INDEX events_to_forget ON events (finished_at) WHERE state = 'succeeded' AND body_purged;
+-- Listing by arrival, over all sources or one.
+CREATE INDEX events_received ON events (received_at, source, id);
+CREATE INDEX events_source_received ON events (source, received_at, id);
+"#;
+
+/// Longest schema name accepted: the `NOTIFY` channel name built from it must stay within
+/// PostgreSQL's 63-byte identifier limit.
+const MAX_SCHEMA_LEN: usize = 48;
+
+/// Parses `url` and points its connections at `schema` (if any) through the start-up options,
+/// so every pooled connection uses it without an extra round trip.
+pub fn connection_config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| PgError::Config(format!("database URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("hookbox");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(super::POOL_TIMEOUT);
+    }
+    if let Some(schema) = schema {
+        check_schema_name(schema)?;
+        add_option(&mut config, &format!("-c search_path={schema}"));
+    }
+    Ok(config)
+}
+
+/// Appends a server option (`-c name=value`) to those the URL may already carry.
+pub fn add_option(config: &mut Config, option: &str) {
+    let options = match config.get_options() {
+        Some(existing) if !existing.is_empty() => format!("{existing} {option}"),
+        _ => option.to_owned(),
+    };
+    config.options(options);
+}
+
+/// Accepts only names that need no quoting anywhere (they are spliced into SQL and options).
+fn check_schema_name(schema: &str) -> Result<(), PgError> {
+    let mut chars = schema.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if first_ok && rest_ok && schema.len() <= MAX_SCHEMA_LEN && !schema.starts_with("pg_") {
+        Ok(())
+    } else {
+        Err(PgError::Config(format!(
+            "schema name {schema:?}: use lower-case letters, digits and _ (not starting with a \
+             digit or pg_), at most {MAX_SCHEMA_LEN} bytes"
+        )))
+    }
+}
+
+/// The `LISTEN`/`NOTIFY` channel of the deployment living in `schema`.
+pub fn channel(schema: Option<&str>) -> String {
+    match schema {
+        Some(schema) => format!("hookbox_events_{schema}"),
+        None => "hookbox_events".to_owned(),
+    }
+}
+
+/// Readies the database for connections made with `config`, on a connection of its own:
+/// applies missing migrations, and makes sure commits wait for the disk (`synchronous_commit`
+/// is switched back on in `config` if the server has it off, so that 202 means durable).
+pub async fn prepare(config: &mut Config, schema: Option<&str>) -> Result<(), PgError> {
+    let (mut client, connection) = config.connect(NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let applied = migrate(&mut client, schema).await;
+    let commit_off = synchronous_commit_is_off(&client).await;
+    drop(client);
+    let _ = driver.await;
+    if applied? > 0 {
+        let schema = schema.unwrap_or("(default)");
+        tracing::info!(schema, "database schema migrated");
+    }
+    if commit_off? {
+        tracing::warn!(
+            "synchronous_commit is off on the server; hookbox turns it on for its own sessions"
+        );
+        add_option(config, "-c synchronous_commit=on");
+    }
+    Ok(())
+}
+
+/// Applies the migrations this database lacks; returns how many.
+async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<usize, PgError> {
+    let tx = client.transaction().await?;
+    let lock = format!("hookbox migrations {}", schema.unwrap_or(""));
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&lock])
+        .await?;
+    if let Some(schema) = schema {
+        // Only after the lock: concurrent `CREATE SCHEMA IF NOT EXISTS` can still collide.
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema}"
+        ))
+        .await?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .await?;
+    let done = tx
+        .query("SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get::<_, i32>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut applied = 0;
+    for (version, sql) in MIGRATIONS {
+        if done.contains(version) {
+            continue;
+        }
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .await?;
+        applied += 1;
+    }
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if let Some(newest) = done.iter().copied().filter(|v| *v > known).max() {
+        tracing::warn!(
+            database = newest,
+            known,
+            "the database schema is newer than this hookbox; running anyway"
+        );
+    }
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// True when the server would acknowledge commits before they are on disk.
+async fn synchronous_commit_is_off(client: &Client) -> Result<bool, PgError> {
+    let row = client
+        .query_one("SELECT current_setting('synchronous_commit') = 'off'", &[])
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_need_no_quoting() {
+        for ok in ["hookbox", "_t1", "test_9f3a"] {
+            assert!(check_schema_name(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(MAX_SCHEMA_LEN + 1);
+        for bad in [
+            "",
+            "1abc",
+            "Hook",
+            "a-b",
+            "a;drop",
+            "pg_temp",
+            "a b",
+            long.as_str(),
+        ] {
+            assert!(check_schema_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn options_are_appended_to_the_urls_own() {
+        let mut config = connection_config(
+            "postgres://u@h/db?options=-c%20statement_timeout%3D5s",
+            Some("s1"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.get_options(),
+            Some("-c statement_timeout=5s -c search_path=s1")
+        );
+        add_option(&mut config, "-c synchronous_commit=on");
+        assert!(config
+            .get_options()
+            .unwrap()
+            .ends_with("synchronous_commit=on"));
+        assert_eq!(config.get_application_name(), Some("hookbox"));
+    }
+
+    #[test]
+    fn bad_urls_are_config_errors_without_the_url() {
+        let err = connection_config("postgres://u:s3cret@h:notaport/db", None).unwrap_err();
+        assert!(matches!(err, PgError::Config(_)));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+}

@@ -1,0 +1,101 @@
+//! Migrations at start-up, connection errors.
+
+use super::*;
+use crate::store::postgres::PgError;
+
+async fn versions(db: &TestDb) -> Vec<i32> {
+    let rows = db.sql().await;
+    let rows = rows
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+#[tokio::test]
+async fn starting_again_applies_nothing_twice() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    db.store.accept(event("e1", 1)).await.unwrap();
+    let again = db.another_instance().await;
+    assert_eq!(versions(&db).await, [1]);
+    assert!(again.get("s", "e1").await.unwrap().is_some(), "data kept");
+}
+
+#[tokio::test]
+async fn commits_wait_for_the_disk_even_if_the_server_says_otherwise() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let url = format!("{}&options=-c%20synchronous_commit%3Doff", db.url);
+    let store = PgStore::connect(&url, Some(&db.schema), 1, RETENTION_MS, DEDUPE_MS)
+        .await
+        .unwrap();
+    let client = store.pool.get().await.unwrap();
+    let row = client
+        .query_one("SHOW synchronous_commit", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "on");
+}
+
+#[tokio::test]
+async fn a_closed_store_is_unavailable() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    db.store
+        .check_writable(0)
+        .await
+        .expect("a primary takes writes");
+    db.store.close().await.unwrap();
+    let err = db.store.get("s", "e1").await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_starting_at_once_migrate_once() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    // A fresh schema of its own, created by whichever instance gets there first.
+    let fresh = format!("{}_b", db.schema);
+    let mut starts = Vec::new();
+    for _ in 0..6 {
+        let url = db.url.clone();
+        let fresh = fresh.clone();
+        starts.push(tokio::spawn(async move {
+            PgStore::connect(&url, Some(&fresh), 2, RETENTION_MS, DEDUPE_MS).await
+        }));
+    }
+    let mut stores = Vec::new();
+    for start in starts {
+        stores.push(start.await.unwrap().expect("every instance starts"));
+    }
+    let client = db.sql().await;
+    let sql = format!("SELECT count(*) FROM {fresh}.schema_migrations");
+    let applied: i64 = client.query_one(&sql, &[]).await.unwrap().get(0);
+    assert_eq!(applied, 1);
+    drop(stores);
+    client
+        .batch_execute(&format!("DROP SCHEMA {fresh} CASCADE"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn bad_settings_are_reported_without_a_server() {
+    let bad_schema = PgStore::connect("postgres://u@127.0.0.1/db", Some("No-Good"), 2, 1, 1).await;
+    assert!(matches!(bad_schema, Err(PgError::Config(_))));
+    let no_pool = PgStore::connect("postgres://u@127.0.0.1/db", None, 0, 1, 1).await;
+    assert!(matches!(no_pool, Err(PgError::Config(_))));
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let down = PgStore::connect("postgres://u:secret@127.0.0.1:1/db", None, 2, 1, 1).await;
+    let err = down.err().expect("no server there");
+    assert!(err.is_unavailable(), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+}

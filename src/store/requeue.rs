@@ -1,0 +1,101 @@
+//! Operator requeues: one event now (a dead one, or a succeeded one as a deliberate replay), or
+//! every dead event in a range. Each requeue is recorded in the event's `requeues` history and
+//! starts a fresh round of attempts (`attempt_count` back to 0, the old count kept in history).
+
+use std::sync::atomic::Ordering;
+
+use super::event_key;
+use super::query::{Cursor, EventFilter, SCAN_BUDGET};
+use super::record::{EventRecord, State};
+use super::{Store, StoreError};
+
+/// Most events one bulk-requeue call requeues; the returned cursor continues from there.
+pub const BULK_REQUEUE_MAX: usize = 10_000;
+
+/// What [`Store::requeue`] did.
+// Built once per request and consumed at once: boxing the record would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequeueOutcome {
+    /// The event is queued again, due now.
+    Requeued(EventRecord),
+    /// No such event.
+    Unknown,
+    /// The event is `queued` or `processing` already.
+    NotFinal(State),
+    /// The event succeeded and retention purged its body: nothing left to process.
+    BodyPurged,
+}
+
+/// What [`Store::requeue_dead`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRequeued {
+    /// Events requeued by this call.
+    pub requeued: usize,
+    /// Where to continue when this call stopped at its bound; `None` when the range is done.
+    pub next: Option<Cursor>,
+}
+
+impl Store {
+    /// Queues one final event again, due `now`, and wakes the worker. Returns once durable.
+    pub async fn requeue(
+        &self,
+        source: &str,
+        id: &str,
+        now: u64,
+    ) -> Result<RequeueOutcome, StoreError> {
+        let key = event_key(source, id);
+        // One backend for the write and its flush (see `Store::accept`).
+        let backend = self.backend()?;
+        let Some((record, ())) = backend.trees.update(&key, |r| r.requeue(now))? else {
+            return Ok(match backend.trees.get(&key)? {
+                None => RequeueOutcome::Unknown,
+                Some(r) if r.body_purged => RequeueOutcome::BodyPurged,
+                Some(r) => RequeueOutcome::NotFinal(r.state),
+            });
+        };
+        backend.durable().await?;
+        self.requeued(1);
+        Ok(RequeueOutcome::Requeued(record))
+    }
+
+    /// Requeues the `dead` events matching `filter` (its `state` is ignored), newest first,
+    /// continuing after `after`. One call requeues at most [`BULK_REQUEUE_MAX`] and examines at
+    /// most [`SCAN_BUDGET`] events; `next` says where to continue. Returns once durable.
+    pub async fn requeue_dead(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Cursor>,
+        now: u64,
+    ) -> Result<BulkRequeued, StoreError> {
+        let filter = EventFilter {
+            state: Some(State::Dead),
+            ..filter.clone()
+        };
+        let backend = self.backend()?;
+        let mut requeued = 0;
+        let next = backend.trees.walk(&filter, after, SCAN_BUDGET, |record| {
+            if requeued == BULK_REQUEUE_MAX {
+                return Ok(false);
+            }
+            let key = event_key(&record.source, &record.id);
+            // Re-checked inside the transaction: the event may have moved on meanwhile.
+            let changed = backend.trees.update(&key, |r| {
+                (r.state == State::Dead).then(|| r.requeue(now))?
+            })?;
+            requeued += usize::from(changed.is_some());
+            Ok(true)
+        })?;
+        if requeued > 0 {
+            backend.durable().await?;
+            self.requeued(requeued as u64);
+        }
+        Ok(BulkRequeued { requeued, next })
+    }
+
+    /// Counts `n` events as pending again and wakes the worker.
+    fn requeued(&self, n: u64) {
+        self.pending.fetch_add(n, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}
