@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Durable ingest against the bare-hyper baseline (examples/baseline.rs) under identical load.
+#
+# Each round runs `hookbox bench` for SECS seconds against the baseline and against hookbox
+# (fresh data dir, fsync durability, `log` handler, default info logging to a file), swapping
+# which goes first every round. First closed-loop (throughput), then open-loop at RATE req/s
+# (latency without coordinated omission; default: half of hookbox's closed-loop median).
+# Prints every run and the hookbox ÷ baseline ratios of the medians.
+#
+#   benches/ingest.sh            # ROUNDS=3 SECS=10 CONNS=32 BODY=1024 RATE=auto
+#
+# Bounded: ROUNDS × 4 runs of SECS seconds, each under `timeout`.
+
+source "$(dirname "$0")/lib.sh"
+
+ROUNDS=${ROUNDS:-3}
+SECS=${SECS:-10}
+CONNS=${CONNS:-32}
+BODY=${BODY:-1024}
+RATE=${RATE:-auto}
+RESULTS="$WORK/results.txt"
+BENCH_LIMIT=$((SECS * 3 + 60))
+
+build
+check_quiet
+log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# run SERVER MODE ROUND ARGS...: one bench run against a fresh server; appends a result line.
+run() {
+  local server=$1 mode=$2 round=$3 port out
+  shift 3
+  local config="$WORK/config-$round-$mode.toml"
+  write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  if [[ $server == baseline ]]; then
+    start_baseline
+    port=$BASELINE_PORT
+  else
+    start_hookbox "$config" "$WORK/hookbox.log"
+    port=$HOOKBOX_PORT
+  fi
+  out=$(bench "$port" "$config" --connections "$CONNS" --duration "$SECS" --body-size "$BODY" "$@")
+  if [[ $server == baseline ]]; then stop "$BASELINE_PID"; else stop "$HOOKBOX_PID"; fi
+  rm -rf "$WORK/data-$round-$mode"
+  echo "$server $mode $round $out" >>"$RESULTS"
+  log "$server $mode round $round: $(json requests_per_second latency_ms.p99 errors <<<"$out" |
+    awk '{ printf "%.0f req/s, p99 %.2f ms, %s errors", $1, $2, $3 }')"
+  sleep 1
+}
+
+# alternate MODE ARGS...: ROUNDS rounds, swapping the order each round.
+alternate() {
+  local mode=$1 round
+  shift
+  for ((round = 1; round <= ROUNDS; round++)); do
+    if ((round % 2)); then
+      run baseline "$mode" "$round" "$@"
+      run hookbox "$mode" "$round" "$@"
+    else
+      run hookbox "$mode" "$round" "$@"
+      run baseline "$mode" "$round" "$@"
+    fi
+  done
+}
+
+alternate closed
+if [[ $RATE == auto ]]; then
+  RATE=$(awk '$1 == "hookbox" && $2 == "closed"' "$RESULTS" | cut -d' ' -f4- |
+    while read -r line; do json requests_per_second <<<"$line"; done |
+    sort -g | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] / 2 }')
+fi
+log "open loop at $RATE req/s"
+alternate open --rate "$RATE"
+
+python3 - "$RESULTS" "$CONNS" "$BODY" "$SECS" <<'EOF'
+import json, statistics, sys
+path, conns, body, secs = sys.argv[1:]
+runs = {}
+for line in open(path):
+    server, mode, _round, doc = line.split(" ", 3)
+    runs.setdefault((server, mode), []).append(json.loads(doc))
+print(f"\n{conns} connections, {body}-byte stripe events, {secs}s per run; medians of "
+      f"{len(runs[('hookbox', 'closed')])} runs each")
+print(f"{'mode':<8}{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'errors':>8}")
+for mode in ("closed", "open"):
+    med = {}
+    for server in ("baseline", "hookbox"):
+        rs = runs[(server, mode)]
+        m = lambda f: statistics.median(f(r) for r in rs)
+        med[server] = (m(lambda r: r["requests_per_second"]), m(lambda r: r["latency_ms"]["p50"]),
+                       m(lambda r: r["latency_ms"]["p99"]), m(lambda r: r["latency_ms"]["p999"]))
+        errors = sum(r["errors"] for r in rs)
+        print(f"{mode:<8}{server:<10}{med[server][0]:>10.0f}{med[server][1]:>10.2f}"
+              f"{med[server][2]:>10.2f}{med[server][3]:>10.2f}{errors:>8}")
+    b, h = med["baseline"], med["hookbox"]
+    print(f"{mode:<8}{'ratio':<10}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}{h[2] / b[2]:>10.2f}"
+          f"{h[3] / b[3]:>10.2f}")
+EOF

@@ -1,0 +1,164 @@
+# Helpers shared by benches/*.sh (sourced, not run). Everything listens on 127.0.0.1 only, and
+# every wait is bounded: a process that does not stop in time is killed by its own pid.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HOOKBOX="$ROOT/target/release/hookbox"
+BASELINE="$ROOT/target/release/examples/baseline"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookbox-bench.XXXXXX")
+ADMIN_TOKEN="bench-admin-token-0123456789"
+FORWARD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+HOOKBOX_PORT=${HOOKBOX_PORT:-18480}
+BASELINE_PORT=${BASELINE_PORT:-18490}
+HOLE_PORT=${HOLE_PORT:-18499}
+STARTED_PIDS=()
+
+# Secrets from the environment would override the generated config's on one side only.
+unset HOOKBOX_ADMIN_TOKEN STRIPE_WEBHOOK_SECRET STRIPE_FORWARD_SECRET
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  if [[ -z "${KEEP_WORK:-}" ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+
+log() { echo "[$(date +%T)] $*" >&2; }
+
+build() {
+  log "building release binaries"
+  (cd "$ROOT" && timeout 1200 cargo build --release --quiet --bin hookbox --example baseline)
+}
+
+# Warns when the machine is busy: numbers taken on a loaded machine mean little.
+check_quiet() {
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if awk -v l="$load" 'BEGIN { exit !(l > 1.0) }'; then
+    log "WARNING: 1-minute load average is $load; the numbers will be noisy"
+  fi
+}
+
+# write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, fsync durability.
+write_config() {
+  local file=$1 data=$2 handler=$3 worker=${4:-}
+  cat >"$file" <<EOF
+[server]
+listen = "127.0.0.1:$HOOKBOX_PORT"
+shutdown_timeout = "2s"
+
+[storage]
+data_dir = "$data"
+cache_capacity_bytes = 67108864
+durability = "fsync"
+
+[worker]
+$worker
+
+[admin]
+token = "$ADMIN_TOKEN"
+
+[sources.stripe]
+scheme = "stripe"
+secrets = ["whsec_bench_stripe_secret"]
+
+[sources.stripe.handler]
+$handler
+EOF
+}
+
+LOG_HANDLER='type = "log"'
+forward_handler() { # forward_handler PORT TIMEOUT
+  printf 'type = "forward"\nurl = "http://127.0.0.1:%s/hook"\nsecret = "%s"\ntimeout = "%s"\n' \
+    "$1" "$FORWARD_SECRET" "$2"
+}
+
+# wait_http URL SECONDS: polls until URL answers 2xx; sets WAITED to the seconds it took.
+wait_http() {
+  local url=$1 limit=$2 start now
+  start=$(date +%s.%N)
+  while ! curl -sf -m 1 -o /dev/null "$url"; do
+    now=$(date +%s.%N)
+    if awk -v s="$start" -v n="$now" -v l="$limit" 'BEGIN { exit !(n - s > l) }'; then
+      log "$url did not answer within ${limit}s"
+      return 1
+    fi
+    sleep 0.01
+  done
+  now=$(date +%s.%N)
+  WAITED=$(awk -v s="$start" -v n="$now" 'BEGIN { printf "%.3f", n - s }')
+}
+
+# start_hookbox CONFIG LOGFILE: runs hookbox in the background; sets HOOKBOX_PID, and WAITED
+# to the seconds until /healthz answered.
+start_hookbox() {
+  RUST_LOG=${HOOKBOX_LOG:-info} "$HOOKBOX" serve --config "$1" >>"$2" 2>&1 &
+  HOOKBOX_PID=$!
+  STARTED_PIDS+=("$HOOKBOX_PID")
+  wait_http "http://127.0.0.1:$HOOKBOX_PORT/healthz" "${STARTUP_LIMIT:-120}"
+}
+
+start_baseline() {
+  "$BASELINE" "127.0.0.1:$BASELINE_PORT" 2>/dev/null &
+  BASELINE_PID=$!
+  STARTED_PIDS+=("$BASELINE_PID")
+  wait_http "http://127.0.0.1:$BASELINE_PORT/" 10
+}
+
+# A TCP listener that never accepts: a forward to it hangs until the handler's timeout, so
+# every event but the one in flight stays queued.
+start_black_hole() {
+  python3 -c "
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $HOLE_PORT))
+s.listen(1)
+time.sleep(1800)
+" &
+  HOLE_PID=$!
+  STARTED_PIDS+=("$HOLE_PID")
+  sleep 0.3
+}
+
+# stop PID [SECONDS]: SIGTERM, then SIGKILL if it has not exited in time.
+stop() {
+  local pid=$1 limit=${2:-30} i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "pid $pid still running after ${limit}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# bench PORT CONFIG ARGS...: one `hookbox bench --json` run against 127.0.0.1:PORT.
+bench() {
+  local port=$1 config=$2
+  shift 2
+  timeout "${BENCH_LIMIT:-1500}" "$HOOKBOX" bench --to "http://127.0.0.1:$port" --source stripe \
+    --config "$config" --json "$@"
+}
+
+# json FIELD...: reads one JSON object on stdin, prints the given dotted fields.
+json() {
+  python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+out = []
+for path in sys.argv[1:]:
+    v = doc
+    for part in path.split("."):
+        v = v[part] if isinstance(v, dict) else None
+    out.append(str(v))
+print(" ".join(out))
+' "$@"
+}
+
+rss_kib() { ps -o rss= -p "$1" | tr -d ' '; }
+peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }

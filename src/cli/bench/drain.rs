@@ -1,0 +1,194 @@
+//! `--wait-drained`: how long until the worker finished every accepted event.
+//!
+//! With the ids of this run known, every event's status resource is read until it is final,
+//! and the drain ends at the latest `finishedAt` the server recorded — exact, whatever order
+//! the worker took them in. Without ids (`--requests 0`, a backlog left by an earlier run),
+//! the admin listing is polled until no event is queued or processing.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::Value;
+
+use super::client::{Conn, SendError, Target};
+use super::events::EventFactory;
+use super::report::Drain;
+
+/// Between two looks at something not yet final.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Why the drain could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    /// A request failed.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The server answered something other than the expected JSON.
+    #[error("{path}: unexpected answer {status}: {body}")]
+    Unexpected {
+        /// What was asked.
+        path: String,
+        /// The status.
+        status: StatusCode,
+        /// The start of the body.
+        body: String,
+    },
+    /// Events still pending when the limit ran out.
+    #[error("not drained within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// Polls status resources or the admin listing with bearer auth where configured.
+pub struct Watcher {
+    conn: Conn,
+    auth: Vec<(String, String)>,
+    source: String,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl Watcher {
+    /// A watcher for `source` on `target` that gives up after `limit`.
+    pub async fn new(
+        target: &Target,
+        source: &str,
+        token: Option<&str>,
+        limit: Duration,
+    ) -> Result<Self, DrainError> {
+        let auth = token
+            .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
+            .unwrap_or_default();
+        Ok(Watcher {
+            conn: Conn::open(target).await?,
+            auth,
+            source: source.to_owned(),
+            deadline: Instant::now() + limit,
+            limit,
+        })
+    }
+
+    async fn get_json(&mut self, path: &str) -> Result<Value, DrainError> {
+        if Instant::now() > self.deadline {
+            return Err(DrainError::TimedOut(self.limit));
+        }
+        let timeout = Duration::from_secs(30);
+        let (status, body) = (self.conn)
+            .send(Method::GET, path, &self.auth, Bytes::new(), timeout)
+            .await?;
+        match serde_json::from_slice(&body) {
+            Ok(value) if status == StatusCode::OK => Ok(value),
+            _ => Err(DrainError::Unexpected {
+                path: path.to_owned(),
+                status,
+                body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+            }),
+        }
+    }
+
+    /// Waits until event `id` is final; returns (its `finishedAt` in unix ms, whether dead).
+    async fn final_state(&mut self, id: &str) -> Result<(u64, bool), DrainError> {
+        let path = format!("/events/{}/{id}", self.source);
+        loop {
+            let status = self.get_json(&path).await?;
+            let finished = status["finishedAt"].as_u64();
+            match (status["state"].as_str(), finished) {
+                (Some("succeeded"), Some(at)) => return Ok((at, false)),
+                (Some("dead"), Some(at)) => return Ok((at, true)),
+                _ => tokio::time::sleep(POLL).await,
+            }
+        }
+    }
+
+    /// Waits until every event `factory.id(n)` for `n` in `accepted` is final.
+    /// `started_ms`/`finished_ms`: the load's start and end, unix ms.
+    pub async fn events(
+        &mut self,
+        factory: &EventFactory,
+        mut accepted: Vec<u64>,
+        started_ms: u64,
+        finished_ms: u64,
+    ) -> Result<Drain, DrainError> {
+        accepted.sort_unstable();
+        // The newest event first: once it is final, most others are too, so the sweep below
+        // rarely waits (and adds little load while the worker is still busy).
+        if let Some(newest) = accepted.last() {
+            self.final_state(&factory.id(*newest)).await?;
+        }
+        let (mut last, mut dead) = (started_ms, 0);
+        for n in &accepted {
+            let (at, is_dead) = self.final_state(&factory.id(*n)).await?;
+            last = last.max(at);
+            dead += u64::from(is_dead);
+        }
+        let events = accepted.len() as u64;
+        Ok(drain("status", events, started_ms, finished_ms, last, dead))
+    }
+
+    /// Waits until the admin listing shows no queued or processing event of the source.
+    pub async fn backlog(&mut self, started_ms: u64) -> Result<Drain, DrainError> {
+        loop {
+            let busy = self.any_in("processing").await?
+                || self.any_in("queued").await?
+                || self.any_in("processing").await?;
+            if !busy {
+                return Ok(drain("admin", 0, started_ms, started_ms, unix_ms(), 0));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Whether any event of the source is in `state`, following cursors to the end.
+    async fn any_in(&mut self, state: &str) -> Result<bool, DrainError> {
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/admin/events?source={}&state={state}&limit=1", self.source);
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_json(&path).await?;
+            if page["items"]
+                .as_array()
+                .is_some_and(|items| !items.is_empty())
+            {
+                return Ok(true);
+            }
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(false),
+            }
+        }
+    }
+}
+
+fn drain(
+    method: &'static str,
+    events: u64,
+    started: u64,
+    finished: u64,
+    last: u64,
+    dead: u64,
+) -> Drain {
+    let secs = |from: u64| last.saturating_sub(from) as f64 / 1000.0;
+    let from_start = secs(started);
+    Drain {
+        method,
+        events,
+        seconds_from_start: from_start,
+        seconds_after_load: secs(finished),
+        events_per_second: if from_start > 0.0 {
+            events as f64 / from_start
+        } else {
+            0.0
+        },
+        dead,
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+}
