@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::http::{self, Ctx};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::worker;
 
@@ -47,8 +48,8 @@ pub async fn run(
         dir: dir.clone(),
         source,
     };
-    let store = Store::open(&config.storage).map_err(store_err)?;
-    let recovered = store.recover(now_ms()).map_err(store_err)?;
+    let store = Store::open(&config.storage).await.map_err(store_err)?;
+    let recovered = store.recover(now_ms()).await.map_err(store_err)?;
     for source in config.sources.iter().filter(|s| s.uses_development_secret) {
         tracing::warn!(
             source = %source.name,
@@ -67,12 +68,18 @@ pub async fn run(
         "hookbox started"
     );
 
+    let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.clone())));
     let tasks = TaskTracker::new();
     let worker_stop = CancellationToken::new();
     // Set before serving, so `/readyz` never sees a worker that is merely not started yet;
     // cleared when the task ends for any reason, a panic included.
     let running = store.worker_running_guard();
-    let worker_run = worker::run(config.clone(), store.clone(), worker_stop.clone());
+    let worker_run = worker::run(
+        config.clone(),
+        store.clone(),
+        metrics.clone(),
+        worker_stop.clone(),
+    );
     tasks.spawn(async move {
         let _running = running;
         worker_run.await
@@ -80,6 +87,7 @@ pub async fn run(
     let ctx = Ctx {
         config: config.clone(),
         store: store.clone(),
+        metrics,
     };
     http::serve(listener, ctx, shutdown).await;
 

@@ -5,14 +5,16 @@
 //! is. [`store`] then dedupes and enqueues the event in one sled transaction and answers only
 //! once a group-committed flush makes it durable, so a 202 is never lost. The [`worker`] claims
 //! due events from the store with a lease, runs the source's handler, and records every attempt;
-//! `http` and `worker` never call each other, the store is their only link. [`config`] turns
-//! `config.toml` plus the environment into validated settings, [`app`] wires the pieces and
-//! drains them on shutdown, and [`cli`] is the command line.
+//! `http` and `worker` never call each other, the store is their only link; both feed
+//! [`metrics`], which `GET /metrics` exposes. [`config`] turns `config.toml` plus the
+//! environment into validated settings, [`app`] wires the pieces and drains them on shutdown,
+//! and [`cli`] is the command line.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod replay;
 pub mod store;
 pub mod verify;

@@ -3,102 +3,25 @@
 //! flight is delivered again, the one already recorded as done is not.
 #![cfg(unix)]
 
+#[path = "support/process.rs"]
+mod process;
 mod support;
 #[path = "support/target.rs"]
 mod target;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use hookbox::config::Config;
-use http::Method;
+use process::Hookbox;
 use serde_json::Value;
-use support::{get, send, unix_now};
+use support::get;
 use target::{eventually, Answer, Target};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// The `hookbox serve` binary, running with JSON logs on stderr.
-struct Hookbox {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Hookbox {
-    /// Starts the binary with `config` and waits for it to report its address.
-    async fn start(config: &Path) -> Hookbox {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookbox"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(["--log-format", "json"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start hookbox");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        // Keeps draining stderr for the process's lifetime so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if log["fields"]["message"] == "hookbox started" {
-                    let addr = log["fields"]["listen"]
-                        .as_str()
-                        .and_then(|a| a.parse().ok());
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = tokio::time::timeout(LIMIT, rx.recv()).await;
-        let addr = addr
-            .ok()
-            .flatten()
-            .flatten()
-            .expect("hookbox reported its address");
-        Hookbox { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// SIGKILL: no graceful shutdown, no final flush.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Hookbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn deliver(hookbox: &Hookbox, config: &Config, id: &str) {
-    let body = format!(r#"{{"type":"order.created","id":"{id}"}}"#);
-    let source = config.source("crash").expect("source");
-    let secret = &source.verifier.secrets[0];
-    let mut headers = source
-        .verifier
-        .sign(secret, body.as_bytes(), unix_now(), id);
-    headers.push(("content-type".into(), "application/json".into()));
-    let reply = send(
-        Method::POST,
-        &hookbox.url("/webhooks/crash"),
-        &headers,
-        body.as_bytes(),
-    )
-    .await;
+    let reply = hookbox.deliver(config, "crash", id).await;
     assert_eq!(reply.status.as_u16(), 202, "body: {:?}", reply.body);
 }
 
@@ -111,9 +34,11 @@ async fn status_when(hookbox: &Hookbox, id: &str, state: &str) -> Value {
     .await
 }
 
+/// The test's config on `data_dir` (and, under PostgreSQL, that dir's schema). The lease
+/// (handler timeout + margin) is short: PostgreSQL rescues a killed instance's claims only once
+/// their lease expires, and the restart must see that within [`LIMIT`].
 fn config_text(target: &Target, data_dir: &Path) -> String {
-    let data_dir = toml::Value::String(data_dir.display().to_string());
-    format!(
+    let text = format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
@@ -122,9 +47,9 @@ listen = "127.0.0.1:0"
 public_status = true
 
 [storage]
-data_dir = {data_dir}
 
 [worker]
+lease_margin = "1s"
 retry_schedule = ["1ms"]
 max_attempts = 5
 jitter = 0.0
@@ -138,10 +63,11 @@ concurrency = 1
 type = "forward"
 url = "{}"
 secret = "whsec_dGVzdC1mb3J3YXJkLXNlY3JldC0xMjM0NTY="
-timeout = "30s"
+timeout = "5s"
 "#,
         target.url()
-    )
+    );
+    support::backend::with_storage(&text, data_dir)
 }
 
 #[tokio::test]

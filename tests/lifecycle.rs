@@ -42,8 +42,12 @@ async fn shutdown_lets_running_handlers_finish_and_leaves_the_rest_queued() {
     std::fs::write(&go, b"").expect("release the handler");
     stopping.await.expect("stop");
 
-    let store = Store::open(&storage).expect("reopen the store");
-    let first = store.get("app", "e1").expect("read").expect("e1 kept");
+    let store = Store::open(&storage).await.expect("reopen the store");
+    let first = store
+        .get("app", "e1")
+        .await
+        .expect("read")
+        .expect("e1 kept");
     assert_eq!(
         (first.state, first.attempt_count),
         (State::Succeeded, 1),
@@ -55,7 +59,7 @@ async fn shutdown_lets_running_handlers_finish_and_leaves_the_rest_queued() {
         "the running handler finished"
     );
     for id in ["e2", "e3"] {
-        let r = store.get("app", id).expect("read").expect("kept");
+        let r = store.get("app", id).await.expect("read").expect("kept");
         // Queued and untouched (the handler was released only after claiming had stopped).
         let untouched = r.state == State::Queued && r.attempt_count == 0;
         assert!(untouched || r.state == State::Succeeded, "{r:?}");

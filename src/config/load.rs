@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::source::{HandlerConfig, HmacConfig, SourceConfig};
-use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
+use super::{
+    AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
+};
 use crate::verify::{self, HmacScheme, IdLocation, Scheme, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
@@ -108,9 +110,14 @@ pub fn load_str(
             "must be at least 16 characters".into(),
         ));
     }
+    let mut storage = raw.storage;
+    if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
+        storage.database_url = Some(Secret::new(url));
+    }
+    check_storage(&storage).map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
     Ok(Config {
         server: raw.server,
-        storage: raw.storage,
+        storage,
         worker: raw.worker,
         admin,
         sources,
@@ -137,6 +144,33 @@ fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
         ));
     }
     Ok(())
+}
+
+/// The PostgreSQL settings: a usable URL when the backend needs one, a valid schema name, a
+/// pool of at least one. Errors never quote the URL (it may hold a password).
+fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str, String)> {
+    if storage.pool_size == 0 {
+        return Err(("storage.pool_size", "must be at least 1".into()));
+    }
+    if let Some(schema) = &storage.database_schema {
+        crate::store::postgres::check_schema_name(schema)
+            .map_err(|e| ("storage.database_schema", e.to_string()))?;
+    }
+    match (&storage.database_url, storage.backend) {
+        (None, StorageBackend::Postgres) => Err((
+            "storage.database_url",
+            "required for backend \"postgres\" (or set HOOKBOX_DATABASE_URL)".into(),
+        )),
+        (Some(url), _) => match url.expose().parse::<tokio_postgres::Config>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err((
+                "storage.database_url",
+                "not a PostgreSQL connection URL (postgres://user:password@host:port/database)"
+                    .into(),
+            )),
+        },
+        (None, StorageBackend::Sled) => Ok(()),
+    }
 }
 
 type KeyError = (String, String);

@@ -121,10 +121,31 @@ impl AdminConfig {
     }
 }
 
-/// `[storage]`: the embedded database.
+/// Which database holds the events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// An embedded sled database in `data_dir`: one instance.
+    #[default]
+    Sled,
+    /// A PostgreSQL database at `database_url`, shareable by several instances.
+    Postgres,
+}
+
+/// `[storage]`: where events are kept.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
+    /// `sled` (default) or `postgres`.
+    pub backend: StorageBackend,
+    /// PostgreSQL connection URL (`postgres://user:password@host:5432/db`), required for the
+    /// `postgres` backend; `HOOKBOX_DATABASE_URL` replaces it. Redacted in `Debug`: it may
+    /// hold a password.
+    pub database_url: Option<Secret>,
+    /// PostgreSQL schema holding hookbox's tables (created if missing); default `public`.
+    pub database_schema: Option<String>,
+    /// Most PostgreSQL connections this instance holds (plus one for wake-ups).
+    pub pool_size: usize,
     /// Folder holding the sled database.
     pub data_dir: PathBuf,
     /// sled page-cache size in bytes (sled's own default is 1 GiB).
@@ -145,6 +166,10 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
+            backend: StorageBackend::Sled,
+            database_url: None,
+            database_schema: None,
+            pool_size: 16,
             data_dir: PathBuf::from("./data"),
             cache_capacity_bytes: 64 * 1024 * 1024,
             durability: Durability::Fsync,

@@ -129,3 +129,59 @@ fn generic_hmac_needs_one_id_location() {
     );
     assert_eq!(invalid_key(ts), "sources.h.hmac");
 }
+
+#[test]
+fn storage_defaults_to_sled_and_postgres_needs_a_url() {
+    let config = load_with(GITHUB, &[]).expect("valid");
+    assert_eq!(config.storage.backend, StorageBackend::Sled);
+    assert_eq!(config.storage.pool_size, 16);
+    assert!(config.storage.database_url.is_none());
+
+    let pg = format!("[storage]\nbackend = \"postgres\"\n{GITHUB}");
+    assert_eq!(invalid_key(load_with(&pg, &[])), "storage.database_url");
+    let url = "postgres://hookbox:pw@db.internal:5432/hookbox";
+    let config = load_with(&pg, &[("HOOKBOX_DATABASE_URL", url)]).expect("valid");
+    assert_eq!(config.storage.backend, StorageBackend::Postgres);
+    assert_eq!(config.storage.database_url.expect("url").expose(), url);
+
+    let with_schema = format!(
+        "[storage]\nbackend = \"postgres\"\ndatabase_url = \"postgres://h/db\"\n\
+         database_schema = \"Bad-Name\"\n{GITHUB}"
+    );
+    assert_eq!(
+        invalid_key(load_with(&with_schema, &[])),
+        "storage.database_schema"
+    );
+    let pool = format!("[storage]\npool_size = 0\n{GITHUB}");
+    assert_eq!(invalid_key(load_with(&pool, &[])), "storage.pool_size");
+    let backend = load_with(&format!("[storage]\nbackend = \"mysql\"\n{GITHUB}"), &[]);
+    assert!(
+        matches!(backend, Err(ConfigError::Parse { .. })),
+        "{backend:?}"
+    );
+}
+
+#[test]
+fn the_environment_url_wins_over_the_files() {
+    let text = format!(
+        "[storage]\nbackend = \"postgres\"\ndatabase_url = \"postgres://file/db\"\n{GITHUB}"
+    );
+    let config = load_with(&text, &[("HOOKBOX_DATABASE_URL", "postgres://env/db")]).expect("ok");
+    let url = config.storage.database_url.expect("url");
+    assert_eq!(url.expose(), "postgres://env/db");
+}
+
+#[test]
+fn the_database_password_never_shows() {
+    let secret_url = "postgres://hookbox:s3cr3t-pw@db:5432/hookbox";
+    let text = format!("[storage]\nbackend = \"postgres\"\n{GITHUB}");
+    let config = load_with(&text, &[("HOOKBOX_DATABASE_URL", secret_url)]).expect("valid");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cr3t"), "{debug}");
+    let bad = "postgres://hookbox:s3cr3t-pw@db:notaport/hookbox";
+    let message = load_with(&text, &[("HOOKBOX_DATABASE_URL", bad)])
+        .expect_err("invalid port")
+        .to_string();
+    assert!(message.contains("storage.database_url"), "{message}");
+    assert!(!message.contains("s3cr3t"), "{message}");
+}

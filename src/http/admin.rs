@@ -14,7 +14,7 @@ use crate::app::now_ms;
 use crate::store::RequeueOutcome;
 
 /// `GET /admin/events?source=&state=&since=&until=&limit=&cursor=`: newest first.
-pub fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
+pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
     const ALLOWED: &[&str] = &["source", "state", "since", "until", "limit", "cursor"];
     let parsed = Params::parse(query, ALLOWED).and_then(|p| {
         let filter = p.filter()?;
@@ -24,7 +24,7 @@ pub fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
         Ok(parsed) => parsed,
         Err(detail) => return problem(Reason::InvalidQuery, &detail),
     };
-    let page = match ctx.store.list(&filter, limit, cursor.as_ref()) {
+    let page = match ctx.store.list(&filter, limit, cursor.as_ref()).await {
         Ok(page) => page,
         Err(e) => return unreadable(&e),
     };
@@ -46,13 +46,13 @@ pub fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
 }
 
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
-pub fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
-    let record = match ctx.store.get(source, id) {
+pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
+    let record = match ctx.store.get(source, id).await {
         Ok(Some(record)) => record,
         Ok(None) => return problem(Reason::NotFound, "no such event"),
         Err(e) => return unreadable(&e),
     };
-    let body = match ctx.store.body(source, id) {
+    let body = match ctx.store.body(source, id).await {
         Ok(Some(body)) if !record.body_purged => body,
         Ok(_) => return problem(Reason::NotFound, "the body was purged by retention"),
         Err(e) => return unreadable(&e),

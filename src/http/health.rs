@@ -40,10 +40,11 @@ mod tests {
         let toml = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\n";
         let mut config = crate::config::load_str(toml, "t.toml", &|_| None).expect("config");
         config.storage.data_dir = dir.path().to_path_buf();
-        let store = Store::open(&config.storage).expect("open");
+        let store = Store::open(&config.storage).await.expect("open");
         let ctx = Ctx {
             config: Arc::new(config),
             store: store.clone(),
+            metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),
         };
         let not_ready = readyz(&ctx).await;
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -12,6 +12,7 @@ use super::body::read_limited;
 use super::problem::{problem, Reason};
 use super::{json_response, Ctx};
 use crate::config::Source;
+use crate::metrics::Delivery;
 use crate::store::{Accepted, NewEvent};
 use crate::verify::{self, IdError, Scheme};
 
@@ -42,7 +43,9 @@ pub async fn ingest(
     }
     if source.verifier.scheme == Scheme::Slack {
         if let Some(challenge) = verify::slack_challenge(&body) {
-            return json_response(StatusCode::OK, &json!({ "challenge": challenge }));
+            let mut res = json_response(StatusCode::OK, &json!({ "challenge": challenge }));
+            res.extensions_mut().insert(Delivery::Challenge);
+            return res;
         }
     }
     if source.verifier.needs_json_body() && !is_json(&parts.headers) {
@@ -126,6 +129,10 @@ fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>
         ),
     };
     let mut res = json_response(status, &body);
+    res.extensions_mut().insert(match outcome {
+        Accepted::New => Delivery::Accepted,
+        Accepted::Duplicate(_) => Delivery::Duplicate,
+    });
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&location) {
         h.insert(header::LOCATION, v);

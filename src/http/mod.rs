@@ -1,5 +1,5 @@
-//! The HTTP side: accept loop, routing, ingest, the status resource, the admin API and
-//! health probes.
+//! The HTTP side: accept loop, routing, ingest, the status resource, the admin API, health
+//! probes and `GET /metrics`.
 //!
 //! It talks to the rest of hookbox only through [`Store`].
 
@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod health;
 mod ingest;
+mod metrics;
 mod problem;
 mod query;
 mod router;
@@ -25,6 +26,7 @@ pub use problem::Reason;
 pub use server::serve;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// What every request handler needs.
@@ -34,6 +36,8 @@ pub struct Ctx {
     pub config: Arc<Config>,
     /// The event store.
     pub store: Store,
+    /// Counters and histograms, shared with the worker.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Ctx {

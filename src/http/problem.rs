@@ -92,7 +92,8 @@ struct Body<'a> {
     detail: &'a str,
 }
 
-/// A problem+json response for `reason`; `detail` must not contain secrets or signatures.
+/// A problem+json response for `reason` (also kept in its extensions); `detail` must not
+/// contain secrets or signatures.
 pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
     let (status, slug, title) = reason.parts();
     let body = Body {
@@ -104,6 +105,8 @@ pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let mut res = Response::new(Full::new(Bytes::from(json)));
     *res.status_mut() = status;
+    // Read back by the request counters (`http::metrics`).
+    res.extensions_mut().insert(reason);
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

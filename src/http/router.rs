@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::auth::{authorize, Access};
 use super::problem::{problem, Reason};
-use super::{admin, health, ingest::ingest, status::event_status, Ctx};
+use super::{admin, health, ingest::ingest, metrics, status::event_status, Ctx};
 
 /// Serves one request.
 pub async fn route(
@@ -29,6 +29,7 @@ pub async fn route(
         event_id = tracing::field::Empty,
     );
     let res = dispatch(&ctx, req).instrument(span.clone()).await;
+    metrics::count_delivery(&ctx, &path, &res, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
@@ -58,7 +59,7 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 return not_allowed("GET, HEAD");
             }
             match (decode(source), decode(id)) {
-                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id),
+                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id).await,
                 _ => bad_path(),
             }
         }
@@ -71,6 +72,10 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
         }
         ["healthz"] => health::healthz(),
         ["readyz"] => health::readyz(ctx).await,
+        ["metrics"] if matches!(*req.method(), Method::GET | Method::HEAD) => {
+            metrics::scrape(ctx).await
+        }
+        ["metrics"] => not_allowed("GET, HEAD"),
         _ => problem(Reason::NotFound, "no such route"),
     }
 }
@@ -83,7 +88,7 @@ async fn dispatch_admin(
     let (method, query) = (req.method(), req.uri().query());
     let readable = method == Method::GET || method == Method::HEAD;
     match rest {
-        ["events"] if readable => admin::list_events(ctx, query),
+        ["events"] if readable => admin::list_events(ctx, query).await,
         ["events"] => not_allowed("GET, HEAD"),
         ["events", source, id, action @ ("payload" | "requeue")] => {
             let (Some(source), Some(id)) = (decode(source), decode(id)) else {
@@ -92,7 +97,7 @@ async fn dispatch_admin(
             tracing::Span::current().record("source", source.as_str());
             tracing::Span::current().record("event_id", id.as_str());
             match *action {
-                "payload" if readable => admin::payload(ctx, &source, &id),
+                "payload" if readable => admin::payload(ctx, &source, &id).await,
                 "payload" => not_allowed("GET, HEAD"),
                 _ if method == Method::POST => admin::requeue_one(ctx, &source, &id).await,
                 _ => not_allowed("POST"),

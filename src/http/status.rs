@@ -12,7 +12,7 @@ use super::{json_response, Ctx};
 use crate::store::{EventRecord, StoreError};
 
 /// The status resource of one event (the `Location` of its 202).
-pub fn event_status(
+pub async fn event_status(
     ctx: &Ctx,
     headers: &HeaderMap,
     source: &str,
@@ -21,7 +21,7 @@ pub fn event_status(
     if let Err(denied) = authorize(&ctx.config.admin, headers, Access::Status) {
         return denied.response();
     }
-    let record = match ctx.store.get(source, id) {
+    let record = match ctx.store.get(source, id).await {
         Ok(Some(record)) => record,
         Ok(None) => return problem(Reason::NotFound, "no such event"),
         Err(e) => return unreadable(&e),

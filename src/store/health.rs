@@ -1,13 +1,9 @@
-//! Readiness signals kept by the store: whether storage takes writes, and whether the worker
-//! runs. The worker's flag lives here because the store is the only link between `http` and
-//! `worker`.
+//! Whether the worker runs, for `GET /readyz`. The flag lives in the store because the store is
+//! the only link between `http` and `worker`; it is per process, whatever the backend.
 
 use std::sync::atomic::Ordering;
 
-use super::{Store, StoreError};
-
-/// Key of the probe written by [`Store::check_writable`] (in sled's default tree, away from events).
-const PROBE_KEY: &[u8] = b"readiness-probe";
+use super::{Engine, Store, StoreError};
 
 /// Marks the worker as running until dropped (also when its task panics or is cancelled).
 #[must_use = "the worker counts as running only while this guard lives"]
@@ -36,12 +32,35 @@ impl Store {
         self.worker_running.load(Ordering::Relaxed)
     }
 
-    /// Writes `now` to a probe key and waits for durability as an event write would, proving
-    /// storage takes writes (in `interval` mode, as for events, the flush is not awaited).
+    /// Proves storage takes writes, as an event write would (for `GET /readyz`).
     pub async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
-        let backend = self.backend()?;
-        let written = backend.db.insert(PROBE_KEY, &now.to_be_bytes()[..]);
-        backend.check(written.map_err(StoreError::from))?;
-        backend.durable().await
+        match &self.engine {
+            Engine::Sled(s) => s.check_writable(now).await,
+            Engine::Postgres(s) => Ok(s.check_writable(now).await?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::StorageConfig;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn the_worker_flag_is_shared_by_clones_and_cleared_by_its_guard() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = StorageConfig {
+            data_dir: dir.path().to_path_buf(),
+            cache_capacity_bytes: 1 << 20,
+            ..StorageConfig::default()
+        };
+        let store = Store::open(&cfg).await.expect("open");
+        store.check_writable(1).await.expect("writable");
+        assert!(!store.worker_running());
+        let guard = store.worker_running_guard();
+        assert!(store.clone().worker_running(), "shared by clones");
+        drop(guard);
+        assert!(!store.worker_running());
+        store.close().await.expect("close");
     }
 }

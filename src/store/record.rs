@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Next;
+
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -171,6 +173,85 @@ impl EventRecord {
         self.lease_until = None;
         self.claimed_at = None;
         Some(())
+    }
+
+    /// Takes a due record for an attempt under a lease of `lease_ms`, counting the attempt.
+    /// A record still `processing` lost its previous claim (the lease expired): that attempt is
+    /// recorded as abandoned first, and if it exhausted `max_attempts` the record goes `dead`
+    /// instead. Returns `true` when claimed, `false` when it went dead.
+    pub fn claim(&mut self, now: u64, lease_ms: u64, max_attempts: u32) -> bool {
+        if self.state == State::Processing {
+            self.abandon(now);
+            if self.attempt_count >= max_attempts {
+                let reason = format!(
+                    "gave up after {} attempts (last one abandoned)",
+                    self.attempt_count
+                );
+                self.finish(now, Next::Dead(reason));
+                return false;
+            }
+        }
+        self.attempt_count += 1;
+        self.state = State::Processing;
+        self.claimed_at = Some(now);
+        self.lease_until = Some(now.saturating_add(lease_ms));
+        self.next_attempt_at = None;
+        true
+    }
+
+    /// Whether this record is still under the claim `claimed` was taken with (its lease did
+    /// not expire and get claimed again since).
+    pub fn holds_claim_of(&self, claimed: &EventRecord) -> bool {
+        self.state == State::Processing && self.claimed_at == claimed.claimed_at
+    }
+
+    /// Records the attempt of the current claim and moves the record to the state `next`
+    /// names; `now` is when the attempt ended.
+    pub fn record_attempt(&mut self, attempt: Attempt, next: Next, now: u64) {
+        self.last_error = attempt.error.clone().or(self.last_error.take());
+        self.push_attempt(attempt);
+        self.finish(now, next);
+    }
+
+    /// Ends a lost claim: records it as abandoned and queues the record at `now`.
+    pub fn abandon(&mut self, now: u64) {
+        let started = self.claimed_at.unwrap_or(now);
+        self.push_attempt(Attempt {
+            number: self.attempt_count,
+            started_at: started,
+            duration_ms: now.saturating_sub(started),
+            outcome: Outcome::Abandoned,
+            status: None,
+            exit_code: None,
+            error: Some("worker stopped or lease expired before the attempt was recorded".into()),
+        });
+        self.state = State::Queued;
+        self.next_attempt_at = Some(now);
+        self.lease_until = None;
+        self.claimed_at = None;
+    }
+
+    /// Moves the record to the state `next` names, ending any claim.
+    pub fn finish(&mut self, now: u64, next: Next) {
+        self.lease_until = None;
+        self.claimed_at = None;
+        match next {
+            Next::Succeeded => {
+                self.state = State::Succeeded;
+                self.next_attempt_at = None;
+                self.finished_at = Some(now);
+            }
+            Next::RetryAt(at) => {
+                self.state = State::Queued;
+                self.next_attempt_at = Some(at);
+            }
+            Next::Dead(reason) => {
+                self.state = State::Dead;
+                self.next_attempt_at = None;
+                self.finished_at = Some(now);
+                self.last_error = Some(reason);
+            }
+        }
     }
 
     /// Appends an attempt, keeping at most [`MAX_KEPT_ATTEMPTS`].

@@ -11,6 +11,7 @@ use super::handler::{Handlers, Job, Report};
 use super::retry::{Decision, Failure, RetryPolicy};
 use crate::app::now_ms;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::store::{Attempt, Claimed, Next, Outcome, Store};
 
 /// What every attempt needs; shared by all of them.
@@ -23,6 +24,8 @@ pub struct Shared {
     pub policy: RetryPolicy,
     /// The handlers and their connection pool.
     pub handlers: Handlers,
+    /// Attempt counters and handler latency.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
@@ -31,14 +34,17 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
     let r = &claimed.record;
     let span = tracing::info_span!("attempt", source = %r.source, event_id = %r.id, attempt = r.attempt_count);
     async {
+        shared.metrics.claimed(r);
         let started_at = now_ms();
         let clock = Instant::now();
         let report = handle(&shared, &claimed).await;
+        shared.metrics.handler_ran(&r.source, clock.elapsed());
         let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         let finished_at = started_at.saturating_add(duration_ms);
         let spread = rand::thread_rng().gen_range(-1.0..=1.0);
         let next = next_step(&shared.policy, r.attempt_count, &report, finished_at, spread);
         log_result(&report, &next, duration_ms);
+        let dead = matches!(next, Next::Dead(_));
         let attempt = Attempt {
             number: r.attempt_count,
             started_at,
@@ -49,7 +55,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
             error: report.error(),
         };
         match shared.store.record_attempt(r, attempt, next).await {
-            Ok(true) => {}
+            Ok(true) => shared.metrics.attempt_recorded(&r.source, report.outcome, dead),
             Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
         }

@@ -28,6 +28,7 @@ use self::attempt::Shared;
 use self::handler::Handlers;
 use crate::app::now_ms;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::store::{event_key, Claimed, EventRecord, Store, StoreError};
 
 pub use handler::{classify_status, idempotency_key};
@@ -41,10 +42,15 @@ const BLOCKED_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs the worker and the retention sweep until `shutdown` is cancelled, then waits for the
 /// handlers already running. The caller bounds that wait.
-pub async fn run(config: Arc<Config>, store: Store, shutdown: CancellationToken) {
+pub async fn run(
+    config: Arc<Config>,
+    store: Store,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
     let period = sweep::period(&config.storage);
     let sweep = sweep::run(store.clone(), period, shutdown.clone());
-    let dispatch = Dispatcher::new(config, store).run(shutdown);
+    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown);
     tokio::join!(dispatch, sweep);
 }
 
@@ -61,7 +67,7 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn new(config: Arc<Config>, store: Store) -> Dispatcher {
+    fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>) -> Dispatcher {
         let policy = RetryPolicy::new(&config.worker);
         let handlers = Handlers::new();
         Dispatcher {
@@ -70,6 +76,7 @@ impl Dispatcher {
                 store,
                 policy,
                 handlers,
+                metrics,
             }),
             tasks: JoinSet::new(),
             running: HashMap::new(),
@@ -87,8 +94,8 @@ impl Dispatcher {
             if stop.is_cancelled() {
                 break;
             }
-            let wait = match self.claim() {
-                Ok(0) => self.idle_wait(),
+            let wait = match self.claim().await {
+                Ok(0) => self.idle_wait().await,
                 Ok(_) => continue, // more may be due
                 Err(e) => {
                     tracing::error!(error = %e, "could not claim events");
@@ -114,7 +121,7 @@ impl Dispatcher {
     }
 
     /// Claims what is due and free slots allow, and starts it. Returns how many started.
-    fn claim(&mut self) -> Result<usize, StoreError> {
+    async fn claim(&mut self) -> Result<usize, StoreError> {
         let free = self
             .shared
             .config
@@ -131,7 +138,8 @@ impl Dispatcher {
             let mut lease = |r: &EventRecord| lease_ms(shared, busy, per_source, &mut reserved, r);
             shared
                 .store
-                .claim_due(now_ms(), free, shared.policy.max_attempts(), &mut lease)?
+                .claim_due(now_ms(), free, shared.policy.max_attempts(), &mut lease)
+                .await?
         };
         let started = claimed.len();
         for c in claimed {
@@ -169,9 +177,9 @@ impl Dispatcher {
 
     /// How long to sleep when nothing could be claimed: until the next due time if it is in
     /// the future; not at all by timer when nothing is queued (an accept wakes the loop).
-    fn idle_wait(&self) -> Option<Duration> {
+    async fn idle_wait(&self) -> Option<Duration> {
         let now = now_ms();
-        match self.shared.store.next_due() {
+        match self.shared.store.next_due().await {
             Ok(Some(at)) if at > now => Some(Duration::from_millis(at - now)),
             // Due but not claimable: held back by a concurrency cap (a finishing handler wakes
             // us) or by this worker's own overrunning attempt.

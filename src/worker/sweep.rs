@@ -34,7 +34,7 @@ pub async fn run(store: Store, period: Duration, stop: CancellationToken) {
         }
         let mut touched = 0;
         loop {
-            let n = match store.expire(now_ms(), BATCH) {
+            let n = match store.expire(now_ms(), BATCH).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "retention sweep failed; will try again");

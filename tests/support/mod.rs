@@ -1,6 +1,9 @@
 //! Shared integration-test support: a real hookbox on 127.0.0.1:0 with a temp data dir, a
-//! small HTTP client, and signing with the library's own schemes.
+//! small HTTP client, and signing with the library's own schemes. The storage backend comes from
+//! the environment (see `backend`), so every test runs on sled or on PostgreSQL unchanged.
 #![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod backend;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,10 +70,12 @@ secrets = ["test-square"]
 notification_url = "https://example.test/webhooks/square"
 "#;
 
-/// Parses `toml` (no environment overlay) with `data_dir` set to `dir`.
+/// Parses `toml` (no environment overlay) with `data_dir` set to `dir`, on the backend under
+/// test (see [`backend::use_backend`]).
 pub fn config_in(toml: &str, dir: &Path) -> Config {
     let mut config = config::load_str(toml, "test.toml", &|_| None).expect("test config is valid");
     config.storage.data_dir = dir.to_path_buf();
+    backend::use_backend(&mut config.storage);
     config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config
 }
@@ -201,15 +206,24 @@ impl Reply {
 
 /// Sends one request on a fresh connection and reads the whole response.
 pub async fn send(method: Method, url: &str, headers: &[(String, String)], body: &[u8]) -> Reply {
-    let uri: http::Uri = url.parse().expect("url");
-    let authority = uri.authority().expect("authority").to_string();
-    let stream = tokio::net::TcpStream::connect(&authority)
+    try_send(method, url, headers, body)
         .await
-        .expect("connect");
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// [`send`], reporting a connection that fails or is cut instead of panicking (for servers
+/// that may be killed mid-request).
+pub async fn try_send(
+    method: Method,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
+    let uri: http::Uri = url.parse()?;
+    let authority = uri.authority().ok_or("no authority")?.to_string();
+    let stream = tokio::net::TcpStream::connect(&authority).await?;
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let mut req = Request::builder()
         .method(method)
@@ -218,17 +232,15 @@ pub async fn send(method: Method, url: &str, headers: &[(String, String)], body:
     for (name, value) in headers {
         req = req.header(name.as_str(), value.as_str());
     }
-    let req = req
-        .body(Full::new(Bytes::copy_from_slice(body)))
-        .expect("request");
-    let res = sender.send_request(req).await.expect("response");
+    let req = req.body(Full::new(Bytes::copy_from_slice(body)))?;
+    let res = sender.send_request(req).await?;
     let (parts, body) = res.into_parts();
-    let body = body.collect().await.expect("body").to_bytes();
-    Reply {
+    let body = body.collect().await?.to_bytes();
+    Ok(Reply {
         status: parts.status,
         headers: parts.headers,
         body,
-    }
+    })
 }
 
 /// GETs `url` with `Authorization: Bearer` [`TEST_ADMIN_TOKEN`] (status resources need it).

@@ -7,17 +7,13 @@
 //! over indexed columns, so, unlike sled's bounded index walk, a page is never short unless the
 //! listing is at its end.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
-use crate::store::keys::{split_timed_key, timed_key};
 use crate::store::{
-    event_key, BulkRequeued, Cursor, EventFilter, EventRecord, Page, RequeueOutcome, State,
-    SCAN_BUDGET,
+    BulkRequeued, Cursor, EventFilter, EventRecord, Page, RequeueOutcome, State, SCAN_BUDGET,
 };
 
 impl PgStore {
@@ -51,11 +47,7 @@ impl PgStore {
             return Ok(RequeueOutcome::Unknown);
         };
         if record.requeue(now).is_none() {
-            return Ok(if record.body_purged {
-                RequeueOutcome::BodyPurged
-            } else {
-                RequeueOutcome::NotFinal(record.state)
-            });
+            return Ok(RequeueOutcome::refused(&record));
         }
         rows::save(&tx, std::slice::from_ref(&record), false).await?;
         tx.commit().await?;
@@ -130,7 +122,8 @@ impl Selection {
             query.add("received_at < $", [Box::new(ms(until))]);
         }
         if let Some(cursor) = after {
-            let (at, source, id) = position(cursor)
+            let (at, source, id) = cursor
+                .position()
                 .ok_or_else(|| PgError::Corrupt("cursor without a position".into()))?;
             query.add(
                 "(received_at, source, id) < ($, $, $)",
@@ -187,26 +180,8 @@ fn page(found: &[Row], limit: usize) -> Result<(Vec<EventRecord>, Option<Cursor>
         .map(rows::record)
         .collect::<Result<Vec<_>, _>>()?;
     let next = match items.last() {
-        Some(last) if found.len() > limit => Some(cursor_at(last)),
+        Some(last) if found.len() > limit => Some(Cursor::at(last)),
         _ => None,
     };
     Ok((items, next))
-}
-
-/// The cursor just past `record`, in the format the sled store uses (time, then event key), so
-/// that one cursor type serves both backends.
-fn cursor_at(record: &EventRecord) -> Cursor {
-    let raw = timed_key(record.received_at, &event_key(&record.source, &record.id));
-    Cursor::parse(&URL_SAFE_NO_PAD.encode(raw)).expect("a timed event key is a valid cursor")
-}
-
-/// The `(received_at, source, id)` a cursor points at.
-fn position(cursor: &Cursor) -> Option<(u64, String, String)> {
-    let raw = URL_SAFE_NO_PAD.decode(cursor.encode()).ok()?;
-    let (at, key) = split_timed_key(&raw)?;
-    let (&len, rest) = key.split_first()?;
-    let (source, id) = rest.split_at_checked(usize::from(len))?;
-    // Cursors this store hands out hold UTF-8; a forged one still names some position.
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    Some((at, text(source), text(id)))
 }

@@ -17,8 +17,8 @@
 //!   judged expired by another's clock: instances' clocks must agree to well within a lease
 //!   (NTP does).
 //!
-//! Record transitions (claim, abandon, finish) reuse the functions the sled backend uses, so both
-//! backends move records the same way.
+//! Record transitions (claim, record an attempt, abandon, requeue) are the [`EventRecord`]
+//! methods the sled backend uses too, so both backends move records the same way.
 
 mod admin;
 mod pending;
@@ -35,6 +35,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
+
+pub use self::schema::check_schema_name;
 
 use self::pending::PendingCount;
 use self::rows::{ms, COLUMNS};
@@ -64,6 +66,18 @@ impl PgError {
     /// True when retrying later may succeed (the HTTP side answers 503).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, PgError::Unavailable(_) | PgError::Pool(_))
+    }
+}
+
+impl From<PgError> for super::StoreError {
+    fn from(e: PgError) -> Self {
+        use super::StoreError;
+        match e {
+            PgError::Unavailable(e) => StoreError::Unavailable(e),
+            PgError::Pool(e) => StoreError::Unavailable(e),
+            PgError::Corrupt(message) => StoreError::Corrupt(message),
+            PgError::Config(message) => StoreError::Config(message),
+        }
     }
 }
 

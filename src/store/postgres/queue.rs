@@ -2,8 +2,8 @@
 //! recovery and retention.
 //!
 //! Each operation is one short transaction. Rows are locked with `FOR UPDATE` before they are
-//! changed, and the change itself is computed by the same record functions the sled backend
-//! uses, so both backends move records the same way.
+//! changed, and the change itself is computed by the same [`EventRecord`] transitions the sled
+//! backend uses, so both backends move records the same way.
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
-use crate::store::{abandon, dead_reason, finish, Attempt, Claimed, EventRecord, Next, State};
+use crate::store::{Attempt, Claimed, EventRecord, Next, State};
 
 impl PgStore {
     /// Claims up to `limit` events due at `now`. `lease_ms` gives the lease for an event, or
@@ -51,21 +51,11 @@ impl PgStore {
             let Some(lease) = lease_ms(&record) else {
                 continue;
             };
-            if record.state == State::Processing {
-                abandon(&mut record, now);
-                if record.attempt_count >= max_attempts {
-                    let reason = dead_reason(&record);
-                    finish(&mut record, now, Next::Dead(reason));
-                    died += 1;
-                    changed.push(record);
-                    continue;
-                }
+            if !record.claim(now, lease, max_attempts) {
+                died += 1;
+                changed.push(record);
+                continue;
             }
-            record.attempt_count += 1;
-            record.state = State::Processing;
-            record.claimed_at = Some(now);
-            record.lease_until = Some(now.saturating_add(lease));
-            record.next_attempt_at = None;
             claims += 1;
             changed.push(record);
         }
@@ -104,12 +94,10 @@ impl PgStore {
         let Some(mut record) = rows::lock(&tx, &claimed.source, &claimed.id).await? else {
             return Ok(false);
         };
-        if record.state != State::Processing || record.claimed_at != claimed.claimed_at {
+        if !record.holds_claim_of(claimed) {
             return Ok(false); // dropping `tx` rolls back and releases the lock
         }
-        record.last_error = attempt.error.clone().or(record.last_error.take());
-        record.push_attempt(attempt);
-        finish(&mut record, now, next);
+        record.record_attempt(attempt, next, now);
         rows::save(&tx, std::slice::from_ref(&record), false).await?;
         tx.commit().await?;
         if record.state.is_final() {

@@ -88,8 +88,9 @@ pub fn add_option(config: &mut Config, option: &str) {
     config.options(options);
 }
 
-/// Accepts only names that need no quoting anywhere (they are spliced into SQL and options).
-fn check_schema_name(schema: &str) -> Result<(), PgError> {
+/// Accepts only schema names that need no quoting anywhere (they are spliced into SQL and
+/// options): lower-case letters, digits and `_`, not starting with a digit or `pg_`.
+pub fn check_schema_name(schema: &str) -> Result<(), PgError> {
     let mut chars = schema.chars();
     let first_ok = chars
         .next()

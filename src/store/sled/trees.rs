@@ -1,4 +1,4 @@
-//! The sled backend: synchronous, transactional operations on four trees.
+//! The sled trees: synchronous, transactional operations on five trees.
 //!
 //! - `events`: event key → JSON [`EventRecord`] (no body)
 //! - `bodies`: event key → raw body
@@ -17,9 +17,8 @@ use sled::transaction::{
 };
 use sled::{Transactional, Tree};
 
-use super::keys::{event_key, split_timed_key, timed_key};
-use super::record::{EventRecord, State};
-use super::{Accepted, NewEvent, StoreError};
+use crate::store::keys::{event_key, split_timed_key, timed_key};
+use crate::store::{Accepted, EventRecord, NewEvent, State, StoreError};
 
 /// The trees of one sled database.
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-type Flushed = Result<(), Arc<sled::Error>>;
+type Flushed = Result<(), Arc<::sled::Error>>;
 
 enum Request {
     /// Answer once a flush that started after this request completes.

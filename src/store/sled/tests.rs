@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use super::*;
+use bytes::Bytes;
+
+use super::SledStore as Store;
 use crate::config::StorageConfig;
+use crate::store::*;
 
 fn config(dir: &std::path::Path) -> StorageConfig {
     StorageConfig {

@@ -15,9 +15,9 @@ use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use super::commit::GroupCommit;
-use super::sled::Trees;
-use super::StoreError;
+use super::trees::Trees;
 use crate::config::{Durability, StorageConfig};
+use crate::store::StoreError;
 
 /// Pause before each reopen attempt: lets in-flight operations drop the old handle, and keeps a
 /// disk that is still full from being hammered.
@@ -74,7 +74,7 @@ impl Backend {
     /// handle is dropped.
     async fn close(&self) -> Result<(), StoreError> {
         match &self.commit {
-            Some(commit) => commit.close().await.map_err(StoreError::Unavailable),
+            Some(commit) => commit.close().await.map_err(|e| StoreError::Unavailable(e)),
             None => {
                 self.db.flush_async().await?;
                 Ok(())
@@ -203,9 +203,7 @@ fn reopen(slot: Weak<Slot>) {
 }
 
 fn unavailable(why: &str) -> StoreError {
-    StoreError::Unavailable(Arc::new(::sled::Error::Io(std::io::Error::other(
-        why.to_owned(),
-    ))))
+    StoreError::Unavailable(Arc::new(std::io::Error::other(why.to_owned())))
 }
 
 #[cfg(test)]
@@ -214,7 +212,8 @@ mod tests {
 
     use bytes::Bytes;
 
-    use crate::store::{Accepted, NewEvent, Store};
+    use super::super::SledStore as Store;
+    use crate::store::{Accepted, NewEvent};
 
     fn event(id: &str) -> NewEvent {
         NewEvent {

@@ -4,39 +4,13 @@
 
 use std::sync::atomic::Ordering;
 
-use super::event_key;
-use super::query::{Cursor, EventFilter, SCAN_BUDGET};
-use super::record::{EventRecord, State};
-use super::{Store, StoreError};
+use super::SledStore;
+use crate::store::{
+    event_key, BulkRequeued, Cursor, EventFilter, RequeueOutcome, State, StoreError,
+    BULK_REQUEUE_MAX, SCAN_BUDGET,
+};
 
-/// Most events one bulk-requeue call requeues; the returned cursor continues from there.
-pub const BULK_REQUEUE_MAX: usize = 10_000;
-
-/// What [`Store::requeue`] did.
-// Built once per request and consumed at once: boxing the record would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequeueOutcome {
-    /// The event is queued again, due now.
-    Requeued(EventRecord),
-    /// No such event.
-    Unknown,
-    /// The event is `queued` or `processing` already.
-    NotFinal(State),
-    /// The event succeeded and retention purged its body: nothing left to process.
-    BodyPurged,
-}
-
-/// What [`Store::requeue_dead`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BulkRequeued {
-    /// Events requeued by this call.
-    pub requeued: usize,
-    /// Where to continue when this call stopped at its bound; `None` when the range is done.
-    pub next: Option<Cursor>,
-}
-
-impl Store {
+impl SledStore {
     /// Queues one final event again, due `now`, and wakes the worker. Returns once durable.
     pub async fn requeue(
         &self,
@@ -45,13 +19,12 @@ impl Store {
         now: u64,
     ) -> Result<RequeueOutcome, StoreError> {
         let key = event_key(source, id);
-        // One backend for the write and its flush (see `Store::accept`).
+        // One backend for the write and its flush (see `SledStore::accept`).
         let backend = self.backend()?;
         let Some((record, ())) = backend.trees.update(&key, |r| r.requeue(now))? else {
             return Ok(match backend.trees.get(&key)? {
                 None => RequeueOutcome::Unknown,
-                Some(r) if r.body_purged => RequeueOutcome::BodyPurged,
-                Some(r) => RequeueOutcome::NotFinal(r.state),
+                Some(r) => RequeueOutcome::refused(&r),
             });
         };
         backend.durable().await?;

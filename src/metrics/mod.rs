@@ -1,0 +1,188 @@
+//! Counters and histograms fed by every stage, and their Prometheus text exposition.
+//!
+//! One [`Metrics`] is created by `app` and shared (in an `Arc`) by the HTTP side and the
+//! worker. Recording is lock-free except for the rare rejection-by-reason map. Series exist
+//! only for configured sources plus `source=""` (requests to unknown sources, attempts at
+//! events of a source no longer configured), so a client cannot grow the label set. Queue
+//! gauges are read from the store at scrape time and passed to [`Metrics::render`].
+
+mod histogram;
+mod render;
+mod text;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub use text::CONTENT_TYPE;
+
+use self::histogram::{Histogram, ACK_BUCKETS, HANDLER_BUCKETS};
+
+use crate::store::{EventRecord, Outcome};
+
+/// How hookbox answered one `POST /webhooks/<source>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// 202: a new event, stored durably.
+    Accepted,
+    /// 200/202: an event id already known; not processed again.
+    Duplicate,
+    /// 200: a verified Slack `url_verification` handshake (nothing stored).
+    Challenge,
+    /// A problem+json rejection, by its reason slug.
+    Rejected(&'static str),
+}
+
+/// Queue state read from the store at scrape time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueueGauges {
+    /// Events queued or processing.
+    pub depth: u64,
+    /// How overdue the earliest due event is (zero when none is due); `None` when the store
+    /// could not be read, and the gauge is then left out.
+    pub oldest_due_age: Option<Duration>,
+}
+
+/// How overdue the earliest due time `next_due` (unix ms) is at `now_ms`: zero when nothing
+/// is queued or the earliest is still in the future.
+pub fn oldest_due_age(next_due: Option<u64>, now_ms: u64) -> Duration {
+    Duration::from_millis(next_due.map_or(0, |at| now_ms.saturating_sub(at)))
+}
+
+const OUTCOMES: [(Outcome, &str); 4] = [
+    (Outcome::Success, "success"),
+    (Outcome::Transient, "transient"),
+    (Outcome::Permanent, "permanent"),
+    (Outcome::Abandoned, "abandoned"),
+];
+
+fn outcome_index(outcome: Outcome) -> usize {
+    OUTCOMES
+        .iter()
+        .position(|(o, _)| *o == outcome)
+        .unwrap_or(0)
+}
+
+/// Everything counted for one source.
+#[derive(Debug)]
+struct PerSource {
+    /// Set on first use; the unknown-source series are shown only once used.
+    used: AtomicBool,
+    accepted: AtomicU64,
+    duplicate: AtomicU64,
+    challenge: AtomicU64,
+    /// Rejections by reason slug (a fixed, small set).
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    ack: Histogram,
+    attempts: [AtomicU64; OUTCOMES.len()],
+    handler: Histogram,
+    dead: AtomicU64,
+}
+
+impl PerSource {
+    fn new() -> PerSource {
+        PerSource {
+            used: AtomicBool::new(false),
+            accepted: AtomicU64::new(0),
+            duplicate: AtomicU64::new(0),
+            challenge: AtomicU64::new(0),
+            rejected: Mutex::new(BTreeMap::new()),
+            ack: Histogram::new(ACK_BUCKETS),
+            attempts: Default::default(),
+            handler: Histogram::new(HANDLER_BUCKETS),
+            dead: AtomicU64::new(0),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The process's metrics. Counters start at zero when hookbox starts.
+#[derive(Debug)]
+pub struct Metrics {
+    /// By source name; `""` collects unknown sources.
+    sources: BTreeMap<String, PerSource>,
+}
+
+impl Metrics {
+    /// Metrics with series for each of `sources` (the configured source names).
+    pub fn new<S: Into<String>>(sources: impl IntoIterator<Item = S>) -> Metrics {
+        let mut map: BTreeMap<String, PerSource> = sources
+            .into_iter()
+            .map(|name| (name.into(), PerSource::new()))
+            .collect();
+        map.insert(String::new(), PerSource::new());
+        Metrics { sources: map }
+    }
+
+    /// The series of `source`, or of `""` when it is not configured.
+    fn source(&self, source: &str) -> &PerSource {
+        let s = self
+            .sources
+            .get(source)
+            .or_else(|| self.sources.get(""))
+            .expect("the unknown-source entry always exists");
+        s.used.store(true, Ordering::Relaxed);
+        s
+    }
+
+    /// Counts one answer to `POST /webhooks/<source>`; `elapsed` (request start to answer)
+    /// goes into the ack latency histogram when the event was acknowledged.
+    pub fn delivery(&self, source: &str, delivery: Delivery, elapsed: Duration) {
+        let s = self.source(source);
+        match delivery {
+            Delivery::Accepted => bump(&s.accepted),
+            Delivery::Duplicate => bump(&s.duplicate),
+            Delivery::Challenge => bump(&s.challenge),
+            Delivery::Rejected(reason) => {
+                let mut rejected = s.rejected.lock().unwrap_or_else(|p| p.into_inner());
+                *rejected.entry(reason).or_default() += 1;
+            }
+        }
+        if matches!(delivery, Delivery::Accepted | Delivery::Duplicate) {
+            s.ack.observe(elapsed);
+        }
+    }
+
+    /// Notes a claimed event. When the attempt before this claim was lost (worker stopped or
+    /// lease expired), the store has recorded it as abandoned; this counts it.
+    pub fn claimed(&self, record: &EventRecord) {
+        let lost = record.attempts.last().is_some_and(|a| {
+            a.outcome == Outcome::Abandoned && a.number.saturating_add(1) == record.attempt_count
+        });
+        if lost {
+            bump(&self.source(&record.source).attempts[outcome_index(Outcome::Abandoned)]);
+        }
+    }
+
+    /// Records how long a handler ran.
+    pub fn handler_ran(&self, source: &str, duration: Duration) {
+        self.source(source).handler.observe(duration);
+    }
+
+    /// Counts an attempt whose result the store recorded, and whether the event went dead.
+    pub fn attempt_recorded(&self, source: &str, outcome: Outcome, dead: bool) {
+        let s = self.source(source);
+        bump(&s.attempts[outcome_index(outcome)]);
+        if dead {
+            bump(&s.dead);
+        }
+    }
+
+    /// The exposition text of every metric, with `queue` read by the caller just before.
+    pub fn render(&self, queue: &QueueGauges) -> String {
+        let shown: Vec<(&str, &PerSource)> = self
+            .sources
+            .iter()
+            .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed))
+            .map(|(name, s)| (name.as_str(), s))
+            .collect();
+        render::all(&shown, queue)
+    }
+}
+
+#[cfg(test)]
+mod tests;

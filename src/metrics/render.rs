@@ -1,0 +1,130 @@
+//! Writes every metric family, in a fixed order, from the counters of the sources shown.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::histogram::Histogram;
+use super::text::{Exposition, Kind};
+use super::{PerSource, QueueGauges, OUTCOMES};
+
+/// The sources to write, by label value, in label order.
+type Shown<'a> = [(&'a str, &'a PerSource)];
+
+/// The whole exposition.
+pub(super) fn all(shown: &Shown<'_>, queue: &QueueGauges) -> String {
+    let mut e = Exposition::default();
+    requests(&mut e, shown);
+    histograms(
+        &mut e,
+        shown,
+        "hookbox_ack_duration_seconds",
+        "Time from the start of a webhook request to its 202/200 answer (accepted or \
+         duplicate), body read and durable write included.",
+        |s| &s.ack,
+    );
+    queue_gauges(&mut e, queue);
+    attempts(&mut e, shown);
+    histograms(
+        &mut e,
+        shown,
+        "hookbox_handler_duration_seconds",
+        "How long each handler run took (forward, command or log).",
+        |s| &s.handler,
+    );
+    let name = "hookbox_dead_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "Events that went dead after a recorded attempt since this process started (not the \
+         number of dead events in the store).",
+    );
+    for &(source, s) in shown {
+        e.sample(name, &[("source", source)], load(&s.dead));
+    }
+    e.finish()
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+fn requests(e: &mut Exposition, shown: &Shown<'_>) {
+    let name = "hookbox_webhook_requests_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "Answers to POST /webhooks/<source> by outcome (accepted, duplicate, challenge, \
+         rejected) and, for rejections, the problem type slug. Unknown sources count under \
+         source=\"\".",
+    );
+    for &(source, s) in shown {
+        for (outcome, counter) in [
+            ("accepted", &s.accepted),
+            ("duplicate", &s.duplicate),
+            ("challenge", &s.challenge),
+        ] {
+            let labels = [("source", source), ("outcome", outcome), ("reason", "")];
+            e.sample(name, &labels, load(counter));
+        }
+        let rejected = s.rejected.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (reason, n) in rejected {
+            let labels = [
+                ("source", source),
+                ("outcome", "rejected"),
+                ("reason", reason),
+            ];
+            e.sample(name, &labels, n);
+        }
+    }
+}
+
+fn histograms(
+    e: &mut Exposition,
+    shown: &Shown<'_>,
+    name: &str,
+    help: &str,
+    pick: fn(&PerSource) -> &Histogram,
+) {
+    e.family(name, Kind::Histogram, help);
+    for &(source, s) in shown {
+        e.histogram(name, &[("source", source)], &pick(s).snapshot());
+    }
+}
+
+fn queue_gauges(e: &mut Exposition, queue: &QueueGauges) {
+    let depth = "hookbox_queue_depth";
+    e.family(
+        depth,
+        Kind::Gauge,
+        "Events not yet final (queued or processing), read at scrape time.",
+    );
+    e.sample(depth, &[], queue.depth);
+    if let Some(age) = queue.oldest_due_age {
+        let name = "hookbox_oldest_due_age_seconds";
+        e.family(
+            name,
+            Kind::Gauge,
+            "How long the earliest due attempt (or expired lease) has been waiting; 0 when \
+             nothing is due.",
+        );
+        e.sample(name, &[], age.as_secs_f64());
+    }
+}
+
+fn attempts(e: &mut Exposition, shown: &Shown<'_>) {
+    let name = "hookbox_attempts_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "Processing attempts recorded since start, by outcome (success, transient, permanent, \
+         abandoned).",
+    );
+    for &(source, s) in shown {
+        for ((_, outcome), counter) in OUTCOMES.iter().zip(&s.attempts) {
+            e.sample(
+                name,
+                &[("source", source), ("outcome", *outcome)],
+                load(counter),
+            );
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The sled backend: one embedded database in `storage.data_dir`, for a single instance.
+//!
+//! [`SledStore::accept`] dedupes and enqueues in one sled transaction and returns only once a
+//! flush covers the write (group commit, see `commit`). The worker claims due events with a
+//! lease, records each attempt, and the store keeps the `due`, `expiry` and `received` indexes in
+//! step with every record change, so a crash at any point leaves a consistent queue. A database
+//! that failed a write is reopened in the background (see `backend`).
+
+#[cfg(test)]
+mod admin_tests;
+mod backend;
+mod commit;
+mod health;
+mod query;
+mod requeue;
+#[cfg(test)]
+mod tests;
+mod trees;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use self::backend::{Backend, Slot};
+use self::trees::{drop_entry, Trees};
+use super::{event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, StoreError};
+use crate::config::StorageConfig;
+
+impl From<::sled::Error> for StoreError {
+    fn from(e: ::sled::Error) -> Self {
+        StoreError::Unavailable(Arc::new(e))
+    }
+}
+
+/// Handle to the sled event store. Cheap to clone.
+#[derive(Clone)]
+pub struct SledStore {
+    slot: Arc<Slot>,
+    wake: Arc<Notify>,
+    pending: Arc<AtomicU64>,
+}
+
+impl SledStore {
+    /// Opens the database in `cfg.data_dir`. Must be called inside a tokio runtime.
+    pub fn open(cfg: &StorageConfig) -> Result<SledStore, StoreError> {
+        let pending = Arc::new(AtomicU64::new(0));
+        let wake = Arc::new(Notify::new());
+        Ok(SledStore {
+            slot: Slot::open(cfg, pending.clone(), wake.clone())?,
+            wake,
+            pending,
+        })
+    }
+
+    /// The open database; `Unavailable` while it is reopened after a failure (see `backend`).
+    fn backend(&self) -> Result<Arc<Backend>, StoreError> {
+        self.slot.get()
+    }
+
+    /// Stores `ev` unless its id is known, and returns once the outcome is durable.
+    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
+        // One backend for the write and its flush: a flush of a reopened database would not
+        // cover a write that died with the old one.
+        let backend = self.backend()?;
+        // Off the runtime threads: while a flush syncs, sled holds a lock that every
+        // transaction waits for, and a runtime thread stuck there would stop all HTTP work
+        // (and so the forming of the next commit group) for the length of the sync.
+        let trees = backend.trees.clone();
+        let outcome = tokio::task::spawn_blocking(move || trees.accept(&ev))
+            .await
+            .map_err(|e| StoreError::Unavailable(Arc::new(e)))??;
+        // A duplicate waits too: the first copy may still be waiting for its own flush.
+        backend.durable().await?;
+        if outcome == Accepted::New {
+            self.pending.fetch_add(1, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Waits until everything written so far is on disk (no-op in `interval` mode). Within the
+    /// store, pair a write with its flush through one `backend()` instead: after a reopen this
+    /// flushes the new database, which cannot cover a write that died with the old one.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.backend()?.durable().await
+    }
+
+    /// Flushes everything to disk now, whatever the durability mode (used at shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let backend = self.backend()?;
+        backend.check(backend.db.flush_async().await.map_err(StoreError::from))?;
+        Ok(())
+    }
+
+    /// Flushes and stops the commit task, so the database closes once every handle is dropped
+    /// (a new store can then open the same directory). Call once, at shutdown.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.slot.close().await
+    }
+
+    /// The record of one event.
+    pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        self.backend()?.trees.get(&event_key(source, id))
+    }
+
+    /// The body of one event (absent once purged by retention).
+    pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
+        self.backend()?.trees.body(&event_key(source, id))
+    }
+
+    /// Events not yet final (queued or processing).
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when an event was accepted or requeued since the last wake-up.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// Time (unix ms) of the earliest queued attempt or lease expiry.
+    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
+        self.backend()?.trees.next_due()
+    }
+
+    /// Claims up to `limit` events due at `now` (see [`Store::claim_due`](crate::store::Store::claim_due)).
+    pub fn claim_due(
+        &self,
+        now: u64,
+        limit: usize,
+        max_attempts: u32,
+        lease_ms: &mut dyn FnMut(&EventRecord) -> Option<u64>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
+        let mut claimed = Vec::new();
+        // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
+        for (at, key) in Trees::entries_until(&trees.due, now, limit.saturating_mul(4))? {
+            if claimed.len() >= limit {
+                break;
+            }
+            let Some(current) = trees.get(&key)? else {
+                drop_entry(&trees.due, at, &key)?;
+                continue;
+            };
+            if current.due_at() != Some(at) {
+                drop_entry(&trees.due, at, &key)?;
+                continue;
+            }
+            let Some(lease) = lease_ms(&current) else {
+                continue;
+            };
+            let updated = trees.update(&key, |r| {
+                (r.due_at() == Some(at)).then(|| r.claim(now, lease, max_attempts))
+            })?;
+            match updated {
+                Some((record, true)) => {
+                    let body = trees.body(&key)?.unwrap_or_default();
+                    claimed.push(Claimed { record, body });
+                }
+                Some((_, false)) => {
+                    self.pending.fetch_sub(1, Ordering::Relaxed);
+                }
+                None => {}
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Records the attempt `claimed` made and moves the event on; `false` when the claim is no
+    /// longer current. Returns once the change is durable.
+    pub async fn record_attempt(
+        &self,
+        claimed: &EventRecord,
+        attempt: Attempt,
+        next: Next,
+    ) -> Result<bool, StoreError> {
+        let key = event_key(&claimed.source, &claimed.id);
+        let now = attempt.started_at.saturating_add(attempt.duration_ms);
+        let backend = self.backend()?;
+        let updated = backend.trees.update(&key, |r| {
+            r.holds_claim_of(claimed)
+                .then(|| r.record_attempt(attempt.clone(), next.clone(), now))
+        })?;
+        backend.durable().await?;
+        match updated {
+            Some((record, ())) => {
+                if record.state.is_final() {
+                    self.pending.fetch_sub(1, Ordering::Relaxed);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Puts every `processing` event back to `queued` now (this process is the only one using
+    /// the database, so their worker is gone); called at start-up. Returns how many.
+    pub fn recover(&self, now: u64) -> Result<usize, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
+        let mut recovered = 0;
+        for (at, key) in trees.leases()? {
+            let changed = trees.update(&key, |r| {
+                (r.state == super::State::Processing && r.due_at() == Some(at))
+                    .then(|| r.abandon(now))
+            })?;
+            recovered += usize::from(changed.is_some());
+        }
+        Ok(recovered)
+    }
+
+    /// Applies retention to up to `limit` succeeded events whose time has come: purges bodies
+    /// past `retention`, forgets ids past `dedupe_window`. Returns how many were touched.
+    pub fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
+        let backend = self.backend()?;
+        let trees = &backend.trees;
+        let mut touched = 0;
+        for (at, key) in Trees::entries_until(&trees.expiry, now, limit)? {
+            touched += usize::from(trees.expire(at, &key)?);
+        }
+        Ok(touched)
+    }
+}
