@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use rand::Rng;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,8 @@ pub struct Answer {
     headers: Vec<(String, String)>,
     body: String,
     hang: bool,
+    /// Longest random pause before answering.
+    delay_up_to: Duration,
 }
 
 impl Answer {
@@ -37,6 +41,7 @@ impl Answer {
             headers: Vec::new(),
             body: String::new(),
             hang: false,
+            delay_up_to: Duration::ZERO,
         }
     }
 
@@ -51,6 +56,12 @@ impl Answer {
     /// Adds a response header.
     pub fn header(mut self, name: &str, value: &str) -> Answer {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Answers after a random pause of up to `max`, so requests overlap.
+    pub fn delay_up_to(mut self, max: Duration) -> Answer {
+        self.delay_up_to = max;
         self
     }
 
@@ -98,6 +109,7 @@ pub struct Target {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     release: CancellationToken,
+    connections: Arc<AtomicUsize>,
     accept: JoinHandle<()>,
 }
 
@@ -112,11 +124,18 @@ impl Target {
             seen: Vec::new(),
         }));
         let release = CancellationToken::new();
-        let accept = tokio::spawn(accept_loop(listener, state.clone(), release.clone()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            state.clone(),
+            release.clone(),
+            connections.clone(),
+        ));
         Target {
             addr,
             state,
             release,
+            connections,
             accept,
         }
     }
@@ -139,6 +158,11 @@ impl Target {
     /// Lets every hanging request finish (with 503).
     pub fn release(&self) {
         self.release.cancel();
+    }
+
+    /// Connections currently open (keep-alive ones included).
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// Looks at the requests received so far.
@@ -177,14 +201,22 @@ impl Drop for Target {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>, release: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<Mutex<State>>,
+    release: CancellationToken,
+    connections: Arc<AtomicUsize>,
+) {
     while let Ok((stream, _)) = listener.accept().await {
         let (state, release) = (state.clone(), release.clone());
         let service = service_fn(move |req| answer(req, state.clone(), release.clone()));
+        let connections = connections.clone();
+        connections.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
 }
@@ -215,6 +247,10 @@ async fn answer(
         });
         (answer, state.seen.len() - 1)
     };
+    if !answer.delay_up_to.is_zero() {
+        let pause = rand::thread_rng().gen_range(Duration::ZERO..=answer.delay_up_to);
+        tokio::time::sleep(pause).await;
+    }
     if answer.hang {
         release.cancelled().await;
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
