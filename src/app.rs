@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::http::{self, Ctx};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -16,11 +16,11 @@ use crate::worker;
 /// Why hookbox could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The data directory could not be opened (locked by another process, unreadable, …).
-    #[error("cannot open the store in {dir}: {source}")]
+    /// The store could not be opened (sled directory locked or unreadable, database down, …).
+    #[error("cannot open the store ({store}): {source}")]
     Store {
-        /// The data directory.
-        dir: String,
+        /// Which store: the sled directory, or "PostgreSQL".
+        store: String,
         /// The store's error.
         #[source]
         source: StoreError,
@@ -43,9 +43,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let config = Arc::new(config);
-    let dir = config.storage.data_dir.display().to_string();
+    let store_name = match config.storage.backend {
+        StorageBackend::Sled => format!("sled in {}", config.storage.data_dir.display()),
+        StorageBackend::Postgres => "PostgreSQL".to_owned(),
+    };
     let store_err = |source| AppError::Store {
-        dir: dir.clone(),
+        store: store_name.clone(),
         source,
     };
     let store = Store::open(&config.storage).await.map_err(store_err)?;
@@ -62,7 +65,7 @@ pub async fn run(
     }
     tracing::info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        data_dir = %dir,
+        store = %store_name,
         pending = store.pending(),
         recovered,
         "hookbox started"

@@ -234,7 +234,7 @@ impl Store {
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
         match &self.engine {
-            Engine::Sled(s) => s.claim_due(now, limit, max_attempts, lease_ms),
+            Engine::Sled(s) => s.claim_due(now, limit, max_attempts, lease_ms).await,
             Engine::Postgres(s) => Ok(s.claim_due(now, limit, max_attempts, lease_ms).await?),
         }
     }

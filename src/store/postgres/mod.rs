@@ -47,7 +47,7 @@ use super::{Accepted, EventRecord, NewEvent};
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PgError {
     /// The database could not be reached or failed a statement: try again later (HTTP 503).
-    #[error("database unavailable: {0}")]
+    #[error("database unavailable: {}", describe(.0))]
     Unavailable(#[source] Arc<tokio_postgres::Error>),
     /// No pooled connection could be had in time (all busy, or the server unreachable): try
     /// again later (HTTP 503).
@@ -73,11 +73,21 @@ impl From<PgError> for super::StoreError {
     fn from(e: PgError) -> Self {
         use super::StoreError;
         match e {
-            PgError::Unavailable(e) => StoreError::Unavailable(e),
+            e @ PgError::Unavailable(_) => StoreError::Unavailable(Arc::new(e)),
             PgError::Pool(e) => StoreError::Unavailable(e),
             PgError::Corrupt(message) => StoreError::Corrupt(message),
             PgError::Config(message) => StoreError::Config(message),
         }
+    }
+}
+
+/// tokio-postgres says only "db error" for a server error; add the server's message (which
+/// names a missing database or role, never the password).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{e}: {}", db.message()),
+        (None, Some(source)) => format!("{e}: {source}"),
+        (None, None) => e.to_string(),
     }
 }
 

@@ -31,6 +31,7 @@ async fn accept(store: &Store, source: &str, id: &str, at: u64) {
 async fn finish_all(store: &Store, now: u64, next: Next) {
     for c in store
         .claim_due(now, 100, 5, &mut |_| Some(1000))
+        .await
         .expect("claim")
     {
         let attempt = Attempt {
@@ -194,6 +195,7 @@ async fn requeue_restarts_final_events_and_refuses_the_rest() {
 
     let claimed = store
         .claim_due(80, 10, 5, &mut |_| Some(10))
+        .await
         .expect("claim");
     let mut claimed_ids: Vec<&str> = claimed.iter().map(|c| c.record.id.as_str()).collect();
     claimed_ids.sort();

@@ -126,12 +126,14 @@ impl SledStore {
     }
 
     /// Claims up to `limit` events due at `now` (see [`Store::claim_due`](crate::store::Store::claim_due)).
-    pub fn claim_due(
+    /// Returns once the claims are durable, so an attempt always counts towards
+    /// `max_attempts` even if hookbox dies while its handler runs.
+    pub async fn claim_due(
         &self,
         now: u64,
         limit: usize,
         max_attempts: u32,
-        lease_ms: &mut dyn FnMut(&EventRecord) -> Option<u64>,
+        lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
         let backend = self.backend()?;
         let trees = &backend.trees;
@@ -165,6 +167,9 @@ impl SledStore {
                 }
                 None => {}
             }
+        }
+        if !claimed.is_empty() {
+            backend.durable().await?;
         }
         Ok(claimed)
     }

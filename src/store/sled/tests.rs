@@ -29,9 +29,10 @@ fn event(id: &str, at: u64) -> NewEvent {
     }
 }
 
-fn claim(store: &Store, now: u64, lease: u64) -> Vec<Claimed> {
+async fn claim(store: &Store, now: u64, lease: u64) -> Vec<Claimed> {
     store
         .claim_due(now, 10, 3, &mut |_| Some(lease))
+        .await
         .expect("claim")
 }
 
@@ -60,12 +61,12 @@ async fn accept_dedupes_and_claim_respects_due_time() {
         Accepted::Duplicate(State::Queued)
     );
     assert_eq!(store.pending(), 1);
-    assert!(claim(&store, 99, 50).is_empty(), "not due yet");
-    let claimed = claim(&store, 100, 50);
+    assert!(claim(&store, 99, 50).await.is_empty(), "not due yet");
+    let claimed = claim(&store, 100, 50).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].record.state, State::Processing);
     assert_eq!(claimed[0].body, Bytes::from_static(b"{}"));
-    assert!(claim(&store, 120, 50).is_empty(), "leased");
+    assert!(claim(&store, 120, 50).await.is_empty(), "leased");
 
     let done = store
         .record_attempt(
@@ -88,13 +89,13 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_result_ignored() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(&config(dir.path())).expect("open");
     store.accept(event("a", 0)).await.expect("accept");
-    let first = claim(&store, 0, 10).remove(0);
+    let first = claim(&store, 0, 10).await.remove(0);
     assert_eq!(
         store.next_due().expect("next"),
         Some(10),
         "the lease is the due time"
     );
-    let second = claim(&store, 10, 10).remove(0);
+    let second = claim(&store, 10, 10).await.remove(0);
     assert_eq!(second.record.attempt_count, 2);
     assert_eq!(second.record.attempts[0].outcome, Outcome::Abandoned);
     let stale = store
@@ -107,8 +108,8 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_result_ignored() {
         .expect("record");
     assert!(!stale, "the first claim is no longer current");
     // Third abandonment exhausts max_attempts = 3: the event goes dead instead of being claimed.
-    let _third = claim(&store, 20, 10).remove(0);
-    assert!(claim(&store, 30, 10).is_empty());
+    let _third = claim(&store, 20, 10).await.remove(0);
+    assert!(claim(&store, 30, 10).await.is_empty());
     let record = store.get("s", "a").expect("get").expect("exists");
     assert_eq!(record.state, State::Dead);
     assert_eq!(store.pending(), 0);
@@ -121,14 +122,14 @@ async fn recovery_requeues_processing_events_after_a_restart() {
         let store = Store::open(&config(dir.path())).expect("open");
         store.accept(event("a", 0)).await.expect("accept");
         store.accept(event("b", 0)).await.expect("accept");
-        let claimed = claim(&store, 0, 1_000_000);
+        let claimed = claim(&store, 0, 1_000_000).await;
         assert_eq!(claimed.len(), 2);
         store.close().await.expect("close");
     }
     let store = Store::open(&config(dir.path())).expect("reopen");
     assert_eq!(store.pending(), 2);
     assert_eq!(store.recover(5).expect("recover"), 2);
-    let again = claim(&store, 5, 10);
+    let again = claim(&store, 5, 10).await;
     assert_eq!(
         again.len(),
         2,
@@ -144,7 +145,7 @@ async fn retention_purges_the_body_then_forgets_the_id() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(&config(dir.path())).expect("open");
     store.accept(event("a", 0)).await.expect("accept");
-    let c = claim(&store, 0, 10).remove(0);
+    let c = claim(&store, 0, 10).await.remove(0);
     let a = attempt(&c, Outcome::Success);
     store
         .record_attempt(&c.record, a, Next::Succeeded)
