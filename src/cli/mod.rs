@@ -1,4 +1,4 @@
-//! Command-line interface: `serve` (the default), `verify`, `sign` and `replay`.
+//! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`.
 
 mod bench;
 mod events;
@@ -9,7 +9,9 @@ mod signing;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+
+use crate::config::LogFormat;
 
 /// hookbox — receive, verify, dedupe and durably queue webhooks, then process them.
 #[derive(Debug, Parser)]
@@ -49,18 +51,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
+    /// Log format, overriding `server.log_format` (default text).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
 }
 
 /// Parses the command line and runs it.

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use super::{LogFormat, ServeArgs};
+use super::ServeArgs;
+use crate::config::LogFormat;
 use crate::{app, config};
 
 /// Runs the server; exit code 0 after a clean shutdown.
 pub fn run(args: ServeArgs) -> ExitCode {
-    init_tracing(args.log_format);
     let mut config = match config::load(&args.config) {
         Ok(config) => config,
         Err(e) => {
@@ -18,6 +18,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_tracing(args.log_format.unwrap_or(config.server.log_format));
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }

@@ -77,6 +77,8 @@ pub struct ServerConfig {
     /// How long a graceful shutdown waits for in-flight requests and handlers.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// `text` (default) or `json`; `--log-format` overrides it.
+    pub log_format: LogFormat,
 }
 
 impl Default for ServerConfig {
@@ -87,8 +89,20 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            log_format: LogFormat::Text,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 /// When a write counts as durable.

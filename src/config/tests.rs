@@ -51,6 +51,10 @@ fn defaults_apply() {
     let config = load_with(GITHUB, &[]).expect("valid");
     assert_eq!(config.storage.cache_capacity_bytes, 64 * 1024 * 1024);
     assert_eq!(config.storage.durability, Durability::Fsync);
+    assert_eq!(config.server.log_format, LogFormat::Text);
+    let json =
+        load_with(&format!("[server]\nlog_format = \"json\"\n{GITHUB}"), &[]).expect("valid");
+    assert_eq!(json.server.log_format, LogFormat::Json);
     let gh = config.source("gh").expect("gh");
     assert_eq!(gh.max_body_bytes, 1024 * 1024);
     assert_eq!(gh.concurrency, config.worker.concurrency);
