@@ -43,11 +43,11 @@ impl Backend {
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let trees = Trees::open(&db, ms(cfg.retention), ms(cfg.dedupe_window))?;
         trees.backfill_received()?;
-        Ok(Backend {
-            commit: fsync.then(|| GroupCommit::start(db.clone())),
-            db,
-            trees,
-        })
+        let commit = match fsync {
+            true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
+            false => None,
+        };
+        Ok(Backend { commit, db, trees })
     }
 
     /// Waits until everything written to this database so far is on disk (no-op in
