@@ -8,7 +8,9 @@
 #                               # (alternating ROUNDS times), RSS with them stored
 #   benches/backlog.sh all      # both
 #
-# Env: QUEUED=100000 STORED=1000000 ROUNDS=3 SECS=10 CONNS=32 FILL_CONNS=256.
+# Env: QUEUED=100000 STORED=1000000 ROUNDS=3 SECS=10 CONNS=32 FILL_CONNS=256
+#      SMALL_CACHE=8388608 (a last run on the full store with this sled cache size)
+#      WORKER_CONCURRENCY=16 (worker.concurrency while draining a backlog).
 #
 # A queued backlog is made by filling hookbox while its only handler slot hangs on a TCP
 # listener that never accepts (forward with a 10-minute timeout, worker concurrency 1), then
@@ -23,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-10}
 CONNS=${CONNS:-32}
 FILL_CONNS=${FILL_CONNS:-256}
+SMALL_CACHE=${SMALL_CACHE:-8388608}
 DRAIN_LIMIT=${DRAIN_LIMIT:-900}
 STARTUP_LIMIT=${STARTUP_LIMIT:-300}
 
@@ -42,7 +45,7 @@ drain_backlog() {
   local name=$1 handler=$2 data="$WORK/data-$1" config="$WORK/$1.toml" queued out secs
   queue_backlog "$data"
   queued=$BACKLOG
-  write_config "$config" "$data" "$handler"
+  write_config "$config" "$data" "$handler" "concurrency = ${WORKER_CONCURRENCY:-16}"
   check_quiet
   start_hookbox "$config" "$WORK/$name.log"
   local startup=$WAITED
@@ -81,17 +84,19 @@ drain() {
   stop "$HOLE_PID" 5
 }
 
-# measure DATA_DIR LABEL: one closed-loop run; prints "LABEL req/s p99 rss_kib peak_kib startup".
+# measure DATA_DIR LABEL: one closed-loop run; prints
+# "LABEL req/s p99 rss_kib peak_kib startup_s rss_at_start_kib".
 measure() {
-  local data=$1 label=$2 config="$WORK/measure.toml" out rss peak
+  local data=$1 label=$2 config="$WORK/measure.toml" out rss peak idle
   write_config "$config" "$data" "$LOG_HANDLER"
   start_hookbox "$config" "$WORK/stored.log"
   local startup=$WAITED
+  idle=$(rss_kib "$HOOKBOX_PID")
   out=$(bench "$HOOKBOX_PORT" "$config" --connections "$CONNS" --duration "$SECS")
   rss=$(rss_kib "$HOOKBOX_PID")
   peak=$(peak_rss_kib "$HOOKBOX_PID")
   stop "$HOOKBOX_PID"
-  echo "$label $(json requests_per_second latency_ms.p99 <<<"$out") $rss $peak $startup"
+  echo "$label $(json requests_per_second latency_ms.p99 <<<"$out") $rss $peak $startup $idle"
   sleep 1
 }
 
@@ -119,16 +124,26 @@ stored() {
     rm -rf "$WORK/data-empty"
     tail -2 "$results" >&2
   done
-  python3 - "$results" "$STORED" <<'EOF'
+  # The sled cache bounds most of the memory: once more with a small one.
+  check_quiet
+  CACHE_BYTES=$SMALL_CACHE measure "$full" small-cache >>"$results"
+  tail -1 "$results" >&2
+  python3 - "$results" "$STORED" "$SMALL_CACHE" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 med = lambda label, i: statistics.median(float(r[i]) for r in rows if r[0] == label)
+mib = lambda kib: kib / 1024
 empty, full = med("empty", 1), med("full", 1)
-print(f"stored, empty store:         {empty:8.0f} req/s, p99 {med('empty', 2):.2f} ms")
-print(f"stored, {int(sys.argv[2]):>7} stored:      {full:8.0f} req/s, p99 {med('full', 2):.2f} ms"
-      f" -> {100 * (1 - full / empty):+.1f} % throughput loss")
-print(f"stored, RSS with them stored: {med('full', 3) / 1024:.1f} MiB after the run, peak "
-      f"{med('full', 4) / 1024:.1f} MiB; start-up {med('full', 5):.3f}s")
+print(f"stored, empty store:          {empty:8.0f} req/s, p99 {med('empty', 2):.2f} ms")
+print(f"stored, {int(sys.argv[2]):>7} stored:       {full:8.0f} req/s, p99 {med('full', 2):.2f} ms"
+      f" = {100 * (full / empty - 1):+.1f} % vs the empty store")
+print(f"stored, RSS with them stored:  {mib(med('full', 6)):.1f} MiB idle after start-up "
+      f"({med('full', 5):.3f}s), {mib(med('full', 3)):.1f} MiB after the run (peak "
+      f"{mib(med('full', 4)):.1f} MiB); empty store: {mib(med('empty', 3)):.1f} MiB after the run")
+small = [r for r in rows if r[0] == "small-cache"][0]
+print(f"stored, sled cache {int(sys.argv[3]) >> 20} MiB:     {float(small[1]):8.0f} req/s, p99 "
+      f"{float(small[2]):.2f} ms, RSS {mib(float(small[6])):.1f} MiB idle, "
+      f"{mib(float(small[3])):.1f} MiB after the run")
 EOF
 }
 

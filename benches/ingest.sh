@@ -8,6 +8,7 @@
 # Prints every run and the hookbox ÷ baseline ratios of the medians.
 #
 #   benches/ingest.sh            # ROUNDS=3 SECS=10 CONNS=32 BODY=1024 RATE=auto
+#   ALSO_INTERVAL=1 benches/ingest.sh   # also hookbox with durability = "interval"
 #
 # Bounded: ROUNDS × 4 runs of SECS seconds, each under `timeout`.
 
@@ -22,7 +23,6 @@ RESULTS="$WORK/results.txt"
 BENCH_LIMIT=$((SECS * 3 + 60))
 
 build
-check_quiet
 log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run SERVER MODE ROUND ARGS...: one bench run against a fresh server; appends a result line.
@@ -30,7 +30,12 @@ run() {
   local server=$1 mode=$2 round=$3 port out
   shift 3
   local config="$WORK/config-$round-$mode.toml"
-  write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  check_quiet
+  if [[ $server == hookbox-interval ]]; then
+    DURABILITY=interval write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  else
+    write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  fi
   if [[ $server == baseline ]]; then
     start_baseline
     port=$BASELINE_PORT
@@ -59,6 +64,7 @@ alternate() {
       run hookbox "$mode" "$round" "$@"
       run baseline "$mode" "$round" "$@"
     fi
+    if [[ -n ${ALSO_INTERVAL:-} ]]; then run hookbox-interval "$mode" "$round" "$@"; fi
   done
 }
 
@@ -80,18 +86,20 @@ for line in open(path):
     runs.setdefault((server, mode), []).append(json.loads(doc))
 print(f"\n{conns} connections, {body}-byte stripe events, {secs}s per run; medians of "
       f"{len(runs[('hookbox', 'closed')])} runs each")
-print(f"{'mode':<8}{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'errors':>8}")
+print(f"{'mode':<8}{'server':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'errors':>8}")
 for mode in ("closed", "open"):
     med = {}
-    for server in ("baseline", "hookbox"):
-        rs = runs[(server, mode)]
+    for server in ("baseline", "hookbox", "hookbox-interval"):
+        rs = runs.get((server, mode))
+        if not rs:
+            continue
         m = lambda f: statistics.median(f(r) for r in rs)
         med[server] = (m(lambda r: r["requests_per_second"]), m(lambda r: r["latency_ms"]["p50"]),
                        m(lambda r: r["latency_ms"]["p99"]), m(lambda r: r["latency_ms"]["p999"]))
         errors = sum(r["errors"] for r in rs)
-        print(f"{mode:<8}{server:<10}{med[server][0]:>10.0f}{med[server][1]:>10.2f}"
+        print(f"{mode:<8}{server:<18}{med[server][0]:>10.0f}{med[server][1]:>10.2f}"
               f"{med[server][2]:>10.2f}{med[server][3]:>10.2f}{errors:>8}")
     b, h = med["baseline"], med["hookbox"]
-    print(f"{mode:<8}{'ratio':<10}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}{h[2] / b[2]:>10.2f}"
+    print(f"{mode:<8}{'hookbox/baseline':<18}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}{h[2] / b[2]:>10.2f}"
           f"{h[3] / b[3]:>10.2f}")
 EOF

@@ -33,16 +33,32 @@ build() {
   (cd "$ROOT" && timeout 1200 cargo build --release --quiet --bin hookbox --example baseline)
 }
 
-# Warns when the machine is busy: numbers taken on a loaded machine mean little.
-check_quiet() {
-  local load
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  if awk -v l="$load" 'BEGIN { exit !(l > 1.0) }'; then
-    log "WARNING: 1-minute load average is $load; the numbers will be noisy"
-  fi
+# Percent of CPU time spent busy over the next 2 seconds, over all cores.
+cpu_busy_pct() {
+  local a b
+  a=$(awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6 }' /proc/stat)
+  sleep 2
+  b=$(awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    t = y[1] - x[1]; busy = (t > 0) ? 100 * (1 - (y[2] - x[2]) / t) : 0; printf "%d", busy }'
 }
 
-# write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, fsync durability.
+# Waits (at most QUIET_WAIT seconds, default 600) until other work on the machine leaves the
+# CPUs at most QUIET_BUSY percent busy (default 10), so runs do not measure someone's build.
+check_quiet() {
+  local limit=${QUIET_WAIT:-600} waited=0 busy
+  while busy=$(cpu_busy_pct); ((busy > ${QUIET_BUSY:-10})); do
+    if ((waited >= limit)); then
+      log "WARNING: CPUs still ${busy}% busy after ${limit}s of waiting; the numbers will be noisy"
+      return 0
+    fi
+    if ((waited == 0)); then log "CPUs ${busy}% busy with other work; waiting for a quiet moment"; fi
+    waited=$((waited + 2))
+  done
+}
+
+# write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, DURABILITY (default
+# fsync), sled cache CACHE_BYTES (default 64 MiB, as shipped).
 write_config() {
   local file=$1 data=$2 handler=$3 worker=${4:-}
   cat >"$file" <<EOF
@@ -52,8 +68,8 @@ shutdown_timeout = "2s"
 
 [storage]
 data_dir = "$data"
-cache_capacity_bytes = 67108864
-durability = "fsync"
+cache_capacity_bytes = ${CACHE_BYTES:-67108864}
+durability = "${DURABILITY:-fsync}"
 
 [worker]
 $worker

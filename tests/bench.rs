@@ -86,6 +86,38 @@ async fn duplicates_are_answered_as_duplicates_for_header_id_schemes_too() {
 }
 
 #[tokio::test]
+async fn requests_zero_waits_for_the_existing_backlog() {
+    let server = TestServer::start(BASE_CONFIG).await;
+    let fill = [
+        "--source",
+        "stripe",
+        "--requests",
+        "30",
+        "--connections",
+        "3",
+    ];
+    let (output, report) = bench(&server, &fill).await;
+    assert!(output.status.success(), "{report}");
+    let wait = [
+        "--source",
+        "stripe",
+        "--requests",
+        "0",
+        "--wait-drained",
+        "--drain-timeout",
+        "20",
+    ];
+    let (output, report) = bench(&server, &wait).await;
+    assert!(output.status.success(), "{report}");
+    assert_eq!(report["requests"], 0);
+    assert!(report["drain"]["events"].as_u64().expect("events") <= 30);
+    let drained = support::get(&server.url("/metrics")).await;
+    let text = String::from_utf8_lossy(&drained.body).into_owned();
+    assert!(text.contains("\nhookbox_queue_depth 0\n"), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_remote_target_needs_allow_remote() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("bench.toml");

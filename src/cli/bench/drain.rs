@@ -3,9 +3,10 @@
 //! With the ids of this run known, every event's status resource is read until it is final,
 //! and the drain ends at the latest `finishedAt` the server recorded — exact, whatever order
 //! the worker took them in. Without ids (`--requests 0`, a backlog left by an earlier run),
-//! the admin listing is polled until no event is queued or processing.
+//! the queue-depth gauge of `/metrics` (or, without it, the admin listing) is polled until no
+//! event is queued or processing.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Drain;
+use crate::app::now_ms;
 
 /// Between two looks at something not yet final.
 const POLL: Duration = Duration::from_millis(25);
@@ -68,14 +70,19 @@ impl Watcher {
         })
     }
 
-    async fn get_json(&mut self, path: &str) -> Result<Value, DrainError> {
+    async fn get(&mut self, path: &str) -> Result<(StatusCode, Bytes), DrainError> {
         if Instant::now() > self.deadline {
             return Err(DrainError::TimedOut(self.limit));
         }
         let timeout = Duration::from_secs(30);
-        let (status, body) = (self.conn)
-            .send(Method::GET, path, &self.auth, Bytes::new(), timeout)
-            .await?;
+        let auth = &self.auth;
+        Ok((self.conn)
+            .send(Method::GET, path, auth, Bytes::new(), timeout)
+            .await?)
+    }
+
+    async fn get_json(&mut self, path: &str) -> Result<Value, DrainError> {
+        let (status, body) = self.get(path).await?;
         match serde_json::from_slice(&body) {
             Ok(value) if status == StatusCode::OK => Ok(value),
             _ => Err(DrainError::Unexpected {
@@ -125,17 +132,41 @@ impl Watcher {
         Ok(drain("status", events, started_ms, finished_ms, last, dead))
     }
 
-    /// Waits until the admin listing shows no queued or processing event of the source.
+    /// Waits until nothing is queued or processing: by the `hookbox_queue_depth` gauge of
+    /// `/metrics` (all sources; its first value is the backlog reported), else by the admin
+    /// listing of the source (which cannot tell how many there were).
     pub async fn backlog(&mut self, started_ms: u64) -> Result<Drain, DrainError> {
+        if let Some(first) = self.queue_depth().await? {
+            let mut depth = first;
+            while depth > 0 {
+                tokio::time::sleep(POLL).await;
+                depth = self.queue_depth().await?.unwrap_or(0);
+            }
+            return Ok(drain("metrics", first, started_ms, started_ms, now_ms(), 0));
+        }
         loop {
-            let busy = self.any_in("processing").await?
-                || self.any_in("queued").await?
-                || self.any_in("processing").await?;
+            // Newest first, and the worker takes the oldest first: while it is busy, the
+            // first queued entry turns up at once, so the long walks happen only at the end.
+            let busy = self.any_in("queued").await?
+                || self.any_in("processing").await?
+                || self.any_in("queued").await?;
             if !busy {
-                return Ok(drain("admin", 0, started_ms, started_ms, unix_ms(), 0));
+                return Ok(drain("admin", 0, started_ms, started_ms, now_ms(), 0));
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// The `hookbox_queue_depth` gauge, or `None` where `/metrics` does not offer it.
+    async fn queue_depth(&mut self) -> Result<Option<u64>, DrainError> {
+        let (status, body) = self.get("/metrics").await?;
+        if status != StatusCode::OK {
+            return Ok(None);
+        }
+        Ok(String::from_utf8_lossy(&body).lines().find_map(|line| {
+            let value = line.strip_prefix("hookbox_queue_depth ")?;
+            value.trim().parse::<f64>().ok().map(|v| v as u64)
+        }))
     }
 
     /// Whether any event of the source is in `state`, following cursors to the end.
@@ -183,12 +214,4 @@ fn drain(
         },
         dead,
     }
-}
-
-/// Unix time in milliseconds.
-pub fn unix_ms() -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use http::Method;
 use rand::rngs::StdRng;
@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Tally;
+use crate::app::now_ms;
 
 /// How much load, how fast.
 #[derive(Debug, Clone)]
@@ -135,7 +136,7 @@ async fn drive(mut conn: Conn, shared: Arc<Shared>) -> Tally {
         let (n, duplicate) = shared.pick(&mut rng);
         let id = shared.factory.id(n);
         let body = shared.factory.body(&id);
-        let headers = shared.factory.headers(&body, &id, unix_now());
+        let headers = shared.factory.headers(&body, &id, now_ms() / 1000);
         let result = conn
             .send(Method::POST, &plan.path, &headers, body, plan.timeout)
             .await;
@@ -156,11 +157,4 @@ async fn drive(mut conn: Conn, shared: Arc<Shared>) -> Tally {
         }
     }
     tally
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::app::now_ms;
 use crate::config;
 use report::{Latency, Report};
 
@@ -53,7 +54,8 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Afterwards, wait until the worker has finished every accepted event and report the
-    /// drain rate. With `--requests 0`, wait for the source's existing backlog (admin API).
+    /// drain rate. With `--requests 0`, wait until the existing backlog is processed
+    /// (`hookbox_queue_depth` from /metrics, else the admin API).
     #[arg(long)]
     wait_drained: bool,
     /// Longest wait for --wait-drained, seconds.
@@ -128,7 +130,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     };
     let run_tag = format!("{:08x}", rand::random::<u32>());
     let Some(factory) =
-        events::EventFactory::new(source, args.body_size, &run_tag, drain::unix_ms() / 1000)
+        events::EventFactory::new(source, args.body_size, &run_tag, now_ms() / 1000)
     else {
         return usage_error("the source has no secret");
     };
@@ -148,7 +150,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         let watcher =
             |target| drain::Watcher::new(target, &args.source, token.as_deref(), drain_limit);
         if plan.requests == 0 && args.wait_drained {
-            let started = drain::unix_ms();
+            let started = now_ms();
             let result = match watcher(&target).await {
                 Ok(mut w) => w.backlog(started).await,
                 Err(e) => Err(e),
@@ -164,7 +166,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         };
         let mut report = report(&args, &plan, Some(&outcome), None);
         if args.wait_drained {
-            let now = drain::unix_ms();
+            let now = now_ms();
             let since = |at: std::time::Instant| now - at.elapsed().as_millis() as u64;
             let (started, finished) = (since(outcome.started), since(outcome.finished));
             let accepted = outcome.tally.accepted;

@@ -95,9 +95,10 @@ impl Latency {
 /// How long the worker took to process every accepted event.
 #[derive(Debug, Serialize)]
 pub struct Drain {
-    /// How it was observed: `status` (each event's status resource) or `admin` (queue listing).
+    /// How it was observed: `status` (each event's status resource), `metrics` (the queue-depth
+    /// gauge) or `admin` (the admin listing).
     pub method: &'static str,
-    /// Events waited for.
+    /// Events waited for (0 when unknown: a backlog watched through the admin listing).
     pub events: u64,
     /// From the start of the load until the last of them was final, seconds.
     pub seconds_from_start: f64,
@@ -156,8 +157,8 @@ impl Report {
     pub fn to_text(&self) -> String {
         if let (Some(d), 0) = (&self.drain, self.requests) {
             return format!(
-                "drained     no event of source {} queued or processing after {:.2}s [{}]\n",
-                self.source, d.seconds_from_start, d.method
+                "drained     {} queued events in {:.2}s = {:.0} events/s [{}]\n",
+                d.events, d.seconds_from_start, d.events_per_second, d.method
             );
         }
         let l = &self.latency_ms;
