@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::usage_error;
 use crate::config;
 use crate::replay::{self, client::Target, fixture};
 
@@ -38,11 +39,6 @@ pub struct ReplayArgs {
     /// Send the fixtures' own event ids instead of fresh ones, to exercise dedupe.
     #[arg(long)]
     keep_ids: bool,
-}
-
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("hookbox: {message}");
-    ExitCode::from(2)
 }
 
 /// Runs `hookbox replay`: exit 0 when every event was taken (and, with `--wait`, succeeded),

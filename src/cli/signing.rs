@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::ValueEnum;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::config;
+use super::{load_source, usage_error};
 use crate::verify::{self, Scheme, Secret, Verifier};
 
 /// Schemes `verify` knows without a config file.
@@ -79,11 +79,6 @@ fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     Ok((name, value))
 }
 
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("hookbox: {message}");
-    ExitCode::from(2)
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -136,16 +131,9 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
 
 /// Runs `hookbox sign`: prints `Name: value` lines.
 pub fn sign(args: SignArgs) -> ExitCode {
-    let config = match config::load(&args.config) {
-        Ok(config) => config,
-        Err(e) => return usage_error(e),
-    };
-    let Some(source) = config.source(&args.source) else {
-        return usage_error(format!(
-            "no source {:?} in {}",
-            args.source,
-            args.config.display()
-        ));
+    let source = match load_source(&args.config, &args.source) {
+        Ok((_, source)) => source,
+        Err(code) => return code,
     };
     let body = match std::fs::read(&args.body_file) {
         Ok(body) => body,

@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::{load_source, usage_error};
 use crate::app::now_ms;
-use crate::config;
 use report::{Latency, Report};
 
 /// `hookbox bench`.
@@ -69,11 +69,6 @@ pub struct BenchArgs {
     allow_remote: bool,
 }
 
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("hookbox bench: {message}");
-    ExitCode::from(2)
-}
-
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value)
         .ok()
@@ -117,20 +112,13 @@ pub fn run(args: BenchArgs) -> ExitCode {
         Ok(limit) => limit,
         Err(message) => return usage_error(message),
     };
-    let config = match config::load(&args.config) {
-        Ok(config) => config,
-        Err(e) => return usage_error(e),
-    };
-    let Some(source) = config.source(&args.source) else {
-        return usage_error(format!(
-            "no source {:?} in {}",
-            args.source,
-            args.config.display()
-        ));
+    let (config, source) = match load_source(&args.config, &args.source) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let run_tag = format!("{:08x}", rand::random::<u32>());
     let Some(factory) =
-        events::EventFactory::new(source, args.body_size, &run_tag, now_ms() / 1000)
+        events::EventFactory::new(&source, args.body_size, &run_tag, now_ms() / 1000)
     else {
         return usage_error("the source has no secret");
     };
