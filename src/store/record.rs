@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Next;
+use super::{NewEvent, Next};
 
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +140,28 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The record of a newly accepted event: queued, due at once.
+    pub fn queued(ev: &NewEvent) -> EventRecord {
+        EventRecord {
+            source: ev.source.clone(),
+            id: ev.id.clone(),
+            received_at: ev.received_at,
+            event_type: ev.event_type.clone(),
+            headers: ev.headers.clone(),
+            body_len: ev.body.len() as u64,
+            state: State::Queued,
+            attempt_count: 0,
+            attempts: Vec::new(),
+            next_attempt_at: Some(ev.received_at),
+            lease_until: None,
+            claimed_at: None,
+            last_error: None,
+            finished_at: None,
+            body_purged: false,
+            requeues: Vec::new(),
+        }
+    }
+
     /// The time this record sits in the `due` index at, if any: its next attempt when queued,
     /// its lease expiry when processing.
     pub fn due_at(&self) -> Option<u64> {

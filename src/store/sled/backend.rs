@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
+use super::batch::AcceptBatcher;
 use super::commit::GroupCommit;
 use super::trees::Trees;
 use crate::config::{Durability, StorageConfig};
@@ -23,10 +24,11 @@ use crate::store::StoreError;
 /// disk that is still full from being hammered.
 const REOPEN_PAUSE: Duration = Duration::from_millis(250);
 
-/// One open database: its trees and, in `fsync` mode, its group commit.
+/// One open database: its trees, its group write and, in `fsync` mode, its group commit.
 pub struct Backend {
     pub(super) db: ::sled::Db,
     pub(super) trees: Trees,
+    pub(super) batcher: AcceptBatcher,
     commit: Option<GroupCommit>,
 }
 
@@ -47,7 +49,13 @@ impl Backend {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
             false => None,
         };
-        Ok(Backend { commit, db, trees })
+        let batcher = AcceptBatcher::start(trees.clone());
+        Ok(Backend {
+            commit,
+            db,
+            trees,
+            batcher,
+        })
     }
 
     /// Waits until everything written to this database so far is on disk (no-op in
@@ -70,9 +78,10 @@ impl Backend {
         result
     }
 
-    /// Flushes once more and stops the commit task, so the database closes once the last
-    /// handle is dropped.
+    /// Writes the queued accepts, flushes once more and stops the batch and commit tasks, so
+    /// the database closes once the last handle is dropped.
     async fn close(&self) -> Result<(), StoreError> {
+        self.batcher.close().await;
         match &self.commit {
             Some(commit) => commit.close().await.map_err(|e| StoreError::Unavailable(e)),
             None => {

@@ -1,14 +1,16 @@
 //! The sled backend: one embedded database in `storage.data_dir`, for a single instance.
 //!
-//! [`SledStore::accept`] dedupes and enqueues in one sled transaction and returns only once a
-//! flush covers the write (group commit, see `commit`). The worker claims due events with a
-//! lease, records each attempt, and the store keeps the `due`, `expiry` and `received` indexes in
-//! step with every record change, so a crash at any point leaves a consistent queue. A database
-//! that failed a write is reopened in the background (see `backend`).
+//! [`SledStore::accept`] dedupes and enqueues in a sled transaction shared with concurrent
+//! accepts (group write, see `batch`) and returns only once a flush covers the write (group
+//! commit, see `commit`). The worker claims due events with a lease, records each attempt, and
+//! the store keeps the `due`, `expiry` and `received` indexes in step with every record change,
+//! so a crash at any point leaves a consistent queue. A database that failed a write is reopened
+//! in the background (see `backend`).
 
 #[cfg(test)]
 mod admin_tests;
 mod backend;
+mod batch;
 mod commit;
 mod health;
 mod query;
@@ -64,13 +66,7 @@ impl SledStore {
         // One backend for the write and its flush: a flush of a reopened database would not
         // cover a write that died with the old one.
         let backend = self.backend()?;
-        // Off the runtime threads: while a flush syncs, sled holds a lock that every
-        // transaction waits for, and a runtime thread stuck there would stop all HTTP work
-        // (and so the forming of the next commit group) for the length of the sync.
-        let trees = backend.trees.clone();
-        let outcome = tokio::task::spawn_blocking(move || trees.accept(&ev))
-            .await
-            .map_err(|e| StoreError::Unavailable(Arc::new(e)))??;
+        let outcome = backend.batcher.accept(ev).await?;
         // A duplicate waits too: the first copy may still be waiting for its own flush.
         backend.durable().await?;
         if outcome == Accepted::New {

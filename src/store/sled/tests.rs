@@ -175,3 +175,45 @@ async fn retention_purges_the_body_then_forgets_the_id() {
     assert_eq!(store.expire(finished + 1000, 10).expect("expire"), 1);
     assert_eq!(store.get("s", "a").expect("get"), None);
 }
+
+/// One transaction holding two copies of an id: the second sees the first's write.
+#[tokio::test]
+async fn a_batch_with_one_id_twice_accepts_it_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&config(dir.path())).expect("open");
+    let batch = [event("a", 1), event("b", 1), event("a", 2), event("c", 3)];
+    let outcomes = store.backend().expect("open").trees.accept_many(&batch);
+    let outcomes: Vec<_> = outcomes
+        .expect("write")
+        .into_iter()
+        .map(|o| o.expect("accept"))
+        .collect();
+    let duplicate = Accepted::Duplicate(State::Queued);
+    assert_eq!(
+        outcomes,
+        [Accepted::New, Accepted::New, duplicate, Accepted::New]
+    );
+    let record = store.get("s", "a").expect("get").expect("stored");
+    assert_eq!(record.received_at, 1, "the first copy wins");
+    assert_eq!(store.backend().expect("open").trees.due.len(), 3);
+}
+
+/// Concurrent accepts, many of one id, through the batch task: one `New` per id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_accepts_count_each_id_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&config(dir.path())).expect("open");
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept(event(&format!("e{}", i % 50), 1)).await })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        new += usize::from(task.await.expect("task").expect("accept") == Accepted::New);
+    }
+    assert_eq!(new, 50);
+    assert_eq!(store.pending(), 50);
+    store.close().await.expect("close");
+}

@@ -81,39 +81,42 @@ impl Trees {
         }
     }
 
-    /// Inserts the event, its body and its queue entry unless the id is already known.
-    pub fn accept(&self, ev: &NewEvent) -> Result<Accepted, StoreError> {
-        let key = event_key(&ev.source, &ev.id);
-        let record = EventRecord {
-            source: ev.source.clone(),
-            id: ev.id.clone(),
-            received_at: ev.received_at,
-            event_type: ev.event_type.clone(),
-            headers: ev.headers.clone(),
-            body_len: ev.body.len() as u64,
-            state: State::Queued,
-            attempt_count: 0,
-            attempts: Vec::new(),
-            next_attempt_at: Some(ev.received_at),
-            lease_until: None,
-            claimed_at: None,
-            last_error: None,
-            finished_at: None,
-            body_purged: false,
-            requeues: Vec::new(),
-        };
-        let encoded = encode(&record)?;
-        let due_key = timed_key(ev.received_at, &key);
+    /// Inserts each event, its body and its queue entry unless its id is already known, all in
+    /// one transaction (sled seals a log buffer per transaction, not per write). A later copy
+    /// of an id in `batch` is a duplicate of the earlier one: reads inside a transaction see
+    /// its own writes. The outer error is a storage failure and fails the whole batch; an inner
+    /// one concerns one event.
+    pub fn accept_many(
+        &self,
+        batch: &[NewEvent],
+    ) -> Result<Vec<Result<Accepted, StoreError>>, StoreError> {
+        let prepared: Vec<_> = batch
+            .iter()
+            .map(|ev| prepare(ev).map(|p| (p, ev)))
+            .collect();
         let trees = (&self.events, &self.bodies, &self.due, &self.received);
         let result = trees.transaction(|(events, bodies, due, received)| {
-            if let Some(existing) = events.get(&key)? {
-                return Ok(Accepted::Duplicate(decode(&existing).map_err(abort)?.state));
+            let mut outcomes = Vec::with_capacity(prepared.len());
+            for item in &prepared {
+                let (new, ev) = match item {
+                    Ok(item) => item,
+                    Err(e) => {
+                        outcomes.push(Err(e.clone()));
+                        continue;
+                    }
+                };
+                // A record that does not decode fails its own event, not the batch.
+                if let Some(existing) = events.get(&new.key)? {
+                    outcomes.push(decode(&existing).map(|r| Accepted::Duplicate(r.state)));
+                    continue;
+                }
+                events.insert(new.key.as_slice(), new.encoded.as_slice())?;
+                bodies.insert(new.key.as_slice(), ev.body.as_ref())?;
+                due.insert(new.due_key.as_slice(), NONE)?;
+                received.insert(new.due_key.as_slice(), NONE)?;
+                outcomes.push(Ok(Accepted::New));
             }
-            events.insert(key.as_slice(), encoded.as_slice())?;
-            bodies.insert(key.as_slice(), ev.body.as_ref())?;
-            due.insert(due_key.as_slice(), &[][..])?;
-            received.insert(due_key.as_slice(), &[][..])?;
-            Ok(Accepted::New)
+            Ok(outcomes)
         });
         self.settle(result)
     }
@@ -252,6 +255,23 @@ fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
         NONE
     };
     r.due_at().map(|at| (at, value))
+}
+
+/// What a new event writes: its key, its encoded queued record, its `due`/`received` key.
+struct Prepared {
+    key: Vec<u8>,
+    encoded: Vec<u8>,
+    due_key: Vec<u8>,
+}
+
+/// Encodes a new event's record and keys, outside the transaction.
+fn prepare(ev: &NewEvent) -> Result<Prepared, StoreError> {
+    let key = event_key(&ev.source, &ev.id);
+    Ok(Prepared {
+        due_key: timed_key(ev.received_at, &key),
+        encoded: encode(&EventRecord::queued(ev))?,
+        key,
+    })
 }
 
 /// Serialises a record.
