@@ -69,45 +69,39 @@ fn verify_prints_valid_or_invalid_with_exit_codes() {
         (1, "invalid: no signature matches any configured secret")
     );
 
-    assert_eq!(
-        hookbox(&[
+    // Usage errors: unknown scheme, square without --url, unreadable body file.
+    let usage_errors: [[&str; 7]; 3] = [
+        [
             "verify",
             "--scheme",
             "nope",
             "--secret",
             "s",
             "--body-file",
-            &body
-        ])
-        .0,
-        2
-    );
-    assert_eq!(
-        hookbox(&[
+            &body,
+        ],
+        [
             "verify",
             "--scheme",
             "square",
             "--secret",
             "s",
             "--body-file",
-            &body
-        ])
-        .0,
-        2
-    );
-    assert_eq!(
-        hookbox(&[
+            &body,
+        ],
+        [
             "verify",
             "--scheme",
             "github",
             "--secret",
             "s",
             "--body-file",
-            "/nonexistent"
-        ])
-        .0,
-        2
-    );
+            "/nonexistent",
+        ],
+    ];
+    for args in usage_errors {
+        assert_eq!(hookbox(&args).0, 2, "{args:?}");
+    }
 }
 
 #[test]

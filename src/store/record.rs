@@ -71,6 +71,13 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+impl Attempt {
+    /// When the attempt ended, unix milliseconds.
+    pub fn ended_at(&self) -> u64 {
+        self.started_at.saturating_add(self.duration_ms)
+    }
+}
+
 /// Attempts kept per event; older ones are dropped first (the count stays in `attempt_count`).
 pub const MAX_KEPT_ATTEMPTS: usize = 50;
 

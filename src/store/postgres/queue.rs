@@ -88,7 +88,7 @@ impl PgStore {
         attempt: Attempt,
         next: Next,
     ) -> Result<bool, PgError> {
-        let now = attempt.started_at.saturating_add(attempt.duration_ms);
+        let now = attempt.ended_at();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let Some(mut record) = rows::lock(&tx, &claimed.source, &claimed.id).await? else {

@@ -179,7 +179,7 @@ impl SledStore {
         next: Next,
     ) -> Result<bool, StoreError> {
         let key = event_key(&claimed.source, &claimed.id);
-        let now = attempt.started_at.saturating_add(attempt.duration_ms);
+        let now = attempt.ended_at();
         let backend = self.backend()?;
         let updated = backend.trees.update(&key, |r| {
             r.holds_claim_of(claimed)
