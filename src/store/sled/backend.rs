@@ -14,21 +14,23 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
-use super::batch::AcceptBatcher;
+use super::batch::Batcher;
 use super::commit::GroupCommit;
+use super::jobs::Record;
 use super::trees::Trees;
 use crate::config::{Durability, StorageConfig};
-use crate::store::StoreError;
+use crate::store::{NewEvent, StoreError};
 
 /// Pause before each reopen attempt: lets in-flight operations drop the old handle, and keeps a
 /// disk that is still full from being hammered.
 const REOPEN_PAUSE: Duration = Duration::from_millis(250);
 
-/// One open database: its trees, its group write and, in `fsync` mode, its group commit.
+/// One open database: its trees, its group writes and, in `fsync` mode, its group commit.
 pub struct Backend {
     pub(super) db: ::sled::Db,
     pub(super) trees: Trees,
-    pub(super) batcher: AcceptBatcher,
+    pub(super) accepts: Batcher<NewEvent>,
+    pub(super) records: Batcher<Record>,
     commit: Option<GroupCommit>,
 }
 
@@ -49,12 +51,14 @@ impl Backend {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
             false => None,
         };
-        let batcher = AcceptBatcher::start(trees.clone());
+        let accepts = Batcher::start(trees.clone());
+        let records = Batcher::start(trees.clone());
         Ok(Backend {
             commit,
             db,
             trees,
-            batcher,
+            accepts,
+            records,
         })
     }
 
@@ -78,10 +82,11 @@ impl Backend {
         result
     }
 
-    /// Writes the queued accepts, flushes once more and stops the batch and commit tasks, so
+    /// Writes the queued accepts and records, flushes once more and stops the batch and commit tasks, so
     /// the database closes once the last handle is dropped.
     async fn close(&self) -> Result<(), StoreError> {
-        self.batcher.close().await;
+        self.accepts.close().await;
+        self.records.close().await;
         match &self.commit {
             Some(commit) => commit.close().await.map_err(|e| StoreError::Unavailable(e)),
             None => {

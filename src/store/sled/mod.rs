@@ -13,6 +13,7 @@ mod backend;
 mod batch;
 mod commit;
 mod health;
+mod jobs;
 mod query;
 mod requeue;
 #[cfg(test)]
@@ -26,6 +27,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use self::backend::{Backend, Slot};
+use self::jobs::Record;
 use self::trees::{drop_entry, Trees};
 use super::{event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, StoreError};
 use crate::config::StorageConfig;
@@ -66,7 +68,7 @@ impl SledStore {
         // One backend for the write and its flush: a flush of a reopened database would not
         // cover a write that died with the old one.
         let backend = self.backend()?;
-        let outcome = backend.batcher.accept(ev).await?;
+        let outcome = backend.accepts.write(ev).await?;
         // A duplicate waits too: the first copy may still be waiting for its own flush.
         backend.durable().await?;
         if outcome == Accepted::New {
@@ -132,11 +134,12 @@ impl SledStore {
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
         let backend = self.backend()?;
-        let trees = &backend.trees;
-        let mut claimed = Vec::new();
+        let trees = backend.trees.clone();
+        // Pick the claims by reading (cheap), then write them all in one transaction.
+        let mut picked = Vec::new();
         // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
         for (at, key) in Trees::entries_until(&trees.due, now, limit.saturating_mul(4))? {
-            if claimed.len() >= limit {
+            if picked.len() >= limit {
                 break;
             }
             let Some(current) = trees.get(&key)? else {
@@ -147,23 +150,35 @@ impl SledStore {
                 drop_entry(&trees.due, at, &key)?;
                 continue;
             }
-            let Some(lease) = lease_ms(&current) else {
-                continue;
-            };
-            let updated = trees.update(&key, |r| {
-                (r.due_at() == Some(at)).then(|| r.claim(now, lease, max_attempts))
-            })?;
-            match updated {
-                Some((record, true)) => {
-                    let body = trees.body(&key)?.unwrap_or_default();
-                    claimed.push(Claimed { record, body });
-                }
-                Some((_, false)) => {
-                    self.pending.fetch_sub(1, Ordering::Relaxed);
-                }
-                None => {}
+            if let Some(lease) = lease_ms(&current) {
+                picked.push((key, at, lease));
             }
         }
+        if picked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let write = move || -> Result<(Vec<Claimed>, u64), StoreError> {
+            let keys: Vec<&[u8]> = picked.iter().map(|(key, _, _)| key.as_slice()).collect();
+            let results = trees.update_many(&keys, |i, r| {
+                let (_, at, lease) = picked[i];
+                (r.due_at() == Some(at)).then(|| r.claim(now, lease, max_attempts))
+            })?;
+            let (mut claimed, mut dead) = (Vec::new(), 0);
+            for (key, result) in keys.iter().zip(results) {
+                match result? {
+                    Some((record, true)) => {
+                        let body = trees.body(key)?.unwrap_or_default();
+                        claimed.push(Claimed { record, body });
+                    }
+                    Some((_, false)) => dead += 1,
+                    None => {}
+                }
+            }
+            Ok((claimed, dead))
+        };
+        let written = tokio::task::spawn_blocking(write).await;
+        let (claimed, dead) = written.map_err(|e| StoreError::Unavailable(Arc::new(e)))??;
+        self.pending.fetch_sub(dead, Ordering::Relaxed);
         if !claimed.is_empty() {
             backend.durable().await?;
         }
@@ -171,23 +186,24 @@ impl SledStore {
     }
 
     /// Records the attempt `claimed` made and moves the event on; `false` when the claim is no
-    /// longer current. Returns once the change is durable.
+    /// longer current. Attempts finishing together share a transaction (see `batch`). Returns
+    /// once the change is durable.
     pub async fn record_attempt(
         &self,
         claimed: &EventRecord,
         attempt: Attempt,
         next: Next,
     ) -> Result<bool, StoreError> {
-        let key = event_key(&claimed.source, &claimed.id);
-        let now = attempt.ended_at();
         let backend = self.backend()?;
-        let updated = backend.trees.update(&key, |r| {
-            r.holds_claim_of(claimed)
-                .then(|| r.record_attempt(attempt.clone(), next.clone(), now))
-        })?;
+        let job = Record {
+            claimed: claimed.clone(),
+            attempt,
+            next,
+        };
+        let updated = backend.records.write(job).await?;
         backend.durable().await?;
         match updated {
-            Some((record, ())) => {
+            Some(record) => {
                 if record.state.is_final() {
                     self.pending.fetch_sub(1, Ordering::Relaxed);
                 }

@@ -20,6 +20,9 @@ use sled::{Transactional, Tree};
 use crate::store::keys::{event_key, split_timed_key, timed_key};
 use crate::store::{Accepted, EventRecord, NewEvent, State, StoreError};
 
+/// One result per item of a batch write; the outer error is a storage failure that fails all.
+pub type PerItem<T> = Result<Vec<Result<T, StoreError>>, StoreError>;
+
 /// The trees of one sled database.
 #[derive(Clone)]
 pub struct Trees {
@@ -86,10 +89,7 @@ impl Trees {
     /// of an id in `batch` is a duplicate of the earlier one: reads inside a transaction see
     /// its own writes. The outer error is a storage failure and fails the whole batch; an inner
     /// one concerns one event.
-    pub fn accept_many(
-        &self,
-        batch: &[NewEvent],
-    ) -> Result<Vec<Result<Accepted, StoreError>>, StoreError> {
+    pub fn accept_many(&self, batch: &[NewEvent]) -> PerItem<Accepted> {
         let prepared: Vec<_> = batch
             .iter()
             .map(|ev| prepare(ev).map(|p| (p, ev)))
@@ -138,21 +138,47 @@ impl Trees {
         key: &[u8],
         change: impl Fn(&mut EventRecord) -> Option<T>,
     ) -> Result<Option<(EventRecord, T)>, StoreError> {
+        let mut results = self.update_many(&[key], |_, r| change(r))?;
+        results.pop().unwrap_or(Ok(None))
+    }
+
+    /// Applies `change(i, record)` to the record at each `keys[i]`, all in one transaction
+    /// (see [`Trees::update`]). The outer error is a storage failure and fails every key; an
+    /// inner one (a record that does not decode) concerns one key.
+    pub fn update_many<K: AsRef<[u8]>, T>(
+        &self,
+        keys: &[K],
+        change: impl Fn(usize, &mut EventRecord) -> Option<T>,
+    ) -> PerItem<Option<(EventRecord, T)>> {
         let result =
             (&self.events, &self.due, &self.expiry).transaction(|(events, due, expiry)| {
-                let Some(raw) = events.get(key)? else {
-                    return Ok(None);
-                };
-                let before = decode(&raw).map_err(abort)?;
-                let mut after = before.clone();
-                let Some(out) = change(&mut after) else {
-                    return Ok(None);
-                };
-                move_index(due, key, due_entry(&before), due_entry(&after))?;
-                let (old, new) = (self.expiry_at(&before), self.expiry_at(&after));
-                move_index(expiry, key, old.map(|t| (t, NONE)), new.map(|t| (t, NONE)))?;
-                events.insert(key, encode(&after).map_err(abort)?)?;
-                Ok(Some((after, out)))
+                let mut out = Vec::with_capacity(keys.len());
+                for (i, key) in keys.iter().enumerate() {
+                    let key = key.as_ref();
+                    let Some(raw) = events.get(key)? else {
+                        out.push(Ok(None));
+                        continue;
+                    };
+                    let before = match decode(&raw) {
+                        Ok(record) => record,
+                        Err(e) => {
+                            out.push(Err(e));
+                            continue;
+                        }
+                    };
+                    let mut after = before.clone();
+                    let Some(changed) = change(i, &mut after) else {
+                        out.push(Ok(None));
+                        continue;
+                    };
+                    let encoded = encode(&after).map_err(abort)?;
+                    move_index(due, key, due_entry(&before), due_entry(&after))?;
+                    let (old, new) = (self.expiry_at(&before), self.expiry_at(&after));
+                    move_index(expiry, key, old.map(|t| (t, NONE)), new.map(|t| (t, NONE)))?;
+                    events.insert(key, encoded)?;
+                    out.push(Ok(Some((after, changed))));
+                }
+                Ok(out)
             });
         self.settle(result)
     }
