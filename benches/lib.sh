@@ -4,7 +4,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HOOKBOX="$ROOT/target/release/hookbox"
+HOOKBOX=${HOOKBOX_BIN:-$ROOT/target/release/hookbox} # another build to compare against
 BASELINE="$ROOT/target/release/examples/baseline"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookbox-bench.XXXXXX")
 ADMIN_TOKEN="bench-admin-token-0123456789"
