@@ -1,9 +1,11 @@
 //! Byte keys for the sled trees, ordered so that range scans follow the data flow.
 //!
-//! `events`/`bodies`: `[len(source)] source id` — grouped by source, then id.
-//! `due`: `[time big-endian u64] event-key` — the queue, scanned in time order.
+//! `events`: `[len(source)] source id` — grouped by source, then id.
+//! `due`, `bodies`, …: `[time big-endian u64] event-key` — in time order (the queue is scanned
+//! that way; bodies are appended that way). The first byte tells the two apart: a length byte is
+//! ≥ 1, a time's first byte stays 0 for the next two million years.
 
-/// Key of one event in the `events` and `bodies` trees.
+/// Key of one event in the `events` tree.
 pub fn event_key(source: &str, id: &str) -> Vec<u8> {
     debug_assert!(
         source.len() <= u8::MAX as usize,

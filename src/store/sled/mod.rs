@@ -105,7 +105,12 @@ impl SledStore {
 
     /// The body of one event (absent once purged by retention).
     pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
-        self.backend()?.trees.body(&event_key(source, id))
+        let trees = &self.backend()?.trees;
+        let key = event_key(source, id);
+        match trees.get(&key)? {
+            Some(record) => trees.body(&key, record.received_at),
+            None => Ok(None),
+        }
     }
 
     /// Events not yet final (queued or processing).
@@ -167,7 +172,7 @@ impl SledStore {
             for (key, result) in keys.iter().zip(results) {
                 match result? {
                     Some((record, true)) => {
-                        let body = trees.body(key)?.unwrap_or_default();
+                        let body = trees.body(key, record.received_at)?.unwrap_or_default();
                         claimed.push(Claimed { record, body });
                     }
                     Some((_, false)) => dead += 1,
