@@ -198,7 +198,8 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
-    /// Most handlers running at once, over all sources (an attempt being recorded holds no slot).
+    /// Most events processed at once, over all sources (a slot is held until the attempt's
+    /// result is durable, so a crash repeats at most this many).
     pub concurrency: usize,
     /// Delay before each retry; attempt n+1 waits `retry_schedule[n-1]` (±jitter).
     #[serde(deserialize_with = "durations")]

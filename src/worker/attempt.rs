@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::handler::{Handlers, Job, Report};
@@ -27,9 +26,6 @@ pub struct Shared {
     pub handlers: Handlers,
     /// Attempt counters and handler latency.
     pub metrics: Arc<Metrics>,
-    /// Told (with the attempt task's id) when a handler has finished, so its concurrency slot
-    /// is free while the result is being recorded.
-    pub handled: mpsc::UnboundedSender<tokio::task::Id>,
 }
 
 /// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
@@ -42,7 +38,6 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
         let started_at = now_ms();
         let clock = Instant::now();
         let report = handle(&shared, &claimed).await;
-        let _ = shared.handled.send(tokio::task::id());
         shared.metrics.handler_ran(&r.source, clock.elapsed());
         let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         let finished_at = started_at.saturating_add(duration_ms);

@@ -21,7 +21,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -55,38 +54,22 @@ pub async fn run(
     tokio::join!(dispatch, sweep);
 }
 
-/// The claim loop and what it knows about the attempts it started.
-///
-/// An attempt holds its concurrency slot while its handler runs, not while its result is
-/// recorded: recording waits for a flush, and a slot held through it would idle the handler
-/// pipeline for a flush per batch of claims.
+/// The claim loop and what it knows about the handlers it started.
 struct Dispatcher {
     shared: Arc<Shared>,
     tasks: JoinSet<()>,
-    /// Attempt tasks (handling or recording) by task id.
-    running: HashMap<Id, Running>,
-    /// Tasks whose handler has finished, sent by the task itself.
-    handled: mpsc::UnboundedReceiver<Id>,
-    /// Event keys with an attempt task here; never claimed twice, even if a lease runs out.
+    /// Running attempts by task: (source, event key).
+    running: HashMap<Id, (String, Vec<u8>)>,
+    /// Event keys being handled here; never claimed twice, even if a lease runs out.
     busy: HashSet<Vec<u8>>,
-    /// Attempts whose handler is running, overall and per source.
-    handling: usize,
+    /// Running attempts per source.
     per_source: HashMap<String, usize>,
-}
-
-/// One attempt task.
-struct Running {
-    source: String,
-    key: Vec<u8>,
-    /// Its handler is still running (it holds a concurrency slot).
-    handling: bool,
 }
 
 impl Dispatcher {
     fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>) -> Dispatcher {
         let policy = RetryPolicy::new(&config.worker);
         let handlers = Handlers::new();
-        let (handled_tx, handled) = mpsc::unbounded_channel();
         Dispatcher {
             shared: Arc::new(Shared {
                 config,
@@ -94,22 +77,16 @@ impl Dispatcher {
                 policy,
                 handlers,
                 metrics,
-                handled: handled_tx,
             }),
             tasks: JoinSet::new(),
             running: HashMap::new(),
-            handled,
             busy: HashSet::new(),
-            handling: 0,
             per_source: HashMap::new(),
         }
     }
 
     async fn run(mut self, stop: CancellationToken) {
         loop {
-            while let Ok(id) = self.handled.try_recv() {
-                self.release(id);
-            }
             while let Some(done) = self.tasks.try_join_next_with_id() {
                 self.finished(done);
             }
@@ -129,7 +106,6 @@ impl Dispatcher {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = self.shared.store.woken() => {}
-                Some(id) = self.handled.recv() => self.release(id),
                 Some(done) = self.tasks.join_next_with_id(), if busy => self.finished(done),
                 _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             }
@@ -151,7 +127,7 @@ impl Dispatcher {
             .config
             .worker
             .concurrency
-            .saturating_sub(self.handling);
+            .saturating_sub(self.tasks.len());
         if free == 0 {
             return Ok(0);
         }
@@ -177,27 +153,8 @@ impl Dispatcher {
         let key = event_key(&source, &claimed.record.id);
         let handle = self.tasks.spawn(attempt::run(self.shared.clone(), claimed));
         *self.per_source.entry(source.clone()).or_default() += 1;
-        self.handling += 1;
         self.busy.insert(key.clone());
-        let running = Running {
-            source,
-            key,
-            handling: true,
-        };
-        self.running.insert(handle.id(), running);
-    }
-
-    /// Frees the concurrency slot of task `id` once its handler has finished.
-    fn release(&mut self, id: Id) {
-        let Some(running) = self.running.get_mut(&id) else {
-            return;
-        };
-        if std::mem::take(&mut running.handling) {
-            self.handling = self.handling.saturating_sub(1);
-            if let Some(n) = self.per_source.get_mut(&running.source) {
-                *n = n.saturating_sub(1);
-            }
-        }
+        self.running.insert(handle.id(), (source, key));
     }
 
     fn finished(&mut self, done: Result<(Id, ()), JoinError>) {
@@ -209,9 +166,12 @@ impl Dispatcher {
                 e.id()
             }
         };
-        self.release(id);
-        if let Some(running) = self.running.remove(&id) {
-            self.busy.remove(&running.key);
+        let Some((source, key)) = self.running.remove(&id) else {
+            return;
+        };
+        self.busy.remove(&key);
+        if let Some(n) = self.per_source.get_mut(&source) {
+            *n = n.saturating_sub(1);
         }
     }
 
@@ -222,7 +182,7 @@ impl Dispatcher {
         match self.shared.store.next_due().await {
             Ok(Some(at)) if at > now => Some(Duration::from_millis(at - now)),
             // Due but not claimable: held back by a concurrency cap (a finishing handler wakes
-            // us) or by this worker's own overrunning or still recording attempt.
+            // us) or by this worker's own overrunning attempt.
             Ok(Some(_)) => Some(BLOCKED_RECHECK),
             Ok(None) => None,
             Err(e) => {
