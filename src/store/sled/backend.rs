@@ -82,8 +82,8 @@ impl Backend {
         result
     }
 
-    /// Writes the queued accepts and records, flushes once more and stops the batch and commit tasks, so
-    /// the database closes once the last handle is dropped.
+    /// Writes the queued accepts and records, flushes once more and stops the batch and commit
+    /// tasks, so the database closes once the last handle is dropped.
     async fn close(&self) -> Result<(), StoreError> {
         self.accepts.close().await;
         self.records.close().await;

@@ -23,15 +23,13 @@ const MAX_JOBS: usize = 256;
 const MAX_BYTES: usize = 4 << 20;
 
 /// One kind of write that can share a transaction with others of its kind.
-pub trait Job: Send + 'static {
+pub trait Job: Sized + Send + 'static {
     /// What one job's caller gets back.
     type Output: Send + 'static;
     /// Payload size, bounding a batch.
     fn bytes(&self) -> usize;
     /// Writes `jobs` in one transaction; the outer error fails every job of the batch.
-    fn write_all(trees: &Trees, jobs: Vec<Self>) -> PerItem<Self::Output>
-    where
-        Self: Sized;
+    fn write_all(trees: &Trees, jobs: Vec<Self>) -> PerItem<Self::Output>;
 }
 
 type Reply<J> = oneshot::Sender<Result<<J as Job>::Output, StoreError>>;

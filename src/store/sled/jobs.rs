@@ -21,7 +21,9 @@ impl Job for NewEvent {
 pub struct Record {
     /// The record as claimed; the write is skipped unless the stored one still holds its claim.
     pub claimed: EventRecord,
+    /// What the attempt did.
     pub attempt: Attempt,
+    /// Where the event goes now.
     pub next: Next,
 }
 

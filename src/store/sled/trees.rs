@@ -113,9 +113,9 @@ impl Trees {
                     continue;
                 }
                 events.insert(new.key.as_slice(), new.encoded.as_slice())?;
-                bodies.insert(new.due_key.as_slice(), ev.body.as_ref())?;
-                due.insert(new.due_key.as_slice(), NONE)?;
-                received.insert(new.due_key.as_slice(), NONE)?;
+                bodies.insert(new.timed.as_slice(), ev.body.as_ref())?;
+                due.insert(new.timed.as_slice(), NONE)?;
+                received.insert(new.timed.as_slice(), NONE)?;
                 outcomes.push(Ok(Accepted::New));
             }
             Ok(outcomes)
@@ -291,18 +291,19 @@ fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
     r.due_at().map(|at| (at, value))
 }
 
-/// What a new event writes: its key, its encoded queued record, its `due`/`received` key.
+/// What a new event writes: its key, its encoded queued record, and its arrival-time key (for
+/// `bodies`, `due` and `received`).
 struct Prepared {
     key: Vec<u8>,
     encoded: Vec<u8>,
-    due_key: Vec<u8>,
+    timed: Vec<u8>,
 }
 
 /// Encodes a new event's record and keys, outside the transaction.
 fn prepare(ev: &NewEvent) -> Result<Prepared, StoreError> {
     let key = event_key(&ev.source, &ev.id);
     Ok(Prepared {
-        due_key: timed_key(ev.received_at, &key),
+        timed: timed_key(ev.received_at, &key),
         encoded: encode(&EventRecord::queued(ev))?,
         key,
     })
