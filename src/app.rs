@@ -44,6 +44,7 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let config = Arc::new(config);
     let store_name = match config.storage.backend {
+        StorageBackend::Redb => format!("redb in {}", config.storage.data_dir.display()),
         StorageBackend::Sled => format!("sled in {}", config.storage.data_dir.display()),
         StorageBackend::Postgres => "PostgreSQL".to_owned(),
     };

@@ -106,7 +106,7 @@ async fn assert_all_known(server: &TestServer, acked: &[String]) {
 
 #[tokio::test]
 async fn full_disk_is_503_never_202_and_recovers_without_restart() {
-    if support::backend::sled_only() {
+    if support::backend::embedded_only() {
         return;
     }
     let Some(fs) = Tmpfs::mount("24m") else {

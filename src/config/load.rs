@@ -169,7 +169,7 @@ fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str, String)> 
                     .into(),
             )),
         },
-        (None, StorageBackend::Sled) => Ok(()),
+        (None, StorageBackend::Redb | StorageBackend::Sled) => Ok(()),
     }
 }
 

@@ -139,8 +139,10 @@ impl AdminConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
-    /// An embedded sled database in `data_dir`: one instance.
+    /// An embedded redb database in `data_dir`: one instance (the default).
     #[default]
+    Redb,
+    /// An embedded sled database in `data_dir`: one instance.
     Sled,
     /// A PostgreSQL database at `database_url`, shareable by several instances.
     Postgres,
@@ -150,7 +152,7 @@ pub enum StorageBackend {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// `sled` (default) or `postgres`.
+    /// `redb` (default), `sled` or `postgres`.
     pub backend: StorageBackend,
     /// PostgreSQL connection URL (`postgres://user:password@host:5432/db`), required for the
     /// `postgres` backend; `HOOKBOX_DATABASE_URL` replaces it. Redacted in `Debug`: it may
@@ -160,10 +162,13 @@ pub struct StorageConfig {
     pub database_schema: Option<String>,
     /// Most PostgreSQL connections this instance holds (plus one for wake-ups).
     pub pool_size: usize,
-    /// Folder holding the sled database.
+    /// Folder holding the embedded database (redb or sled).
     pub data_dir: PathBuf,
-    /// sled page-cache size in bytes (sled's own default is 1 GiB).
+    /// The embedded database's page cache in bytes (both engines' own default is 1 GiB).
     pub cache_capacity_bytes: u64,
+    /// redb: verify every page's checksum when the database is opened, so a damaged file is
+    /// refused at start instead of being trusted (reads the whole file once).
+    pub verify_on_open: bool,
     /// `fsync` (default) or `interval`.
     pub durability: Durability,
     /// Flush period in `interval` mode.
@@ -180,12 +185,13 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
-            backend: StorageBackend::Sled,
+            backend: StorageBackend::Redb,
             database_url: None,
             database_schema: None,
             pool_size: 16,
             data_dir: PathBuf::from("./data"),
             cache_capacity_bytes: 64 * 1024 * 1024,
+            verify_on_open: true,
             durability: Durability::Fsync,
             flush_interval: Duration::from_millis(200),
             retention: Duration::from_secs(7 * 24 * 3600),

@@ -35,6 +35,7 @@ impl Store {
     /// Proves storage takes writes, as an event write would (for `GET /readyz`).
     pub async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.check_writable(now).await,
             Engine::Sled(s) => s.check_writable(now).await,
             Engine::Postgres(s) => Ok(s.check_writable(now).await?),
         }

@@ -11,12 +11,18 @@
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
 
+pub mod data_dir;
 mod health;
 mod keys;
 pub mod postgres;
 mod query;
 mod record;
+pub mod redb;
 pub mod sled;
+mod walk;
+
+#[cfg(test)]
+mod embedded_tests;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -34,6 +40,7 @@ pub use record::{
 };
 
 use self::postgres::PgStore;
+use self::redb::RedbStore;
 use self::sled::SledStore;
 use crate::config::{StorageBackend, StorageConfig};
 
@@ -73,6 +80,10 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// The store's files are damaged or shorter than what was stored: hookbox refuses to open
+    /// them (the text names the file and the way out).
+    #[error("the store is damaged: {0}")]
+    Damaged(String),
     /// The storage settings are unusable (reported at start-up; never contains a password).
     #[error("invalid storage configuration: {0}")]
     Config(String),
@@ -108,6 +119,7 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Engine {
+    Redb(RedbStore),
     Sled(SledStore),
     Postgres(PgStore),
 }
@@ -123,6 +135,12 @@ impl Store {
     /// a tokio runtime.
     pub async fn open(cfg: &StorageConfig) -> Result<Store, StoreError> {
         let engine = match cfg.backend {
+            StorageBackend::Redb => {
+                let cfg = cfg.clone();
+                // Opening verifies the whole file: keep that off the runtime threads.
+                let opened = tokio::task::spawn_blocking(move || RedbStore::open(&cfg)).await;
+                Engine::Redb(opened.map_err(|e| StoreError::Unavailable(Arc::new(e)))??)
+            }
             StorageBackend::Sled => Engine::Sled(SledStore::open(cfg)?),
             StorageBackend::Postgres => {
                 let url = cfg
@@ -149,6 +167,7 @@ impl Store {
     /// Stores `ev` unless its id is known, and returns once the outcome is durable.
     pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.accept(ev).await,
             Engine::Sled(s) => s.accept(ev).await,
             Engine::Postgres(s) => Ok(s.accept(ev).await?),
         }
@@ -158,6 +177,7 @@ impl Store {
     /// on PostgreSQL, where every write returns after its commit).
     pub async fn durable(&self) -> Result<(), StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.durable().await,
             Engine::Sled(s) => s.durable().await,
             Engine::Postgres(s) => Ok(s.durable().await?),
         }
@@ -166,6 +186,7 @@ impl Store {
     /// Flushes everything to disk now, whatever the durability mode (used at shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.durable().await,
             Engine::Sled(s) => s.flush().await,
             Engine::Postgres(s) => Ok(s.flush().await?),
         }
@@ -175,6 +196,7 @@ impl Store {
     /// background tasks). Call once, at shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.close().await,
             Engine::Sled(s) => s.close().await,
             Engine::Postgres(s) => Ok(s.close().await?),
         }
@@ -183,6 +205,7 @@ impl Store {
     /// The record of one event.
     pub async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.get(source, id),
             Engine::Sled(s) => s.get(source, id),
             Engine::Postgres(s) => Ok(s.get(source, id).await?),
         }
@@ -191,6 +214,7 @@ impl Store {
     /// The body of one event (absent once purged by retention).
     pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.body(source, id),
             Engine::Sled(s) => s.body(source, id),
             Engine::Postgres(s) => Ok(s.body(source, id).await?),
         }
@@ -200,6 +224,7 @@ impl Store {
     /// cached for about a second (other instances change it too).
     pub fn pending(&self) -> u64 {
         match &self.engine {
+            Engine::Redb(s) => s.pending(),
             Engine::Sled(s) => s.pending(),
             Engine::Postgres(s) => s.pending(),
         }
@@ -209,6 +234,7 @@ impl Store {
     /// also by another instance).
     pub async fn woken(&self) {
         match &self.engine {
+            Engine::Redb(s) => s.woken().await,
             Engine::Sled(s) => s.woken().await,
             Engine::Postgres(s) => s.woken().await,
         }
@@ -217,6 +243,7 @@ impl Store {
     /// Time (unix ms) of the earliest queued attempt or lease expiry.
     pub async fn next_due(&self) -> Result<Option<u64>, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.next_due(),
             Engine::Sled(s) => s.next_due(),
             Engine::Postgres(s) => Ok(s.next_due().await?),
         }
@@ -234,6 +261,7 @@ impl Store {
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.claim_due(now, limit, max_attempts, lease_ms).await,
             Engine::Sled(s) => s.claim_due(now, limit, max_attempts, lease_ms).await,
             Engine::Postgres(s) => Ok(s.claim_due(now, limit, max_attempts, lease_ms).await?),
         }
@@ -249,6 +277,7 @@ impl Store {
         next: Next,
     ) -> Result<bool, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.record_attempt(claimed, attempt, next).await,
             Engine::Sled(s) => s.record_attempt(claimed, attempt, next).await,
             Engine::Postgres(s) => Ok(s.record_attempt(claimed, attempt, next).await?),
         }
@@ -260,6 +289,7 @@ impl Store {
     /// how many were recovered (sled) or are waiting to be (PostgreSQL).
     pub async fn recover(&self, now: u64) -> Result<usize, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.recover(now).await,
             Engine::Sled(s) => s.recover(now),
             Engine::Postgres(s) => Ok(s.recover(now).await?),
         }
@@ -269,6 +299,7 @@ impl Store {
     /// past `retention`, forgets ids past `dedupe_window`. Returns how many were touched.
     pub async fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.expire(now, limit).await,
             Engine::Sled(s) => s.expire(now, limit),
             Engine::Postgres(s) => Ok(s.expire(now, limit).await?),
         }

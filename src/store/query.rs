@@ -132,6 +132,7 @@ impl Store {
         after: Option<&Cursor>,
     ) -> Result<Page, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.list(filter, limit, after),
             Engine::Sled(s) => s.list(filter, limit, after),
             Engine::Postgres(s) => Ok(s.list(filter, limit, after).await?),
         }
@@ -145,6 +146,7 @@ impl Store {
         now: u64,
     ) -> Result<RequeueOutcome, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.requeue(source, id, now).await,
             Engine::Sled(s) => s.requeue(source, id, now).await,
             Engine::Postgres(s) => Ok(s.requeue(source, id, now).await?),
         }
@@ -160,6 +162,7 @@ impl Store {
         now: u64,
     ) -> Result<BulkRequeued, StoreError> {
         match &self.engine {
+            Engine::Redb(s) => s.requeue_dead(filter, after, now).await,
             Engine::Sled(s) => s.requeue_dead(filter, after, now).await,
             Engine::Postgres(s) => Ok(s.requeue_dead(filter, after, now).await?),
         }

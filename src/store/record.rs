@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{NewEvent, Next};
+use super::{NewEvent, Next, StoreError};
 
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +147,16 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The record as stored by the embedded backends.
+    pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(self).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// A record as stored by the embedded backends.
+    pub fn decode(raw: &[u8]) -> Result<EventRecord, StoreError> {
+        serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     /// The record of a newly accepted event: queued, due at once.
     pub fn queued(ev: &NewEvent) -> EventRecord {
         EventRecord {

@@ -1,10 +1,11 @@
 //! Which storage backend the integration suite runs on.
 //!
-//! By default, sled in each test's data dir. With `HOOKBOX_TEST_BACKEND=postgres` and
-//! `HOOKBOX_TEST_DATABASE_URL` set, every hookbox uses that PostgreSQL database instead, in a
-//! schema named after its data dir ([`schema_for`]): a restart on the same dir finds the same
-//! events, exactly as with sled, and tests never see each other's events. Tests that are about
-//! sled itself call [`sled_only`] first.
+//! By default, redb (the default backend) in each test's data dir; `HOOKBOX_TEST_BACKEND=sled`
+//! selects sled. With `HOOKBOX_TEST_BACKEND=postgres` and `HOOKBOX_TEST_DATABASE_URL` set, every
+//! hookbox uses that PostgreSQL database instead, in a schema named after its data dir
+//! ([`schema_for`]): a restart on the same dir finds the same events, exactly as with an
+//! embedded store, and tests never see each other's events. Tests that are about the embedded
+//! store's files call [`embedded_only`] first.
 
 use std::path::Path;
 
@@ -20,24 +21,30 @@ pub fn postgres_url() -> Option<String> {
 }
 
 /// The database URL when the suite runs on PostgreSQL (`HOOKBOX_TEST_BACKEND=postgres`), `None`
-/// on sled. Panics when PostgreSQL is asked for without a URL, rather than quietly testing sled.
+/// on an embedded store. Panics when PostgreSQL is asked for without a URL, rather than quietly
+/// testing another backend.
 pub fn postgres_under_test() -> Option<String> {
     match std::env::var("HOOKBOX_TEST_BACKEND").as_deref() {
         Ok("postgres") => Some(postgres_url().expect(
             "HOOKBOX_TEST_BACKEND=postgres needs HOOKBOX_TEST_DATABASE_URL \
              (e.g. postgres://postgres@127.0.0.1:5432/hookbox_test)",
         )),
-        Ok("sled") | Ok("") | Err(_) => None,
-        Ok(other) => panic!("HOOKBOX_TEST_BACKEND={other:?}: expected sled or postgres"),
+        Ok("sled") | Ok("redb") | Ok("") | Err(_) => None,
+        Ok(other) => panic!("HOOKBOX_TEST_BACKEND={other:?}: expected redb, sled or postgres"),
     }
 }
 
-/// True (after printing `skipped: sled-only test`) when the suite runs on PostgreSQL: the
-/// caller tests something only sled has (its files, its disk) and should return.
-pub fn sled_only() -> bool {
+/// True when the suite runs on sled (`HOOKBOX_TEST_BACKEND=sled`).
+pub fn sled_under_test() -> bool {
+    std::env::var("HOOKBOX_TEST_BACKEND").as_deref() == Ok("sled")
+}
+
+/// True (after printing `skipped: embedded-store test`) when the suite runs on PostgreSQL: the
+/// caller tests something only an embedded store has (its files, its disk) and should return.
+pub fn embedded_only() -> bool {
     let skip = postgres_under_test().is_some();
     if skip {
-        println!("skipped: sled-only test");
+        println!("skipped: embedded-store test");
     }
     skip
 }
@@ -51,6 +58,9 @@ pub fn schema_for(dir: &Path) -> String {
 
 /// Points `storage` (whose `data_dir` is set) at the backend under test.
 pub fn use_backend(storage: &mut StorageConfig) {
+    if sled_under_test() {
+        storage.backend = StorageBackend::Sled;
+    }
     if let Some(url) = postgres_under_test() {
         storage.backend = StorageBackend::Postgres;
         storage.database_schema = Some(schema_for(&storage.data_dir));
@@ -66,6 +76,9 @@ pub fn with_storage(toml: &str, dir: &Path) -> String {
         "data_dir = {}\n",
         toml::Value::String(dir.display().to_string())
     );
+    if sled_under_test() {
+        keys.push_str("backend = \"sled\"\n");
+    }
     if let Some(url) = postgres_under_test() {
         keys.push_str(&format!(
             "backend = \"postgres\"\ndatabase_url = {}\ndatabase_schema = \"{}\"\n",

@@ -49,6 +49,13 @@ pub struct SledStore {
 impl SledStore {
     /// Opens the database in `cfg.data_dir`. Must be called inside a tokio runtime.
     pub fn open(cfg: &StorageConfig) -> Result<SledStore, StoreError> {
+        if super::data_dir::claim(&cfg.data_dir, "sled")?.is_none() {
+            let marker = super::data_dir::Marker {
+                backend: "sled".into(),
+                events_at_close: None,
+            };
+            super::data_dir::write(&cfg.data_dir, &marker)?;
+        }
         let pending = Arc::new(AtomicU64::new(0));
         let wake = Arc::new(Notify::new());
         Ok(SledStore {

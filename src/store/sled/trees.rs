@@ -309,14 +309,12 @@ fn prepare(ev: &NewEvent) -> Result<Prepared, StoreError> {
     })
 }
 
-/// Serialises a record.
-pub fn encode(record: &EventRecord) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn encode(record: &EventRecord) -> Result<Vec<u8>, StoreError> {
+    record.encode()
 }
 
-/// Deserialises a record.
-pub fn decode(raw: &[u8]) -> Result<EventRecord, StoreError> {
-    serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+pub(super) fn decode(raw: &[u8]) -> Result<EventRecord, StoreError> {
+    EventRecord::decode(raw)
 }
 
 fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {

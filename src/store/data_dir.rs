@@ -1,0 +1,125 @@
+//! The data dir's marker file: which backend wrote the dir, and — after a clean close — how
+//! many events it held, so a store that comes back shorter is refused instead of trusted.
+//!
+//! `hookbox-store.json` is replaced atomically (written aside, synced, renamed, the dir synced).
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+
+/// Name of the marker file in the data dir.
+pub const MARKER: &str = "hookbox-store.json";
+
+/// What the marker says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marker {
+    /// The backend that owns the dir: `redb` or `sled`.
+    pub backend: String,
+    /// Events stored when the store was last closed cleanly; `None` while it is open (or after
+    /// a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_at_close: Option<u64>,
+}
+
+/// Files another backend leaves in its data dir, to recognise a dir written before markers.
+const FOREIGN: &[(&str, &str)] = &[("sled", "conf"), ("sled", "db"), ("redb", "events.redb")];
+
+/// Creates `dir` if needed and checks that `backend` may use it. Returns the marker found, if
+/// any. A dir that another backend wrote is refused with the way out.
+pub fn claim(dir: &Path, backend: &str) -> Result<Option<Marker>, StoreError> {
+    fs::create_dir_all(dir).map_err(|e| {
+        StoreError::Config(format!("cannot create data dir {}: {e}", dir.display()))
+    })?;
+    let path = dir.join(MARKER);
+    let found = match fs::read(&path) {
+        Ok(raw) => Some(serde_json::from_slice::<Marker>(&raw).map_err(|e| {
+            StoreError::Damaged(format!(
+                "{} is not a hookbox marker ({e}); restore it from a backup",
+                path.display()
+            ))
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(StoreError::Config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let other = match &found {
+        Some(marker) => (marker.backend != backend).then(|| marker.backend.clone()),
+        None => FOREIGN
+            .iter()
+            .find(|(owner, file)| *owner != backend && dir.join(file).exists())
+            .map(|(owner, _)| (*owner).to_owned()),
+    };
+    if let Some(other) = other {
+        return Err(StoreError::Config(format!(
+            "data dir {} holds a {other} store, not {backend}: set storage.backend = \"{other}\", \
+             or copy its events into a {backend} store with `hookbox migrate`",
+            dir.display()
+        )));
+    }
+    Ok(found)
+}
+
+/// Replaces the marker in `dir` with `marker`, durably.
+pub fn write(dir: &Path, marker: &Marker) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| {
+        StoreError::Unavailable(std::sync::Arc::new(std::io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", dir.join(MARKER).display()),
+        )))
+    };
+    let aside: PathBuf = dir.join(format!("{MARKER}.new"));
+    let text = serde_json::to_vec(marker).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut file = fs::File::create(&aside).map_err(io)?;
+    file.write_all(&text).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::rename(&aside, dir.join(MARKER)).map_err(io)?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dir_is_claimed_by_one_backend_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert_eq!(claim(dir.path(), "redb").expect("fresh"), None);
+        let marker = Marker {
+            backend: "redb".into(),
+            events_at_close: Some(3),
+        };
+        write(dir.path(), &marker).expect("write");
+        assert_eq!(claim(dir.path(), "redb").expect("own"), Some(marker));
+        let refused = claim(dir.path(), "sled").expect_err("foreign");
+        assert!(
+            refused.to_string().contains("holds a redb store"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn an_unmarked_sled_dir_is_recognised() {
+        let dir = tempfile::tempdir().expect("dir");
+        fs::write(dir.path().join("conf"), b"segment_size: 524288").expect("conf");
+        let refused = claim(dir.path(), "redb").expect_err("sled dir");
+        assert!(refused.to_string().contains("hookbox migrate"), "{refused}");
+        assert_eq!(claim(dir.path(), "sled").expect("sled's own"), None);
+    }
+
+    #[test]
+    fn a_garbled_marker_is_a_clear_refusal() {
+        let dir = tempfile::tempdir().expect("dir");
+        fs::write(dir.path().join(MARKER), b"\x00\x01garbage").expect("write");
+        let refused = claim(dir.path(), "redb").expect_err("garbled");
+        assert!(refused.to_string().contains(MARKER), "{refused}");
+    }
+}

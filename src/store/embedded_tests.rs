@@ -1,0 +1,227 @@
+//! Store semantics every embedded backend shares, each test run on redb and on sled, each in a
+//! temp dir.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::{StorageBackend, StorageConfig};
+use crate::store::*;
+
+async fn open(backend: StorageBackend, dir: &Path) -> Store {
+    let cfg = StorageConfig {
+        backend,
+        data_dir: dir.to_path_buf(),
+        cache_capacity_bytes: 1 << 20,
+        retention: Duration::from_millis(100),
+        dedupe_window: Duration::from_millis(1000),
+        ..StorageConfig::default()
+    };
+    Store::open(&cfg).await.expect("open")
+}
+
+fn event(id: &str, at: u64) -> NewEvent {
+    NewEvent {
+        source: "s".into(),
+        id: id.into(),
+        received_at: at,
+        event_type: Some("t".into()),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Bytes::from_static(b"{}"),
+    }
+}
+
+async fn claim(store: &Store, now: u64, lease: u64) -> Vec<Claimed> {
+    store
+        .claim_due(now, 10, 3, &mut |_| Some(lease))
+        .await
+        .expect("claim")
+}
+
+fn attempt(claimed: &Claimed, outcome: Outcome) -> Attempt {
+    Attempt {
+        number: claimed.record.attempt_count,
+        started_at: claimed.record.claimed_at.expect("claimed"),
+        duration_ms: 1,
+        outcome,
+        status: None,
+        exit_code: None,
+        error: None,
+    }
+}
+
+/// Runs each named test on both embedded backends.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::config::StorageBackend;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redb() {
+                super::$name(StorageBackend::Redb).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sled() {
+                super::$name(StorageBackend::Sled).await
+            }
+        }
+    )*};
+}
+
+on_both!(
+    accept_dedupes_and_claim_respects_due_time,
+    an_expired_lease_is_reclaimed_and_the_stale_result_ignored,
+    recovery_requeues_processing_events_after_a_restart,
+    retention_purges_the_body_then_forgets_the_id,
+    concurrent_accepts_count_each_id_once
+);
+
+async fn accept_dedupes_and_claim_respects_due_time(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    assert_eq!(
+        store.accept(event("a", 100)).await.expect("accept"),
+        Accepted::New
+    );
+    assert_eq!(
+        store.accept(event("a", 100)).await.expect("accept"),
+        Accepted::Duplicate(State::Queued)
+    );
+    assert_eq!(store.pending(), 1);
+    assert!(claim(&store, 99, 50).await.is_empty(), "not due yet");
+    let claimed = claim(&store, 100, 50).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].record.state, State::Processing);
+    assert_eq!(claimed[0].body, Bytes::from_static(b"{}"));
+    assert!(claim(&store, 120, 50).await.is_empty(), "leased");
+
+    let done = store
+        .record_attempt(
+            &claimed[0].record,
+            attempt(&claimed[0], Outcome::Success),
+            Next::Succeeded,
+        )
+        .await
+        .expect("record");
+    assert!(done);
+    assert_eq!(store.pending(), 0);
+    let record = store.get("s", "a").await.expect("get").expect("exists");
+    assert_eq!(record.state, State::Succeeded);
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(store.next_due().await.expect("next"), None);
+}
+
+async fn an_expired_lease_is_reclaimed_and_the_stale_result_ignored(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    store.accept(event("a", 0)).await.expect("accept");
+    let first = claim(&store, 0, 10).await.remove(0);
+    assert_eq!(
+        store.next_due().await.expect("next"),
+        Some(10),
+        "the lease is the due time"
+    );
+    let second = claim(&store, 10, 10).await.remove(0);
+    assert_eq!(second.record.attempt_count, 2);
+    assert_eq!(second.record.attempts[0].outcome, Outcome::Abandoned);
+    let stale = store
+        .record_attempt(
+            &first.record,
+            attempt(&first, Outcome::Success),
+            Next::Succeeded,
+        )
+        .await
+        .expect("record");
+    assert!(!stale, "the first claim is no longer current");
+    // Third abandonment exhausts max_attempts = 3: the event goes dead instead of being claimed.
+    let _third = claim(&store, 20, 10).await.remove(0);
+    assert!(claim(&store, 30, 10).await.is_empty());
+    let record = store.get("s", "a").await.expect("get").expect("exists");
+    assert_eq!(record.state, State::Dead);
+    assert_eq!(store.pending(), 0);
+}
+
+async fn recovery_requeues_processing_events_after_a_restart(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let store = open(backend, dir.path()).await;
+        store.accept(event("a", 0)).await.expect("accept");
+        store.accept(event("b", 0)).await.expect("accept");
+        let claimed = claim(&store, 0, 1_000_000).await;
+        assert_eq!(claimed.len(), 2);
+        store.close().await.expect("close");
+    }
+    let store = open(backend, dir.path()).await;
+    assert_eq!(store.pending(), 2);
+    assert_eq!(store.recover(5).await.expect("recover"), 2);
+    let again = claim(&store, 5, 10).await;
+    assert_eq!(
+        again.len(),
+        2,
+        "both back in the queue at once, not after the lease"
+    );
+    assert!(again
+        .iter()
+        .all(|c| c.record.attempts[0].outcome == Outcome::Abandoned));
+}
+
+async fn retention_purges_the_body_then_forgets_the_id(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    store.accept(event("a", 0)).await.expect("accept");
+    let c = claim(&store, 0, 10).await.remove(0);
+    let a = attempt(&c, Outcome::Success);
+    store
+        .record_attempt(&c.record, a, Next::Succeeded)
+        .await
+        .expect("record");
+    let finished = store
+        .get("s", "a")
+        .await
+        .expect("get")
+        .expect("exists")
+        .finished_at
+        .expect("done");
+
+    assert_eq!(
+        store.expire(finished + 99, 10).await.expect("expire"),
+        0,
+        "within retention"
+    );
+    assert_eq!(store.expire(finished + 100, 10).await.expect("expire"), 1);
+    assert_eq!(store.body("s", "a").await.expect("body"), None);
+    let tombstone = store
+        .get("s", "a")
+        .await
+        .expect("get")
+        .expect("still known");
+    assert!(tombstone.body_purged);
+    assert_eq!(
+        store.accept(event("a", 500)).await.expect("accept"),
+        Accepted::Duplicate(State::Succeeded),
+        "still a duplicate within the dedupe window"
+    );
+    assert_eq!(store.expire(finished + 1000, 10).await.expect("expire"), 1);
+    assert_eq!(store.get("s", "a").await.expect("get"), None);
+}
+
+/// Concurrent accepts, many of one id, through the batch task: one `New` per id.
+async fn concurrent_accepts_count_each_id_once(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept(event(&format!("e{}", i % 50), 1)).await })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        new += usize::from(task.await.expect("task").expect("accept") == Accepted::New);
+    }
+    assert_eq!(new, 50);
+    assert_eq!(store.pending(), 50);
+    store.close().await.expect("close");
+}

@@ -1,0 +1,389 @@
+//! The redb backend (the default): one embedded database file, `events.redb`, in
+//! `storage.data_dir`, for a single instance.
+//!
+//! Every write goes to one writer thread that groups whatever is waiting — accepts, claims,
+//! attempt results, requeues, housekeeping — into one transaction and one `fdatasync` (see
+//! `writer`), and answers each caller only after that commit. Reads run in their own read
+//! transactions beside it. The `due`, `expiry` and `received` indexes change in the same
+//! transaction as the record they point to, so a crash at any point leaves a consistent queue.
+
+mod open;
+mod read;
+mod tables;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use self::open::Slot;
+use self::tables::{Retention, Tables};
+use self::writer::{Job, Msg, Writer};
+use super::{
+    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord,
+    NewEvent, Next, Page, RequeueOutcome, State, StoreError, BULK_REQUEUE_MAX, SCAN_BUDGET,
+};
+use crate::config::{Durability, StorageConfig};
+
+pub use self::open::FILE;
+
+/// Handle to the redb event store. Cheap to clone.
+#[derive(Clone)]
+pub struct RedbStore {
+    slot: Arc<Slot>,
+    tx: mpsc::Sender<Msg>,
+}
+
+/// `Unavailable` with `why`.
+fn unavailable(why: &str) -> StoreError {
+    StoreError::Unavailable(Arc::new(std::io::Error::other(why.to_owned())))
+}
+
+/// A redb error met while serving: damage is `Corrupt`, anything else `Unavailable`.
+fn storage_error(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::Corrupted(why) => StoreError::Corrupt(format!("damaged database: {why}")),
+        other => StoreError::Unavailable(Arc::new(other)),
+    }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Applies `change(i, record)` to the record at each `keys[i]` (see [`Tables::update`]); a
+/// record that does not decode is left alone and reported.
+fn update_all<T>(
+    tables: &mut Tables<'_>,
+    keys: &[Vec<u8>],
+    mut change: impl FnMut(usize, &mut EventRecord) -> Option<T>,
+) -> Result<Vec<Option<(EventRecord, T)>>, redb::Error> {
+    let mut out = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        match tables.update(key, |r| change(i, r))? {
+            Ok(updated) => out.push(updated),
+            Err(e) => {
+                tracing::error!(error = %e, "a stored record does not decode; left as it is");
+                out.push(None);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl RedbStore {
+    /// Opens (creating if needed) the database in `cfg.data_dir` and starts its writer thread.
+    pub fn open(cfg: &StorageConfig) -> Result<RedbStore, StoreError> {
+        let (slot, opened) = Slot::open(cfg)?;
+        let retention = Retention {
+            body_ms: ms(cfg.retention),
+            dedupe_ms: ms(cfg.dedupe_window),
+        };
+        let interval = (cfg.durability == Durability::Interval).then_some(cfg.flush_interval);
+        let writer = Writer::new(slot.clone(), opened, retention, interval);
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("hookbox-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::Unavailable(Arc::new(e)))?;
+        Ok(RedbStore { slot, tx })
+    }
+
+    /// Makes `work` part of the next group commit and returns its result once that commit is
+    /// durable (in `fsync` mode).
+    async fn write<T, F>(&self, bytes: usize, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
+    {
+        let (job, rx) = Job::new(bytes, work);
+        self.tx
+            .send(Msg::Write(job))
+            .map_err(|_| unavailable("the store is closed"))?;
+        rx.await.map_err(|_| unavailable("the store is closed"))?
+    }
+
+    fn db(&self) -> Result<Arc<redb::Database>, StoreError> {
+        self.slot.get()
+    }
+
+    /// Stores `ev` unless its id is known, and returns once the outcome is durable.
+    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
+        let outcome = self.write(ev.body.len(), move |t| t.accept(&ev)).await?;
+        if outcome == Accepted::New {
+            self.slot.pending.fetch_add(1, Ordering::Relaxed);
+            self.slot.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Waits until everything written so far is durable.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.write(0, |_| Ok(Ok(()))).await
+    }
+
+    /// Writes what is queued, records a clean close and releases the file. Call once, at
+    /// shutdown.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Close(done)).is_err() {
+            return Ok(());
+        }
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// The record of one event.
+    pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        read::get(self.db()?.as_ref(), &event_key(source, id))
+    }
+
+    /// The body of one event (absent once purged by retention).
+    pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
+        let db = self.db()?;
+        let key = event_key(source, id);
+        match read::get(&db, &key)? {
+            Some(record) => read::body(&db, &key, record.received_at),
+            None => Ok(None),
+        }
+    }
+
+    /// Events not yet final (queued or processing).
+    pub fn pending(&self) -> u64 {
+        self.slot.pending.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when an event was accepted or requeued since the last wake-up.
+    pub async fn woken(&self) {
+        self.slot.wake.notified().await
+    }
+
+    /// Time (unix ms) of the earliest queued attempt or lease expiry.
+    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
+        read::next_due(self.db()?.as_ref())
+    }
+
+    /// Claims up to `limit` events due at `now` (see [`Store::claim_due`](crate::store::Store::claim_due)).
+    /// Returns once the claims are durable, so an attempt always counts towards
+    /// `max_attempts` even if hookbox dies while its handler runs.
+    pub async fn claim_due(
+        &self,
+        now: u64,
+        limit: usize,
+        max_attempts: u32,
+        lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let db = self.db()?;
+        // Pick by reading, then claim in the writer, re-checking each record is still due.
+        let mut picked = Vec::new();
+        // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
+        for (at, key, record) in read::due_until(&db, false, now, limit.saturating_mul(4))? {
+            if picked.len() >= limit {
+                break;
+            }
+            let Some(record) = record.filter(|r| r.due_at() == Some(at)) else {
+                continue;
+            };
+            if let Some(lease) = lease_ms(&record) {
+                picked.push((key, at, lease));
+            }
+        }
+        drop(db);
+        if picked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Vec<u8>> = picked.iter().map(|(key, _, _)| key.clone()).collect();
+        let updated = self
+            .write(0, move |t| {
+                Ok(Ok(update_all(t, &keys, |i, r| {
+                    let (_, at, lease) = picked[i];
+                    (r.due_at() == Some(at)).then(|| r.claim(now, lease, max_attempts))
+                })?))
+            })
+            .await?;
+        let db = self.db()?;
+        let (mut claimed, mut dead) = (Vec::new(), 0);
+        for (record, took) in updated.into_iter().flatten() {
+            if took {
+                let key = event_key(&record.source, &record.id);
+                let body = read::body(&db, &key, record.received_at)?.unwrap_or_default();
+                claimed.push(Claimed { record, body });
+            } else {
+                dead += 1;
+            }
+        }
+        self.slot.pending.fetch_sub(dead, Ordering::Relaxed);
+        Ok(claimed)
+    }
+
+    /// Records the attempt `claimed` made and moves the event on; `false` when the claim is no
+    /// longer current. Returns once the change is durable.
+    pub async fn record_attempt(
+        &self,
+        claimed: &EventRecord,
+        attempt: Attempt,
+        next: Next,
+    ) -> Result<bool, StoreError> {
+        let claimed = claimed.clone();
+        let bytes = attempt.error.as_ref().map_or(0, String::len);
+        let key = event_key(&claimed.source, &claimed.id);
+        let updated = self
+            .write(bytes, move |t| {
+                Ok(t.update(&key, |r| {
+                    r.holds_claim_of(&claimed).then(|| {
+                        let now = attempt.ended_at();
+                        r.record_attempt(attempt, next, now)
+                    })
+                })?)
+            })
+            .await?;
+        match updated {
+            Some((record, ())) => {
+                if record.state.is_final() {
+                    self.slot.pending.fetch_sub(1, Ordering::Relaxed);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Puts every `processing` event back to `queued` now (this process is the only one using
+    /// the database, so their worker is gone); called at start-up. Returns how many.
+    pub async fn recover(&self, now: u64) -> Result<usize, StoreError> {
+        let leases = read::leases(self.db()?.as_ref())?;
+        if leases.is_empty() {
+            return Ok(0);
+        }
+        let updated = self
+            .write(0, move |t| {
+                let keys: Vec<Vec<u8>> = leases.iter().map(|(_, key)| key.clone()).collect();
+                Ok(Ok(update_all(t, &keys, |i, r| {
+                    (r.state == State::Processing && r.due_at() == Some(leases[i].0))
+                        .then(|| r.abandon(now))
+                })?))
+            })
+            .await?;
+        Ok(updated.iter().flatten().count())
+    }
+
+    /// Applies retention to up to `limit` succeeded events whose time has come: purges bodies
+    /// past `retention`, forgets ids past `dedupe_window`. Returns how many were touched.
+    pub async fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
+        let entries = read::due_until(self.db()?.as_ref(), true, now, limit)?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        self.write(0, move |t| {
+            let mut touched = 0;
+            for (at, key, _) in &entries {
+                touched += usize::from(t.expire(*at, key)?.unwrap_or(false));
+            }
+            Ok(Ok(touched))
+        })
+        .await
+    }
+
+    /// Up to `limit` (≥ 1) events matching `filter`, newest first, continuing after `after`.
+    pub fn list(
+        &self,
+        filter: &EventFilter,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<Page, StoreError> {
+        let limit = limit.max(1);
+        let mut items = Vec::new();
+        let next = read::walk(self.db()?.as_ref(), filter, after, SCAN_BUDGET, |record| {
+            let take = items.len() < limit;
+            if take {
+                items.push(record);
+            }
+            Ok(take)
+        })?;
+        Ok(Page { items, next })
+    }
+
+    /// Queues one final event again, due `now`, and wakes the worker. Returns once durable.
+    pub async fn requeue(
+        &self,
+        source: &str,
+        id: &str,
+        now: u64,
+    ) -> Result<RequeueOutcome, StoreError> {
+        let key = event_key(source, id);
+        let outcome = self
+            .write(0, move |t| {
+                let updated = match t.update(&key, |r| r.requeue(now))? {
+                    Ok(updated) => updated,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok(match updated {
+                    Some((record, ())) => RequeueOutcome::Requeued(record),
+                    None => match t.get(&key)? {
+                        Ok(None) => RequeueOutcome::Unknown,
+                        Ok(Some(r)) => RequeueOutcome::refused(&r),
+                        Err(e) => return Ok(Err(e)),
+                    },
+                }))
+            })
+            .await?;
+        if matches!(outcome, RequeueOutcome::Requeued(_)) {
+            self.requeued(1);
+        }
+        Ok(outcome)
+    }
+
+    /// Requeues the `dead` events matching `filter` (its `state` is ignored), newest first,
+    /// continuing after `after`. One call requeues at most [`BULK_REQUEUE_MAX`] and examines at
+    /// most [`SCAN_BUDGET`] events; `next` says where to continue. Returns once durable.
+    pub async fn requeue_dead(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Cursor>,
+        now: u64,
+    ) -> Result<BulkRequeued, StoreError> {
+        let filter = EventFilter {
+            state: Some(State::Dead),
+            ..filter.clone()
+        };
+        let mut keys = Vec::new();
+        let next = read::walk(self.db()?.as_ref(), &filter, after, SCAN_BUDGET, |record| {
+            if keys.len() == BULK_REQUEUE_MAX {
+                return Ok(false);
+            }
+            keys.push(event_key(&record.source, &record.id));
+            Ok(true)
+        })?;
+        if keys.is_empty() {
+            return Ok(BulkRequeued { requeued: 0, next });
+        }
+        let updated = self
+            .write(0, move |t| {
+                // Re-checked inside the transaction: the event may have moved on meanwhile.
+                Ok(Ok(update_all(t, &keys, |_, r| {
+                    (r.state == State::Dead).then(|| r.requeue(now))?
+                })?))
+            })
+            .await?;
+        let requeued = updated.iter().flatten().count();
+        self.requeued(requeued as u64);
+        Ok(BulkRequeued { requeued, next })
+    }
+
+    /// Counts `n` events as pending again and wakes the worker.
+    fn requeued(&self, n: u64) {
+        if n > 0 {
+            self.slot.pending.fetch_add(n, Ordering::Relaxed);
+            self.slot.wake.notify_one();
+        }
+    }
+
+    /// Writes a probe through the writer, proving storage takes durable writes (the data file
+    /// still in place, the disk accepting them).
+    pub async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
+        self.write(0, move |t| Ok(Ok(t.probe(now)?))).await
+    }
+}

@@ -1,0 +1,216 @@
+//! Opening the redb file, refusing one that lost events, and sharing the open handle.
+//!
+//! At start the file is opened with redb's integrity check (every page's checksum, when
+//! `storage.verify_on_open` is on), an engine panic is caught, and the number of events is
+//! compared with the count the marker recorded at the last clean close: a store that holds
+//! fewer is refused, naming the file and the way out, rather than silently accepting ids it
+//! already acknowledged as new.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use redb::{Database, ReadableTableMetadata};
+use tokio::sync::Notify;
+
+use super::tables::{Retention, Tables, DUE, EVENTS};
+use crate::config::StorageConfig;
+use crate::store::data_dir::{self, Marker};
+use crate::store::StoreError;
+
+/// Name of the database file in the data dir.
+pub const FILE: &str = "events.redb";
+const BACKEND: &str = "redb";
+
+/// A freshly opened database.
+pub struct Opened {
+    /// The handle.
+    pub db: Arc<Database>,
+    /// (device, inode) of the file, to notice it being deleted or replaced.
+    identity: Option<(u64, u64)>,
+    /// Queued and processing events.
+    pending: u64,
+}
+
+/// What the writer thread and the readers share: the current handle (absent while failed),
+/// why it is absent, and the counters the worker reads.
+pub struct Slot {
+    cfg: StorageConfig,
+    file: PathBuf,
+    db: RwLock<Result<Arc<Database>, String>>,
+    identity: Mutex<Option<(u64, u64)>>,
+    /// Events not yet final.
+    pub pending: Arc<AtomicU64>,
+    /// Woken when the worker should look at the queue again.
+    pub wake: Arc<Notify>,
+}
+
+fn damaged(file: &std::path::Path, what: &str) -> StoreError {
+    StoreError::Damaged(format!(
+        "{}: {what}. hookbox will not start with fewer events than it acknowledged: restore the \
+         data dir from a backup, or move it aside to start empty (its events are then lost)",
+        file.display()
+    ))
+}
+
+impl Slot {
+    /// Opens the database in `cfg.data_dir` for the first time.
+    pub fn open(cfg: &StorageConfig) -> Result<(Arc<Slot>, Opened), StoreError> {
+        let file = cfg.data_dir.join(FILE);
+        let marker = data_dir::claim(&cfg.data_dir, BACKEND)?;
+        let expected = marker.as_ref().and_then(|m| m.events_at_close);
+        if marker.is_some() && !file.exists() {
+            return Err(damaged(&file, "the database file is missing"));
+        }
+        let (opened, events) = open_file(cfg, &file, true)?;
+        if let Some(expected) = expected.filter(|&n| events < n) {
+            return Err(damaged(
+                &file,
+                &format!("it holds {events} events, but {expected} were stored when it was closed"),
+            ));
+        }
+        // Open from now on: a crash leaves no count to compare with (redb's own commit
+        // protocol then guarantees every durable commit survives).
+        let marker = Marker {
+            backend: BACKEND.into(),
+            events_at_close: None,
+        };
+        data_dir::write(&cfg.data_dir, &marker)?;
+        let slot = Arc::new(Slot {
+            cfg: cfg.clone(),
+            file,
+            db: RwLock::new(Err("not yet open".into())),
+            identity: Mutex::new(opened.identity),
+            pending: Arc::new(AtomicU64::new(opened.pending)),
+            wake: Arc::new(Notify::new()),
+        });
+        Ok((slot, opened))
+    }
+
+    /// Opens the same file again after a failure (never creating it: a vanished file must not
+    /// become an empty store).
+    pub fn reopen(&self) -> Result<Opened, StoreError> {
+        let (opened, _) = open_file(&self.cfg, &self.file, false)?;
+        *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = opened.identity;
+        self.pending.store(opened.pending, Ordering::Relaxed);
+        self.wake.notify_one();
+        Ok(opened)
+    }
+
+    /// The current handle, for reading; `Unavailable` while there is none.
+    pub fn get(&self) -> Result<Arc<Database>, StoreError> {
+        match &*self.db.read().unwrap_or_else(|e| e.into_inner()) {
+            Ok(db) => Ok(db.clone()),
+            Err(why) => Err(super::unavailable(why)),
+        }
+    }
+
+    /// Makes `db` the handle readers get.
+    pub fn publish(&self, db: Option<Arc<Database>>) {
+        if let Some(db) = db {
+            *self.db.write().unwrap_or_else(|e| e.into_inner()) = Ok(db);
+        }
+    }
+
+    /// Takes the handle away from readers, who get `why` instead.
+    pub fn unpublish(&self, why: &str) {
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Err(why.to_owned());
+    }
+
+    /// Whether the data file is still the one that was opened. Costs one `stat`.
+    pub fn check_identity(&self) -> Result<(), String> {
+        let expected = *self.identity.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        match identity(&self.file) {
+            Some(found) if found == expected => Ok(()),
+            Some(_) => Err(format!(
+                "{} was replaced while hookbox was using it",
+                self.file.display()
+            )),
+            None => Err(format!(
+                "{} was deleted while hookbox was using it",
+                self.file.display()
+            )),
+        }
+    }
+
+    /// Records a clean close holding `events` events in the marker.
+    pub fn record_clean_close(&self, events: u64) -> Result<(), StoreError> {
+        let marker = Marker {
+            backend: BACKEND.into(),
+            events_at_close: Some(events),
+        };
+        data_dir::write(&self.cfg.data_dir, &marker)
+    }
+}
+
+/// Opens (or, when `create`, creates) `file`, creates the tables, and counts what it holds.
+/// redb's panics on a damaged file become a refusal.
+fn open_file(
+    cfg: &StorageConfig,
+    file: &std::path::Path,
+    create: bool,
+) -> Result<(Opened, u64), StoreError> {
+    let cache = usize::try_from(cfg.cache_capacity_bytes).unwrap_or(usize::MAX);
+    let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<_, redb::Error> {
+        let mut builder = Database::builder();
+        builder
+            .set_cache_size(cache)
+            .set_check_integrity_on_open(cfg.verify_on_open);
+        let db = if create {
+            builder.create(file)?
+        } else {
+            builder.open(file)?
+        };
+        let txn = db.begin_write()?;
+        let (events, pending) = {
+            let retention = Retention {
+                body_ms: 0,
+                dedupe_ms: 0,
+            };
+            drop(Tables::open(&txn, retention)?);
+            (txn.open_table(EVENTS)?.len()?, txn.open_table(DUE)?.len()?)
+        };
+        txn.commit()?;
+        Ok((db, events, pending))
+    }));
+    let (db, events, pending) = match attempt {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(redb::Error::DatabaseAlreadyOpen)) => {
+            return Err(StoreError::Config(format!(
+                "{} is in use by another hookbox (or another program)",
+                file.display()
+            )))
+        }
+        Ok(Err(e @ (redb::Error::Corrupted(_) | redb::Error::UpgradeRequired(_)))) => {
+            return Err(damaged(file, &e.to_string()))
+        }
+        Ok(Err(redb::Error::Io(e))) if create => {
+            return Err(damaged(file, &format!("it cannot be opened: {e}")))
+        }
+        Ok(Err(e)) => return Err(super::storage_error(e)),
+        Err(_) => return Err(damaged(file, "the storage engine panicked reading it")),
+    };
+    let opened = Opened {
+        db: Arc::new(db),
+        identity: identity(file),
+        pending,
+    };
+    Ok((opened, events))
+}
+
+/// (device, inode) of `path`, or `None` when it does not exist.
+#[cfg(unix)]
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Elsewhere: whether the file exists (a replaced file is not noticed).
+#[cfg(not(unix))]
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    path.exists().then_some((0, 0))
+}

@@ -1,0 +1,128 @@
+//! Reads, each in its own read transaction: they never wait for the writer (redb's readers see
+//! the last committed state while a write is under way).
+
+use bytes::Bytes;
+use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use super::tables::{BODIES, DUE, EVENTS, EXPIRY, PROCESSING, RECEIVED};
+use crate::store::keys::{split_timed_key, timed_key};
+use crate::store::{walk, Cursor, EventFilter, EventRecord, StoreError};
+
+type Raw = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+fn table(
+    db: &Database,
+    def: redb::TableDefinition<'static, &'static [u8], &'static [u8]>,
+) -> Result<Raw, StoreError> {
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    txn.open_table(def).map_err(super::storage_error)
+}
+
+/// The record at `key`.
+pub fn record(events: &Raw, key: &[u8]) -> Result<Option<EventRecord>, StoreError> {
+    match events.get(key).map_err(super::storage_error)? {
+        Some(raw) => EventRecord::decode(raw.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The record at `key`.
+pub fn get(db: &Database, key: &[u8]) -> Result<Option<EventRecord>, StoreError> {
+    record(&table(db, EVENTS)?, key)
+}
+
+/// The body of the event at `key`, received at `received_at` (absent once purged).
+pub fn body(db: &Database, key: &[u8], received_at: u64) -> Result<Option<Bytes>, StoreError> {
+    let bodies = table(db, BODIES)?;
+    let found = bodies
+        .get(timed_key(received_at, key).as_slice())
+        .map_err(super::storage_error)?;
+    Ok(found.map(|raw| Bytes::copy_from_slice(raw.value())))
+}
+
+/// Number of events stored (records, tombstones included).
+pub fn count_events(db: &Database) -> Result<u64, StoreError> {
+    table(db, EVENTS)?.len().map_err(super::storage_error)
+}
+
+/// Time of the earliest `due` entry.
+pub fn next_due(db: &Database) -> Result<Option<u64>, StoreError> {
+    let due = table(db, DUE)?;
+    let first = due.first().map_err(super::storage_error)?;
+    Ok(first.and_then(|(k, _)| split_timed_key(k.value()).map(|(at, _)| at)))
+}
+
+/// Up to `limit` entries of `due` (or `expiry`) at or before `now`, oldest first, with their
+/// records (`None` when the entry's record is gone).
+pub fn due_until(
+    db: &Database,
+    expiry: bool,
+    now: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>, Option<EventRecord>)>, StoreError> {
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    let index = txn
+        .open_table(if expiry { EXPIRY } else { DUE })
+        .map_err(super::storage_error)?;
+    let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let end = now.saturating_add(1).to_be_bytes();
+    let mut out = Vec::new();
+    for entry in index
+        .range::<&[u8]>(..&end[..])
+        .map_err(super::storage_error)?
+        .take(limit)
+    {
+        let (k, _) = entry.map_err(super::storage_error)?;
+        if let Some((at, key)) = split_timed_key(k.value()) {
+            let found = if expiry { None } else { record(&events, key)? };
+            out.push((at, key.to_vec(), found));
+        }
+    }
+    Ok(out)
+}
+
+/// Every `due` entry of a `processing` record: (lease expiry, event key).
+pub fn leases(db: &Database) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in table(db, DUE)?.iter().map_err(super::storage_error)? {
+        let (k, v) = entry.map_err(super::storage_error)?;
+        if v.value() == PROCESSING {
+            out.extend(split_timed_key(k.value()).map(|(at, key)| (at, key.to_vec())));
+        }
+    }
+    Ok(out)
+}
+
+/// Walks the `received` index newest first (see [`walk::walk`]).
+pub fn walk(
+    db: &Database,
+    filter: &EventFilter,
+    after: Option<&Cursor>,
+    budget: usize,
+    visit: impl FnMut(EventRecord) -> Result<bool, StoreError>,
+) -> Result<Option<Cursor>, StoreError> {
+    let Some((lower, upper)) = walk::bounds(filter, after) else {
+        return Ok(None);
+    };
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    let received = txn.open_table(RECEIVED).map_err(super::storage_error)?;
+    let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let range = match &upper {
+        Some(upper) => received.range::<&[u8]>(lower.as_slice()..upper.as_slice()),
+        None => received.range::<&[u8]>(lower.as_slice()..),
+    }
+    .map_err(super::storage_error)?;
+    let keys = range.rev().map(|entry| {
+        entry
+            .map(|(k, _)| k.value().to_vec())
+            .map_err(super::storage_error)
+    });
+    walk::walk(
+        keys,
+        |key| record(&events, key),
+        filter,
+        after,
+        budget,
+        visit,
+    )
+}

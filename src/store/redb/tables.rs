@@ -1,0 +1,230 @@
+//! The redb tables and the record transitions written inside one write transaction.
+//!
+//! - `events`: event key → JSON [`EventRecord`] (no body)
+//! - `bodies`: (received_at, event key) → raw body, in a table of its own so state changes
+//!   never rewrite it; time-ordered, so a new body is appended at the end of the tree
+//! - `due`: (time, event key) → `b"p"` when `processing`, empty when `queued`
+//! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
+//!   when they are forgotten
+//! - `received`: (received_at, event key) → () for every known event: the admin listing's order
+//! - `meta`: the readiness probe
+
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+
+use crate::store::keys::{event_key, timed_key};
+use crate::store::{Accepted, EventRecord, NewEvent, State, StoreError};
+
+type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
+pub const EVENTS: Def = TableDefinition::new("events");
+pub const BODIES: Def = TableDefinition::new("bodies");
+pub const DUE: Def = TableDefinition::new("due");
+pub const EXPIRY: Def = TableDefinition::new("expiry");
+pub const RECEIVED: Def = TableDefinition::new("received");
+pub const META: Def = TableDefinition::new("meta");
+
+/// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
+/// without decoding every queued record.
+pub const PROCESSING: &[u8] = b"p";
+const NONE: &[u8] = &[];
+
+/// How long succeeded events keep their body and their id, ms.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Body retention for succeeded events.
+    pub body_ms: u64,
+    /// How long a succeeded event's id is remembered.
+    pub dedupe_ms: u64,
+}
+
+impl Retention {
+    /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
+    pub fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
+        match (r.state, r.finished_at) {
+            (State::Succeeded, Some(t)) if !r.body_purged => Some(t.saturating_add(self.body_ms)),
+            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
+            _ => None,
+        }
+    }
+}
+
+/// The tables of one write transaction.
+pub struct Tables<'txn> {
+    events: Table<'txn, &'static [u8], &'static [u8]>,
+    bodies: Table<'txn, &'static [u8], &'static [u8]>,
+    due: Table<'txn, &'static [u8], &'static [u8]>,
+    expiry: Table<'txn, &'static [u8], &'static [u8]>,
+    received: Table<'txn, &'static [u8], &'static [u8]>,
+    meta: Table<'txn, &'static [u8], &'static [u8]>,
+    retention: Retention,
+}
+
+impl<'txn> Tables<'txn> {
+    /// Opens (creating where needed) every table in `txn`.
+    pub fn open(txn: &'txn WriteTransaction, retention: Retention) -> Result<Self, redb::Error> {
+        Ok(Tables {
+            events: txn.open_table(EVENTS)?,
+            bodies: txn.open_table(BODIES)?,
+            due: txn.open_table(DUE)?,
+            expiry: txn.open_table(EXPIRY)?,
+            received: txn.open_table(RECEIVED)?,
+            meta: txn.open_table(META)?,
+            retention,
+        })
+    }
+
+    /// The record at `key`, as this transaction sees it.
+    pub fn get(&self, key: &[u8]) -> Result<Result<Option<EventRecord>, StoreError>, redb::Error> {
+        Ok(match self.events.get(key)? {
+            Some(raw) => EventRecord::decode(raw.value()).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// Stores `ev` unless its id is known (also within this transaction).
+    pub fn accept(&mut self, ev: &NewEvent) -> Result<Result<Accepted, StoreError>, redb::Error> {
+        let key = event_key(&ev.source, &ev.id);
+        if let Some(existing) = self.events.get(key.as_slice())? {
+            return Ok(EventRecord::decode(existing.value()).map(|r| Accepted::Duplicate(r.state)));
+        }
+        let encoded = match EventRecord::queued(ev).encode() {
+            Ok(encoded) => encoded,
+            Err(e) => return Ok(Err(e)),
+        };
+        let timed = timed_key(ev.received_at, &key);
+        self.events.insert(key.as_slice(), encoded.as_slice())?;
+        self.bodies.insert(timed.as_slice(), ev.body.as_ref())?;
+        self.due.insert(timed.as_slice(), NONE)?;
+        self.received.insert(timed.as_slice(), NONE)?;
+        Ok(Ok(Accepted::New))
+    }
+
+    /// Applies `change` to the record at `key`, moving its `due` and `expiry` entries to
+    /// match. `change` returns `None` to leave the record alone; so does a missing record.
+    pub fn update<T>(
+        &mut self,
+        key: &[u8],
+        change: impl FnOnce(&mut EventRecord) -> Option<T>,
+    ) -> Result<Result<Option<(EventRecord, T)>, StoreError>, redb::Error> {
+        let before = match self.events.get(key)? {
+            None => return Ok(Ok(None)),
+            Some(raw) => match EventRecord::decode(raw.value()) {
+                Ok(record) => record,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let mut after = before.clone();
+        let Some(changed) = change(&mut after) else {
+            return Ok(Ok(None));
+        };
+        let encoded = match after.encode() {
+            Ok(encoded) => encoded,
+            Err(e) => return Ok(Err(e)),
+        };
+        move_entry(&mut self.due, key, due_entry(&before), due_entry(&after))?;
+        let (old, new) = (
+            self.retention.expiry_at(&before).map(|t| (t, NONE)),
+            self.retention.expiry_at(&after).map(|t| (t, NONE)),
+        );
+        move_entry(&mut self.expiry, key, old, new)?;
+        self.events.insert(key, encoded.as_slice())?;
+        Ok(Ok(Some((after, changed))))
+    }
+
+    /// Purges the body of a succeeded event whose expiry entry is `at`, or forgets the event
+    /// once its body is gone. Returns whether something was removed.
+    pub fn expire(&mut self, at: u64, key: &[u8]) -> Result<Result<bool, StoreError>, redb::Error> {
+        self.expiry.remove(timed_key(at, key).as_slice())?;
+        let mut record = match self.events.get(key)? {
+            None => return Ok(Ok(false)),
+            Some(raw) => match EventRecord::decode(raw.value()) {
+                Ok(record) => record,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        if self.retention.expiry_at(&record) != Some(at) {
+            return Ok(Ok(false)); // requeued or changed since: its own entry governs it
+        }
+        let timed = timed_key(record.received_at, key);
+        self.bodies.remove(timed.as_slice())?;
+        if record.body_purged {
+            self.events.remove(key)?;
+            self.received.remove(timed.as_slice())?;
+        } else {
+            record.body_purged = true;
+            let encoded = match record.encode() {
+                Ok(encoded) => encoded,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Some(next) = self.retention.expiry_at(&record) {
+                self.expiry.insert(timed_key(next, key).as_slice(), NONE)?;
+            }
+            self.events.insert(key, encoded.as_slice())?;
+        }
+        Ok(Ok(true))
+    }
+
+    /// Writes the readiness probe.
+    pub fn probe(&mut self, now: u64) -> Result<(), redb::Error> {
+        self.meta
+            .insert(&b"readiness-probe"[..], &now.to_be_bytes()[..])?;
+        Ok(())
+    }
+
+    /// Puts a record as it is (migration): its body and every index entry it needs. Returns
+    /// `false`, writing nothing, when the id is already known.
+    pub fn import(
+        &mut self,
+        record: &EventRecord,
+        body: Option<&[u8]>,
+    ) -> Result<Result<bool, StoreError>, redb::Error> {
+        let key = event_key(&record.source, &record.id);
+        if self.events.get(key.as_slice())?.is_some() {
+            return Ok(Ok(false));
+        }
+        let encoded = match record.encode() {
+            Ok(encoded) => encoded,
+            Err(e) => return Ok(Err(e)),
+        };
+        let timed = timed_key(record.received_at, &key);
+        self.events.insert(key.as_slice(), encoded.as_slice())?;
+        if let Some(body) = body.filter(|_| !record.body_purged) {
+            self.bodies.insert(timed.as_slice(), body)?;
+        }
+        if let Some((at, value)) = due_entry(record) {
+            self.due.insert(timed_key(at, &key).as_slice(), value)?;
+        }
+        if let Some(at) = self.retention.expiry_at(record) {
+            self.expiry.insert(timed_key(at, &key).as_slice(), NONE)?;
+        }
+        self.received.insert(timed.as_slice(), NONE)?;
+        Ok(Ok(true))
+    }
+}
+
+/// The `due` entry (time, value) a record should have.
+pub fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
+    let value = if r.state == State::Processing {
+        PROCESSING
+    } else {
+        NONE
+    };
+    r.due_at().map(|at| (at, value))
+}
+
+fn move_entry(
+    table: &mut Table<'_, &'static [u8], &'static [u8]>,
+    key: &[u8],
+    before: Option<(u64, &[u8])>,
+    after: Option<(u64, &[u8])>,
+) -> Result<(), redb::Error> {
+    if before == after {
+        return Ok(());
+    }
+    if let Some((at, _)) = before {
+        table.remove(timed_key(at, key).as_slice())?;
+    }
+    if let Some((at, value)) = after {
+        table.insert(timed_key(at, key).as_slice(), value)?;
+    }
+    Ok(())
+}

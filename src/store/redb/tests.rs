@@ -1,0 +1,154 @@
+//! What only the redb backend does: refusing damaged or shortened files, and noticing its file
+//! vanish while serving. (Shared store semantics are in `embedded_tests`.)
+
+use std::fs::OpenOptions;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+use bytes::Bytes;
+
+use super::{RedbStore, FILE};
+use crate::config::{Durability, StorageConfig};
+use crate::store::data_dir::{self, Marker};
+use crate::store::{Accepted, NewEvent, StoreError};
+
+fn config(dir: &Path) -> StorageConfig {
+    StorageConfig {
+        data_dir: dir.to_path_buf(),
+        cache_capacity_bytes: 1 << 20,
+        ..StorageConfig::default()
+    }
+}
+
+fn event(id: &str, body_bytes: usize) -> NewEvent {
+    NewEvent {
+        source: "s".into(),
+        id: id.into(),
+        received_at: 1,
+        event_type: None,
+        headers: Vec::new(),
+        body: Bytes::from(vec![b'x'; body_bytes]),
+    }
+}
+
+/// A closed store holding `n` events with 4 KiB bodies.
+async fn filled(dir: &Path, n: usize) {
+    let store = RedbStore::open(&config(dir)).expect("open");
+    for i in 0..n {
+        let outcome = store.accept(event(&format!("e{i}"), 4096)).await;
+        assert_eq!(outcome.expect("accept"), Accepted::New);
+    }
+    store.close().await.expect("close");
+}
+
+fn assert_damaged(result: Result<RedbStore, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Damaged(why)) => {
+            assert!(why.contains(FILE), "names the file: {why}");
+            assert!(why.contains("backup"), "says the way out: {why}");
+        }
+        Err(other) => panic!("{what}: expected a damaged-store refusal, got {other}"),
+        Ok(_) => panic!("{what}: opened a damaged store"),
+    }
+}
+
+#[tokio::test]
+async fn a_file_cut_in_half_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    filled(dir.path(), 300).await;
+    let path = dir.path().join(FILE);
+    let len = std::fs::metadata(&path).expect("stat").len();
+    let file = OpenOptions::new().write(true).open(&path).expect("open");
+    file.set_len(len / 2).expect("truncate");
+    assert_damaged(RedbStore::open(&config(dir.path())), "truncated");
+}
+
+#[tokio::test]
+async fn garbage_in_the_middle_is_refused_without_a_panic() {
+    let dir = tempfile::tempdir().expect("dir");
+    filled(dir.path(), 300).await;
+    let path = dir.path().join(FILE);
+    let len = std::fs::metadata(&path).expect("stat").len();
+    let mut file = OpenOptions::new().write(true).open(&path).expect("open");
+    file.seek(SeekFrom::Start(len / 2)).expect("seek");
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    file.write_all(&garbage).expect("write");
+    file.sync_all().expect("sync");
+    assert_damaged(RedbStore::open(&config(dir.path())), "garbage");
+}
+
+#[tokio::test]
+async fn fewer_events_than_at_the_last_clean_close_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    filled(dir.path(), 3).await;
+    let marker = Marker {
+        backend: "redb".into(),
+        events_at_close: Some(5),
+    };
+    data_dir::write(dir.path(), &marker).expect("marker");
+    assert_damaged(RedbStore::open(&config(dir.path())), "shorter");
+}
+
+#[tokio::test]
+async fn a_missing_file_is_refused_not_recreated_empty() {
+    let dir = tempfile::tempdir().expect("dir");
+    filled(dir.path(), 3).await;
+    std::fs::remove_file(dir.path().join(FILE)).expect("remove");
+    assert_damaged(RedbStore::open(&config(dir.path())), "missing");
+    assert!(!dir.path().join(FILE).exists(), "no empty file was created");
+}
+
+#[tokio::test]
+async fn a_clean_close_then_open_keeps_every_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    filled(dir.path(), 10).await;
+    let store = RedbStore::open(&config(dir.path())).expect("reopen");
+    assert_eq!(store.pending(), 10);
+    let again = store.accept(event("e3", 1)).await.expect("accept");
+    assert!(matches!(again, Accepted::Duplicate(_)));
+    store.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_deleted_data_file_makes_writes_unavailable_for_good() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = RedbStore::open(&config(dir.path())).expect("open");
+    store.accept(event("a", 10)).await.expect("accept");
+    std::fs::remove_dir_all(dir.path()).expect("delete the data dir");
+    for id in ["b", "c"] {
+        let refused = store.accept(event(id, 10)).await;
+        assert!(
+            matches!(refused, Err(StoreError::Unavailable(_))),
+            "{refused:?}"
+        );
+    }
+    assert!(store.check_writable(1).await.is_err(), "not ready");
+    assert!(
+        !dir.path().join(FILE).exists(),
+        "never recreated behind the operator's back"
+    );
+    store.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = StorageConfig {
+        durability: Durability::Interval,
+        flush_interval: std::time::Duration::from_millis(5),
+        ..config(dir.path())
+    };
+    let store = RedbStore::open(&cfg).expect("open");
+    for i in 0..20 {
+        store
+            .accept(event(&format!("e{i}"), 100))
+            .await
+            .expect("accept");
+    }
+    store.close().await.expect("close");
+    let store = RedbStore::open(&cfg).expect("reopen");
+    assert_eq!(store.pending(), 20);
+    store.close().await.expect("close");
+}
