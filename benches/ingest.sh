@@ -9,6 +9,7 @@
 #
 #   benches/ingest.sh            # ROUNDS=3 SECS=10 CONNS=32 BODY=1024 RATE=auto
 #   ALSO_INTERVAL=1 benches/ingest.sh   # also hookbox with durability = "interval"
+#   ALSO_SLED=1 benches/ingest.sh       # also hookbox on the sled backend
 #
 # Bounded: ROUNDS × 4 runs of SECS seconds, each under `timeout`.
 
@@ -33,6 +34,8 @@ run() {
   check_quiet
   if [[ $server == hookbox-interval ]]; then
     DURABILITY=interval write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  elif [[ $server == hookbox-sled ]]; then
+    BACKEND=sled write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
   else
     write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
   fi
@@ -65,6 +68,7 @@ alternate() {
       run baseline "$mode" "$round" "$@"
     fi
     if [[ -n ${ALSO_INTERVAL:-} ]]; then run hookbox-interval "$mode" "$round" "$@"; fi
+    if [[ -n ${ALSO_SLED:-} ]]; then run hookbox-sled "$mode" "$round" "$@"; fi
   done
 }
 
@@ -89,7 +93,7 @@ print(f"\n{conns} connections, {body}-byte stripe events, {secs}s per run; media
 print(f"{'mode':<8}{'server':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'errors':>8}")
 for mode in ("closed", "open"):
     med = {}
-    for server in ("baseline", "hookbox", "hookbox-interval"):
+    for server in ("baseline", "hookbox", "hookbox-interval", "hookbox-sled"):
         rs = runs.get((server, mode))
         if not rs:
             continue
@@ -99,7 +103,10 @@ for mode in ("closed", "open"):
         errors = sum(r["errors"] for r in rs)
         print(f"{mode:<8}{server:<18}{med[server][0]:>10.0f}{med[server][1]:>10.2f}"
               f"{med[server][2]:>10.2f}{med[server][3]:>10.2f}{errors:>8}")
-    b, h = med["baseline"], med["hookbox"]
-    print(f"{mode:<8}{'hookbox/baseline':<18}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}{h[2] / b[2]:>10.2f}"
-          f"{h[3] / b[3]:>10.2f}")
+    b = med["baseline"]
+    for server in ("hookbox", "hookbox-sled"):
+        if server in med:
+            h = med[server]
+            print(f"{mode:<8}{server + '/baseline':<18}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}"
+                  f"{h[2] / b[2]:>10.2f}{h[3] / b[3]:>10.2f}")
 EOF

@@ -57,8 +57,8 @@ check_quiet() {
   done
 }
 
-# write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, DURABILITY (default
-# fsync), sled cache CACHE_BYTES (default 64 MiB, as shipped).
+# write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, BACKEND (default redb),
+# DURABILITY (default fsync), cache CACHE_BYTES (default 64 MiB, as shipped).
 write_config() {
   local file=$1 data=$2 handler=$3 worker=${4:-}
   cat >"$file" <<EOF
@@ -67,6 +67,7 @@ listen = "127.0.0.1:$HOOKBOX_PORT"
 shutdown_timeout = "2s"
 
 [storage]
+backend = "${BACKEND:-redb}"
 data_dir = "$data"
 cache_capacity_bytes = ${CACHE_BYTES:-67108864}
 durability = "${DURABILITY:-fsync}"

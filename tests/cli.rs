@@ -221,6 +221,107 @@ fn serve_exits_zero_on_sigterm() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
     if support::backend::postgres_under_test().is_none() {
-        assert!(data.join("db").exists(), "the store was created");
+        assert!(
+            data.join("hookbox-store.json").exists(),
+            "the store was created"
+        );
     }
+}
+
+/// `hookbox migrate` copies every event — state, attempt history, body — from sled into redb,
+/// verified by counts; a second run writes nothing; then on to PostgreSQL when the suite has one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_copies_every_event_and_is_safe_to_run_again() {
+    use hookbox::config::{StorageBackend, StorageConfig};
+    use hookbox::store::{Accepted, Attempt, NewEvent, Next, Outcome, State, Store};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (old, new) = (dir.path().join("sled"), dir.path().join("redb"));
+    let open = |backend, data_dir: &std::path::Path| StorageConfig {
+        backend,
+        data_dir: data_dir.to_path_buf(),
+        ..StorageConfig::default()
+    };
+    let sled = Store::open(&open(StorageBackend::Sled, &old))
+        .await
+        .expect("open sled");
+    for i in 0..1500u64 {
+        let event = NewEvent {
+            source: "stripe".into(),
+            id: format!("evt_{i}"),
+            received_at: 1_700_000_000_000 + i,
+            event_type: Some("charge.succeeded".into()),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: format!("{{\"id\":\"evt_{i}\"}}").into(),
+        };
+        assert_eq!(sled.accept(event).await.expect("accept"), Accepted::New);
+    }
+    let claimed = sled
+        .claim_due(1_700_000_000_000, 1, 5, &mut |_| Some(60_000))
+        .await
+        .expect("claim")
+        .remove(0);
+    let attempt = Attempt {
+        number: 1,
+        started_at: 1_700_000_000_000,
+        duration_ms: 3,
+        outcome: Outcome::Permanent,
+        status: Some(400),
+        exit_code: None,
+        error: Some("HTTP 400".into()),
+    };
+    let dead = Next::Dead("permanent failure".into());
+    assert!(sled
+        .record_attempt(&claimed.record, attempt, dead)
+        .await
+        .expect("record"));
+    sled.close().await.expect("close");
+    drop(sled);
+
+    let from = format!("sled:{}", old.display());
+    let to = format!("redb:{}", new.display());
+    let (code, out, err) = hookbox(&["migrate", "--from", &from, "--to", &to]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("migrated 1500 events"), "{out}");
+    assert!(out.contains("1500 written"), "{out}");
+    let (code, out, err) = hookbox(&["migrate", "--from", &from, "--to", &to]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0 written, 1500 already there"), "{out}");
+
+    let redb = Store::open(&open(StorageBackend::Redb, &new))
+        .await
+        .expect("open redb");
+    assert_eq!(redb.count().await.expect("count"), 1500);
+    assert_eq!(redb.pending(), 1499, "the dead one is not pending");
+    let id = &claimed.record.id;
+    let record = redb.get("stripe", id).await.expect("get").expect("copied");
+    assert_eq!(record.state, State::Dead);
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].status, Some(400));
+    let body = redb
+        .body("stripe", "evt_7")
+        .await
+        .expect("body")
+        .expect("copied");
+    assert_eq!(&body[..], br#"{"id":"evt_7"}"#);
+    redb.close().await.expect("close");
+    drop(redb);
+
+    let (code, _, err) = hookbox(&["migrate", "--from", &to, "--to", &from]);
+    assert_eq!(code, 1, "migrating into sled is refused");
+    assert!(err.contains("not supported"), "{err}");
+
+    let Some(url) = support::backend::postgres_url() else {
+        return;
+    };
+    let schema = support::backend::schema_for(&new);
+    let config = write_temp(
+        dir.path(),
+        "pg.toml",
+        format!("[storage]\ndatabase_schema = \"{schema}\"\n[sources.s]\nscheme = \"github\"\nsecrets = [\"x\"]\n").as_bytes(),
+    );
+    let pg = format!("postgres:{}", url.trim_start_matches("postgres:"));
+    let (code, out, err) = hookbox(&["migrate", "--config", &config, "--from", &to, "--to", &pg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1500 written"), "{out}");
 }

@@ -206,3 +206,37 @@ async fn full_disk_is_503_never_202_and_recovers_without_restart() {
     assert_all_known(&server, &acked).await;
     server.stop().await;
 }
+
+/// The data dir deleted while serving (an operator's mistake, a cleanup script): every later
+/// delivery is a 503 and the instance is not ready — never a 202 for an event written into a
+/// file nobody will find again. Runs on redb, the default, whatever backend the suite is on.
+#[tokio::test]
+async fn a_deleted_data_dir_is_503_and_not_ready() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let mut config = support::config_in(BASE_CONFIG, &data);
+    config.storage.backend = hookbox::config::StorageBackend::Redb;
+    let server = TestServer::start_with(config).await;
+    let reply = server.deliver("stripe", &event("evt_kept"), "").await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert_eq!(get(&server.url("/readyz")).await.status, 200);
+
+    std::fs::remove_dir_all(&data).expect("delete the data dir");
+    for i in 0..3 {
+        let reply = server
+            .deliver("stripe", &event(&format!("evt_lost_{i}")), "")
+            .await;
+        assert_unavailable(&reply);
+    }
+    assert_eq!(get(&server.url("/readyz")).await.status, 503);
+    assert_eq!(
+        get(&server.url("/healthz")).await.status,
+        200,
+        "alive, not ready"
+    );
+    assert!(
+        !data.exists(),
+        "the store was not recreated behind the operator's back"
+    );
+    server.stop().await;
+}

@@ -1,7 +1,9 @@
-//! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`.
+//! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
+//! `migrate`.
 
 mod bench;
 mod events;
+mod migrate;
 mod replay;
 mod serve;
 mod signing;
@@ -36,6 +38,9 @@ enum Command {
     Events(events::EventsArgs),
     /// Load a running hookbox with realistic signed events; report req/s, latency, drain.
     Bench(bench::BenchArgs),
+    /// Copy every event from one store to another (sled to redb, or to PostgreSQL), verified by
+    /// counts; safe to run again after an interruption.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -70,6 +75,7 @@ pub fn main() -> ExitCode {
         Some(Command::Replay(args)) => replay::run(args),
         Some(Command::Events(args)) => events::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Migrate(args)) => migrate::run(args),
     }
 }
 

@@ -32,7 +32,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(config.server.listen).await {
             Ok(listener) => listener,
             Err(e) => {
@@ -49,7 +49,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // A blocking task still stuck in the store (a hung disk) must not keep the process alive:
+    // dropping the runtime would wait for it forever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 fn init_tracing(format: LogFormat) {

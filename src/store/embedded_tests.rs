@@ -57,12 +57,12 @@ macro_rules! on_both {
         mod $name {
             use crate::config::StorageBackend;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test]
             async fn redb() {
                 super::$name(StorageBackend::Redb).await
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test]
             async fn sled() {
                 super::$name(StorageBackend::Sled).await
             }

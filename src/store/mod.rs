@@ -14,6 +14,7 @@
 pub mod data_dir;
 mod health;
 mod keys;
+pub mod migrate;
 pub mod postgres;
 mod query;
 mod record;

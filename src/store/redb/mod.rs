@@ -100,7 +100,7 @@ impl RedbStore {
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
     {
-        let (job, rx) = Job::new(bytes, work);
+        let (job, rx) = Job::boxed(bytes, work);
         self.tx
             .send(Msg::Write(job))
             .map_err(|_| unavailable("the store is closed"))?;
@@ -232,12 +232,12 @@ impl RedbStore {
         let key = event_key(&claimed.source, &claimed.id);
         let updated = self
             .write(bytes, move |t| {
-                Ok(t.update(&key, |r| {
+                t.update(&key, |r| {
                     r.holds_claim_of(&claimed).then(|| {
                         let now = attempt.ended_at();
                         r.record_attempt(attempt, next, now)
                     })
-                })?)
+                })
             })
             .await?;
         match updated {
@@ -385,5 +385,48 @@ impl RedbStore {
     /// still in place, the disk accepting them).
     pub async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
         self.write(0, move |t| Ok(Ok(t.probe(now)?))).await
+    }
+}
+
+/// Migration (see `store::migrate`).
+impl RedbStore {
+    /// Up to `limit` events after the event key `after`, in key order, with their bodies.
+    pub fn export_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<super::migrate::Exported>, StoreError> {
+        read::export_page(self.db()?.as_ref(), after, limit)
+    }
+
+    /// Inserts each event unless its id is known; returns how many were new.
+    pub async fn import(&self, events: Vec<super::migrate::Exported>) -> Result<usize, StoreError> {
+        let bytes = events
+            .iter()
+            .map(|(_, b)| b.as_ref().map_or(0, Bytes::len))
+            .sum();
+        let (inserted, pending) = self
+            .write(bytes, move |t| {
+                let (mut inserted, mut pending) = (0, 0);
+                for (record, body) in &events {
+                    match t.import(record, body.as_deref())? {
+                        Ok(true) => {
+                            inserted += 1;
+                            pending += u64::from(!record.state.is_final());
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+                Ok(Ok((inserted, pending)))
+            })
+            .await?;
+        self.requeued(pending);
+        Ok(inserted)
+    }
+
+    /// Events stored (records and tombstones).
+    pub fn count(&self) -> Result<u64, StoreError> {
+        read::count_events(self.db()?.as_ref())
     }
 }

@@ -52,6 +52,9 @@ pub fn next_due(db: &Database) -> Result<Option<u64>, StoreError> {
     Ok(first.and_then(|(k, _)| split_timed_key(k.value()).map(|(at, _)| at)))
 }
 
+/// An index entry: (time, event key, the record when it was read).
+pub type DueEntry = (u64, Vec<u8>, Option<EventRecord>);
+
 /// Up to `limit` entries of `due` (or `expiry`) at or before `now`, oldest first, with their
 /// records (`None` when the entry's record is gone).
 pub fn due_until(
@@ -59,7 +62,7 @@ pub fn due_until(
     expiry: bool,
     now: u64,
     limit: usize,
-) -> Result<Vec<(u64, Vec<u8>, Option<EventRecord>)>, StoreError> {
+) -> Result<Vec<DueEntry>, StoreError> {
     let txn = db.begin_read().map_err(super::storage_error)?;
     let index = txn
         .open_table(if expiry { EXPIRY } else { DUE })
@@ -125,4 +128,31 @@ pub fn walk(
         budget,
         visit,
     )
+}
+
+/// Up to `limit` records after the event key `after`, in key order, with their bodies.
+pub fn export_page(
+    db: &Database,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<(EventRecord, Option<Bytes>)>, StoreError> {
+    use std::ops::Bound;
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let bodies = txn.open_table(BODIES).map_err(super::storage_error)?;
+    let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+    let range = events
+        .range::<&[u8]>((lower, Bound::Unbounded))
+        .map_err(super::storage_error)?;
+    let mut out = Vec::new();
+    for entry in range.take(limit) {
+        let (key, raw) = entry.map_err(super::storage_error)?;
+        let record = EventRecord::decode(raw.value())?;
+        let body = bodies
+            .get(timed_key(record.received_at, key.value()).as_slice())
+            .map_err(super::storage_error)?
+            .map(|b| Bytes::copy_from_slice(b.value()));
+        out.push((record, body));
+    }
+    Ok(out)
 }

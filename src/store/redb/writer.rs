@@ -54,7 +54,7 @@ where
     F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
 {
     /// A write of about `bytes` doing `work`, and the receiver of its result.
-    pub fn new(
+    pub fn boxed(
         bytes: usize,
         work: F,
     ) -> (Box<dyn Write>, oneshot::Receiver<Result<T, StoreError>>) {

@@ -72,3 +72,30 @@ impl Trees {
         Ok(added)
     }
 }
+
+/// Migration out of sled (see `store::migrate`).
+impl SledStore {
+    /// Up to `limit` events after the event key `after`, in key order, with their bodies.
+    pub fn export_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<crate::store::migrate::Exported>, StoreError> {
+        use std::ops::Bound;
+        let trees = &self.backend()?.trees;
+        let lower = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.to_vec()));
+        let mut out = Vec::new();
+        for entry in trees.events.range((lower, Bound::Unbounded)).take(limit) {
+            let (key, raw) = entry?;
+            let record = decode(&raw)?;
+            let body = trees.body(&key, record.received_at)?;
+            out.push((record, body));
+        }
+        Ok(out)
+    }
+
+    /// Events stored (records and tombstones).
+    pub fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.backend()?.trees.events.len() as u64)
+    }
+}

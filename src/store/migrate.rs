@@ -1,0 +1,50 @@
+//! Copying every event — record (state, attempt history, requeues), body and dedupe tombstone —
+//! from one backend to another, for `hookbox migrate`. The source is read in pages in its own
+//! key order; the target inserts each event unless its id is already there, so an interrupted
+//! copy is finished by running it again.
+
+use bytes::Bytes;
+
+use super::{Engine, EventRecord, Store, StoreError};
+
+/// One event as migrated: its record and its body (`None` once purged).
+pub type Exported = (EventRecord, Option<Bytes>);
+
+impl Store {
+    /// Up to `limit` events after `after` (the last one of the previous page), in the backend's
+    /// own key order. An empty page means the end.
+    pub async fn export_page(
+        &self,
+        after: Option<&EventRecord>,
+        limit: usize,
+    ) -> Result<Vec<Exported>, StoreError> {
+        let after = after.map(|r| super::event_key(&r.source, &r.id));
+        match &self.engine {
+            Engine::Redb(s) => s.export_page(after.as_deref(), limit),
+            Engine::Sled(s) => s.export_page(after.as_deref(), limit),
+            Engine::Postgres(_) => Err(StoreError::Config(
+                "migrating out of PostgreSQL is not supported; use pg_dump".into(),
+            )),
+        }
+    }
+
+    /// Inserts each event unless its id is known; returns how many were new. Durable on return.
+    pub async fn import(&self, events: Vec<Exported>) -> Result<usize, StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => s.import(events).await,
+            Engine::Postgres(s) => Ok(s.import(&events).await?),
+            Engine::Sled(_) => Err(StoreError::Config(
+                "migrating into sled is not supported: migrate to redb (the default)".into(),
+            )),
+        }
+    }
+
+    /// Events stored (records and tombstones).
+    pub async fn count(&self) -> Result<u64, StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => s.count(),
+            Engine::Sled(s) => s.count(),
+            Engine::Postgres(s) => Ok(s.count().await?),
+        }
+    }
+}
