@@ -1,6 +1,6 @@
 //! The storage floor: durable accepts per second, and CPU per accepted event, through hookbox's
-//! own sled store (group write, group commit with `syncfs`) with no HTTP, no signature check and
-//! no worker. Whatever the server does on top comes out of what is left, so this bounds what
+//! own store (the default redb backend: one writer, group commit with `fdatasync`; `BACKEND=sled`
+//! for sled) with no HTTP, no signature check and no worker. Whatever the server does on top comes out of what is left, so this bounds what
 //! `hookbox bench` can show on the same machine.
 //!
 //! ```sh
@@ -17,7 +17,7 @@ use bytes::Bytes;
 use hookbox::config::StorageConfig;
 use hookbox::store::{Accepted, NewEvent, Store};
 
-/// User plus system CPU time of this process so far (every thread, sled's included).
+/// User plus system CPU time of this process so far (every thread, the store's included).
 fn cpu_time() -> Duration {
     // SAFETY: getrusage only writes into the zeroed struct it is given.
     let usage = unsafe {
@@ -42,6 +42,10 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = StorageConfig {
         data_dir: dir.path().to_path_buf(),
+        backend: match std::env::var("BACKEND").as_deref() {
+            Ok("sled") => hookbox::config::StorageBackend::Sled,
+            _ => hookbox::config::StorageBackend::Redb,
+        },
         ..StorageConfig::default()
     };
     let store = Store::open(&config).await.expect("open the store");
