@@ -204,19 +204,21 @@ impl RedbStore {
                 })?))
             })
             .await?;
-        let db = self.db()?;
-        let (mut claimed, mut dead) = (Vec::new(), 0);
-        for (record, took) in updated.into_iter().flatten() {
-            if took {
-                let key = event_key(&record.source, &record.id);
-                let body = read::body(&db, &key, record.received_at)?.unwrap_or_default();
-                claimed.push(Claimed { record, body });
-            } else {
-                dead += 1;
-            }
-        }
-        self.slot.pending.fetch_sub(dead, Ordering::Relaxed);
-        Ok(claimed)
+        let (took, gone): (Vec<_>, Vec<_>) = updated.into_iter().flatten().partition(|u| u.1);
+        self.slot.pending.fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        let wanted: Vec<_> = took
+            .iter()
+            .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
+            .collect();
+        let bodies = read::bodies(self.db()?.as_ref(), &wanted)?;
+        Ok(took
+            .into_iter()
+            .zip(bodies)
+            .map(|((record, _), body)| Claimed {
+                record,
+                body: body.unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// Records the attempt `claimed` made and moves the event on; `false` when the claim is no

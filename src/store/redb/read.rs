@@ -40,6 +40,20 @@ pub fn body(db: &Database, key: &[u8], received_at: u64) -> Result<Option<Bytes>
     Ok(found.map(|raw| Bytes::copy_from_slice(raw.value())))
 }
 
+/// The bodies of several events, `(event key, received_at)` each, in one read transaction.
+pub fn bodies(db: &Database, events: &[(Vec<u8>, u64)]) -> Result<Vec<Option<Bytes>>, StoreError> {
+    let bodies = table(db, BODIES)?;
+    events
+        .iter()
+        .map(|(key, received_at)| {
+            let found = bodies
+                .get(timed_key(*received_at, key).as_slice())
+                .map_err(super::storage_error)?;
+            Ok(found.map(|raw| Bytes::copy_from_slice(raw.value())))
+        })
+        .collect()
+}
+
 /// Number of events stored (records, tombstones included).
 pub fn count_events(db: &Database) -> Result<u64, StoreError> {
     table(db, EVENTS)?.len().map_err(super::storage_error)
