@@ -4,11 +4,14 @@
 
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/pids.rs"]
+mod pids;
 mod support;
 #[path = "support/target.rs"]
 mod target;
 
 use flow::{attempts, command, config, deliver, outcomes, settled, FAST};
+use pids::{pid_in, until_ended};
 use support::TestServer;
 
 #[tokio::test]
@@ -81,5 +84,69 @@ async fn a_command_that_runs_too_long_is_killed() {
         attempts(&s)[0]["error"],
         "timed out after 300ms; killed: started"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_timed_out_command_takes_its_children_with_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("bg");
+    let script = format!(
+        "sleep 30 & echo $! > '{}'; echo started >&2; exec sleep 30",
+        pid_file.display()
+    );
+    let worker = format!("{FAST}\nmax_attempts = 1");
+    let server =
+        TestServer::start(&config(&worker, &command(&script, "timeout = \"300ms\""))).await;
+    deliver(&server, "evt_c5", "{}", &[]).await;
+    let s = settled(&server, "evt_c5").await;
+    assert_eq!(s["state"], "dead", "{s}");
+    until_ended(pid_in(&pid_file).await, "the background child to be killed").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_command_is_done_when_it_exits_even_if_its_child_holds_stderr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("bg");
+    let script = format!(
+        "cat >/dev/null; sleep 30 & echo $! > '{}'; echo done >&2; exit 0",
+        pid_file.display()
+    );
+    let worker = format!("{FAST}\nmax_attempts = 1");
+    let server = TestServer::start(&config(&worker, &command(&script, "timeout = \"15s\""))).await;
+    deliver(&server, "evt_c6", "{}", &[]).await;
+    let s = settled(&server, "evt_c6").await;
+    assert_eq!(s["state"], "succeeded", "{s}");
+    assert_eq!(attempts(&s)[0]["exit_code"], 0);
+    assert_eq!(attempts(&s)[0]["error"], "done");
+    until_ended(
+        pid_in(&pid_file).await,
+        "the left-behind child to be killed",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_command_sees_only_allowed_and_named_environment_variables() {
+    // Only this test sets these names, so running beside other tests cannot disturb it.
+    std::env::set_var(
+        "HOOKBOX_DATABASE_URL",
+        "postgres://hookbox:hunter2@db/hookbox",
+    );
+    std::env::set_var("HOOKBOX_IT_PASSED", "yes");
+    std::env::set_var("HOOKBOX_IT_UNNAMED", "leaked");
+    let script = r#"[ -z "${HOOKBOX_DATABASE_URL+set}" ] && [ -z "${HOOKBOX_IT_UNNAMED+set}" ] &&
+[ "$HOOKBOX_IT_PASSED" = yes ] && [ "$MODE" = live ] && [ -n "$PATH" ] &&
+[ "$HOOKBOX_EVENT_ID" = evt_c7 ] && exit 0
+env | cut -d= -f1 | tr '\n' ' ' >&2
+exit 9"#;
+    let extra =
+        "permanent_exit_code = 9\npass_env = [\"HOOKBOX_IT_PASSED\"]\nenv = { MODE = \"live\" }";
+    let server = TestServer::start(&config(FAST, &command(script, extra))).await;
+    deliver(&server, "evt_c7", "{}", &[]).await;
+    let s = settled(&server, "evt_c7").await;
+    assert_eq!(s["state"], "succeeded", "{s}");
     server.stop().await;
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::source::{HandlerConfig, HmacConfig, SourceConfig};
+use super::handler::build_handler;
+use super::source::{HmacConfig, SourceConfig};
 use super::{
     AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
 };
@@ -173,9 +174,10 @@ fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str, String)> 
     }
 }
 
-type KeyError = (String, String);
+/// A problem with one key of a source: (key below `sources.<name>`, reason).
+pub(super) type KeyError = (String, String);
 
-fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
+pub(super) fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
     Err((key.to_owned(), reason.into()))
 }
 
@@ -320,38 +322,4 @@ fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
     };
     scheme.validate().or_else(|reason| err("hmac", reason))?;
     Ok(scheme)
-}
-
-fn build_handler(
-    handler: &HandlerConfig,
-    env_prefix: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<HandlerConfig, KeyError> {
-    let mut handler = handler.clone();
-    match &mut handler {
-        HandlerConfig::Log => {}
-        HandlerConfig::Forward(f) => {
-            if let Some(s) = env(&format!("{env_prefix}_FORWARD_SECRET")) {
-                f.secret = Some(Secret::new(s));
-            }
-            let Some(secret) = &f.secret else {
-                return err(
-                    "handler.secret",
-                    format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
-                );
-            };
-            verify::check_secret(&Scheme::Standard, secret)
-                .or_else(|r| err("handler.secret", r))?;
-            match f.url.parse::<http::Uri>() {
-                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
-                _ => return err("handler.url", "must be an absolute http:// URL"),
-            }
-        }
-        HandlerConfig::Command(c) => {
-            if c.program.as_os_str().is_empty() {
-                return err("handler.program", "must not be empty");
-            }
-        }
-    }
-    Ok(handler)
 }

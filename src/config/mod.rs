@@ -3,6 +3,7 @@
 //! Loading (file + environment + validation) lives in [`load`]; the rest of hookbox only sees the
 //! validated [`Config`], whose sources carry ready-to-use [`Verifier`]s.
 
+mod handler;
 mod load;
 mod source;
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod command;
 mod forward;
 mod log;
+mod process;
 mod request;
 
 use std::time::Duration;
