@@ -1,7 +1,7 @@
 //! Wires the store, the HTTP server and the worker together, and drains them on shutdown.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +27,21 @@ pub enum AppError {
     },
 }
 
+/// How long past the shutdown deadline the worker gets to cancel its attempts.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// Cancels `deadline` once `timeout` has passed since `shutdown` was cancelled: the one
+/// deadline both the HTTP drain and the worker drain end at.
+async fn deadline_after(
+    shutdown: CancellationToken,
+    deadline: CancellationToken,
+    timeout: Duration,
+) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(timeout).await;
+    deadline.cancel();
+}
+
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
     let now = SystemTime::now()
@@ -35,8 +50,9 @@ pub fn now_ms() -> u64 {
     u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting, finishes
-/// in-flight requests, stops the worker (up to `server.shutdown_timeout`) and flushes.
+/// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting and claiming
+/// at once, lets in-flight requests and running handlers finish — both within one
+/// `server.shutdown_timeout` from the signal — and flushes.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -72,16 +88,24 @@ pub async fn run(
     );
 
     let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.clone())));
+    let deadline = CancellationToken::new();
+    tokio::spawn(deadline_after(
+        shutdown.clone(),
+        deadline.clone(),
+        config.server.shutdown_timeout,
+    ));
     let tasks = TaskTracker::new();
-    let worker_stop = CancellationToken::new();
     // Set before serving, so `/readyz` never sees a worker that is merely not started yet;
     // cleared when the task ends for any reason, a panic included.
     let running = store.worker_running_guard();
+    // The worker watches the same signal as the listener: it stops claiming when shutdown
+    // starts, not after the HTTP side has drained.
     let worker_run = worker::run(
         config.clone(),
         store.clone(),
         metrics.clone(),
-        worker_stop.clone(),
+        shutdown.clone(),
+        deadline.clone(),
     );
     tasks.spawn(async move {
         let _running = running;
@@ -92,17 +116,20 @@ pub async fn run(
         store: store.clone(),
         metrics,
     };
-    http::serve(listener, ctx, shutdown).await;
+    http::serve(listener, ctx, shutdown, deadline.clone()).await;
 
-    worker_stop.cancel();
     tasks.close();
-    if tokio::time::timeout(config.server.shutdown_timeout, tasks.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
+    // The worker ends its handlers at the deadline; this bound only covers an attempt that
+    // does not notice being cancelled.
+    let worker_done = async {
+        deadline.cancelled().await;
+        tokio::time::sleep(CANCEL_GRACE).await;
+    };
+    tokio::select! {
+        () = tasks.wait() => {}
+        () = worker_done => tracing::warn!(
             "worker did not stop in time; its claimed events return to the queue on next start"
-        );
+        ),
     }
     if let Err(e) = store.close().await {
         tracing::error!(error = %e, "final flush failed");

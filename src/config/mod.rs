@@ -75,7 +75,8 @@ pub struct ServerConfig {
     /// Time allowed for reading a whole request body.
     #[serde(with = "humantime_serde")]
     pub body_read_timeout: Duration,
-    /// How long a graceful shutdown waits for in-flight requests and handlers.
+    /// How long a graceful shutdown waits for in-flight requests and running handlers, both
+    /// together, from the signal.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     /// `text` (default) or `json`; `--log-format` overrides it.

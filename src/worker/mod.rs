@@ -8,8 +8,10 @@
 //! crash between a handler finishing and its result being recorded runs it again, and
 //! handlers get a stable idempotency key ([`idempotency_key`]) to notice.
 //!
-//! On shutdown the loop stops claiming, waits for the handlers already running, and leaves
-//! everything else queued. A retention sweep runs alongside.
+//! When shutdown starts the loop stops claiming at once, waits for the handlers already
+//! running, and leaves everything else queued. If the shutdown deadline passes first, the
+//! running attempts are cancelled (a command's whole process group is killed); their events
+//! stay `processing` and run again at the next start. A retention sweep runs alongside.
 
 mod attempt;
 mod handler;
@@ -41,16 +43,17 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 const BLOCKED_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs the worker and the retention sweep until `shutdown` is cancelled, then waits for the
-/// handlers already running. The caller bounds that wait.
+/// handlers already running — until `deadline` is cancelled, when it ends them.
 pub async fn run(
     config: Arc<Config>,
     store: Store,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    deadline: CancellationToken,
 ) {
     let period = sweep::period(&config.storage);
     let sweep = sweep::run(store.clone(), period, shutdown.clone());
-    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown);
+    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown, deadline);
     tokio::join!(dispatch, sweep);
 }
 
@@ -85,7 +88,7 @@ impl Dispatcher {
         }
     }
 
-    async fn run(mut self, stop: CancellationToken) {
+    async fn run(mut self, stop: CancellationToken, deadline: CancellationToken) {
         loop {
             while let Some(done) = self.tasks.try_join_next_with_id() {
                 self.finished(done);
@@ -114,8 +117,22 @@ impl Dispatcher {
         if running > 0 {
             tracing::info!(running, "worker stopping; waiting for running handlers");
         }
-        while let Some(done) = self.tasks.join_next_with_id().await {
-            self.finished(done);
+        let drained = async {
+            while let Some(done) = self.tasks.join_next_with_id().await {
+                self.finished(done);
+            }
+        };
+        let in_time = tokio::select! {
+            () = drained => true,
+            () = deadline.cancelled() => false,
+        };
+        if !in_time {
+            tracing::warn!(
+                running = self.tasks.len(),
+                "shutdown deadline reached; ending running handlers (their events run again at the next start)"
+            );
+            // Dropping an attempt's future ends its handler (and a command's process group).
+            self.tasks.shutdown().await;
         }
         tracing::info!("worker stopped");
     }
