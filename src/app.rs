@@ -115,6 +115,7 @@ pub async fn run(
         config: config.clone(),
         store: store.clone(),
         metrics,
+        body_budget: http::BodyBudget::new(config.server.max_inflight_body_bytes),
     };
     http::serve(listener, ctx, shutdown, deadline.clone()).await;
 

@@ -101,6 +101,17 @@ pub fn load_str(
         })?;
         sources.push(source);
     }
+    if let Some(largest) = sources.iter().max_by_key(|s| s.max_body_bytes) {
+        if largest.max_body_bytes > raw.server.max_inflight_body_bytes {
+            return Err(invalid(
+                "server.max_inflight_body_bytes".into(),
+                format!(
+                    "must be at least the largest max_body_bytes ({} for source {})",
+                    largest.max_body_bytes, largest.name
+                ),
+            ));
+        }
+    }
     let mut admin = raw.admin;
     if let Some(token) = env("HOOKBOX_ADMIN_TOKEN") {
         admin.token = Some(Secret::new(token));

@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// Time allowed for reading a whole request body.
     #[serde(with = "humantime_serde")]
     pub body_read_timeout: Duration,
+    /// Request body bytes held in memory at once over all connections; a request that would
+    /// go past it gets 503 before more of it is read.
+    pub max_inflight_body_bytes: u64,
     /// How long a graceful shutdown waits for in-flight requests and running handlers, both
     /// together, from the signal.
     #[serde(with = "humantime_serde")]
@@ -90,6 +93,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
+            max_inflight_body_bytes: 256 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Text,
         }

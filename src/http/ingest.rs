@@ -24,15 +24,17 @@ pub async fn ingest(
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let max = source.max_body_bytes;
-    let body = match read_limited(
+    // `_held` keeps the body's bytes counted against the budget until the answer is ready.
+    let (body, _held) = match read_limited(
         &parts.headers,
         body,
         max,
         ctx.config.server.body_read_timeout,
+        &ctx.body_budget,
     )
     .await
     {
-        Ok(body) => body,
+        Ok(read) => read,
         Err((reason, detail)) => return problem(reason, &detail),
     };
     let now = SystemTime::now()

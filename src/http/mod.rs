@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod body;
+mod budget;
 mod health;
 mod ingest;
 mod metrics;
@@ -22,6 +23,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+pub use budget::BodyBudget;
 pub use problem::Reason;
 pub use server::serve;
 
@@ -38,6 +40,8 @@ pub struct Ctx {
     pub store: Store,
     /// Counters and histograms, shared with the worker.
     pub metrics: Arc<Metrics>,
+    /// Body bytes all requests may hold at once (`server.max_inflight_body_bytes`).
+    pub body_budget: BodyBudget,
 }
 
 impl Ctx {

@@ -30,6 +30,8 @@ pub enum Reason {
     TooLarge,
     /// 415: the source needs a JSON body.
     NotJson,
+    /// 503: the in-flight body budget (`server.max_inflight_body_bytes`) is used up.
+    Busy,
     /// 503: storage cannot accept writes right now.
     StorageUnavailable,
     /// 503: not ready to take traffic (storage not writable or worker not running).
@@ -74,6 +76,11 @@ impl Reason {
                 "Storage unavailable",
             ),
             Reason::NotReady => (S::SERVICE_UNAVAILABLE, "not-ready", "Not ready"),
+            Reason::Busy => (
+                S::SERVICE_UNAVAILABLE,
+                "server-busy",
+                "Too many bodies in flight",
+            ),
         }
     }
 
@@ -113,8 +120,15 @@ pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/problem+json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if matches!(reason, Reason::StorageUnavailable | Reason::NotReady) {
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    match reason {
+        Reason::StorageUnavailable | Reason::NotReady => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        // Bodies in flight finish within `body_read_timeout`; most far sooner.
+        Reason::Busy => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     res
 }
