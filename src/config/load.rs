@@ -143,6 +143,12 @@ fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
     if raw.worker.concurrency == 0 {
         return Err(("worker.concurrency", "must be at least 1"));
     }
+    if raw.worker.destination_concurrency == Some(0) {
+        return Err(("worker.destination_concurrency", "must be at least 1"));
+    }
+    if raw.worker.circuit_failures == 0 {
+        return Err(("worker.circuit_failures", "must be at least 1"));
+    }
     if !(0.0..1.0).contains(&raw.worker.jitter) {
         return Err(("worker.jitter", "must be at least 0 and below 1"));
     }

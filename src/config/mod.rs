@@ -217,6 +217,14 @@ pub struct WorkerConfig {
     /// Extra lease time beyond a handler's timeout before a claimed event counts as abandoned.
     #[serde(with = "humantime_serde")]
     pub lease_margin: Duration,
+    /// Most forward attempts running against one destination (`host:port`) at once; default
+    /// half of `concurrency`, so one hanging application never holds every slot.
+    pub destination_concurrency: Option<usize>,
+    /// Failures in a row (timeouts, connection errors, 5xx) that open a destination's circuit.
+    pub circuit_failures: u32,
+    /// How long an open circuit holds a destination's events back before one probe goes.
+    #[serde(with = "humantime_serde")]
+    pub circuit_cooldown: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -228,11 +236,20 @@ impl Default for WorkerConfig {
             max_attempts: None,
             jitter: 0.2,
             lease_margin: Duration::from_secs(30),
+            destination_concurrency: None,
+            circuit_failures: 5,
+            circuit_cooldown: Duration::from_secs(30),
         }
     }
 }
 
 impl WorkerConfig {
+    /// Most attempts against one forward destination at once.
+    pub fn destination_limit(&self) -> usize {
+        self.destination_concurrency
+            .unwrap_or((self.concurrency / 2).max(1))
+    }
+
     /// Attempts allowed before an event is dead.
     pub fn attempts_allowed(&self) -> u32 {
         self.max_attempts

@@ -1,5 +1,5 @@
 //! The admin API's handlers (routed and authorised in `router`): list events, fetch a payload,
-//! requeue one event, bulk-requeue dead events.
+//! requeue one event, bulk-requeue dead events, show forward destinations.
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -133,4 +133,20 @@ fn not_written(e: &crate::store::StoreError) -> Response<Full<Bytes>> {
         Reason::StorageUnavailable,
         "the requeue could not be stored durably; retry later",
     )
+}
+
+/// `GET /admin/destinations`: every forward destination's limit, load and circuit state, as
+/// the worker last published them.
+pub fn destinations(ctx: &Ctx) -> Response<Full<Bytes>> {
+    let items: Vec<Value> = ctx
+        .metrics
+        .destinations()
+        .into_iter()
+        .map(|(name, d)| {
+            let mut item = json!(d);
+            item["destination"] = json!(name);
+            item
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "destinations": items }))
 }

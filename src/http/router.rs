@@ -103,6 +103,8 @@ async fn dispatch_admin(
                 _ => not_allowed("POST"),
             }
         }
+        ["destinations"] if readable => admin::destinations(ctx),
+        ["destinations"] => not_allowed("GET, HEAD"),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
         ["requeue"] => not_allowed("POST"),
         _ => problem(Reason::NotFound, "no such admin route"),

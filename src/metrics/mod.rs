@@ -100,11 +100,33 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// The state of one forward destination, as the worker last published it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationSnapshot {
+    /// Sources forwarding there.
+    pub sources: Vec<String>,
+    /// Circuit state: `closed`, `open` or `half-open`.
+    pub state: &'static str,
+    /// Attempts running against it now.
+    pub in_flight: usize,
+    /// Most attempts allowed against it at once.
+    pub limit: usize,
+    /// Failures in a row while closed.
+    pub consecutive_failures: u32,
+    /// Times the circuit opened since start.
+    pub opened_total: u64,
+    /// While open: when the next probe may go (unix ms).
+    pub open_until: Option<u64>,
+}
+
 /// The process's metrics. Counters start at zero when hookbox starts.
 #[derive(Debug)]
 pub struct Metrics {
     /// By source name; `""` collects unknown sources.
     sources: BTreeMap<String, PerSource>,
+    /// Forward destinations by `host:port`, published by the worker.
+    destinations: Mutex<BTreeMap<String, DestinationSnapshot>>,
 }
 
 impl Metrics {
@@ -115,7 +137,24 @@ impl Metrics {
             .map(|name| (name.into(), PerSource::new()))
             .collect();
         map.insert(String::new(), PerSource::new());
-        Metrics { sources: map }
+        Metrics {
+            sources: map,
+            destinations: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Replaces what is known about destination `name`.
+    pub fn destination(&self, name: &str, snapshot: DestinationSnapshot) {
+        let mut map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(name.to_owned(), snapshot);
+    }
+
+    /// Every destination's last published state, by name.
+    pub fn destinations(&self) -> BTreeMap<String, DestinationSnapshot> {
+        self.destinations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The series of `source`, or of `""` when it is not configured.
@@ -180,7 +219,7 @@ impl Metrics {
             .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed))
             .map(|(name, s)| (name.as_str(), s))
             .collect();
-        render::all(&shown, queue)
+        render::all(&shown, queue, &self.destinations())
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tracing::Instrument;
 
+use super::destinations::is_destination_failure;
 use super::handler::{Handlers, Job, Report};
 use super::retry::{Decision, Failure, RetryPolicy};
 use crate::app::now_ms;
@@ -28,9 +29,16 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the claim loop learns from a finished attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended {
+    /// The handler's destination timed out, refused the connection or answered 5xx.
+    pub destination_failure: bool,
+}
+
 /// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
 /// event `processing` until its lease expires, when it is claimed again (at-least-once).
-pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
+pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
     let r = &claimed.record;
     let span = tracing::info_span!("attempt", source = %r.source, event_id = %r.id, attempt = r.attempt_count);
     async {
@@ -58,6 +66,9 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
             Ok(true) => shared.metrics.attempt_recorded(&r.source, report.outcome, dead),
             Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
+        }
+        Ended {
+            destination_failure: is_destination_failure(&report),
         }
     }
     .instrument(span)
