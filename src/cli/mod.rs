@@ -14,11 +14,16 @@ use clap::{Parser, Subcommand};
 use crate::config::LogFormat;
 
 /// hookbox — receive, verify, dedupe and durably queue webhooks, then process them.
+///
+/// Without a subcommand it serves, and takes `serve`'s options: `hookbox --listen …` is
+/// `hookbox serve --listen …`.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,7 +55,6 @@ pub struct ServeArgs {
     /// Data directory, overriding `storage.data_dir`.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Log format.
     /// Log format, overriding `server.log_format` (default text).
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -59,17 +63,29 @@ pub struct ServeArgs {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
-        None => serve::run(ServeArgs {
-            config: "config.toml".into(),
-            ..Default::default()
-        }),
+        None => serve::run(cli.serve),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Verify(args)) => signing::verify(args),
         Some(Command::Sign(args)) => signing::sign(args),
         Some(Command::Replay(args)) => replay::run(args),
         Some(Command::Events(args)) => events::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+    }
+}
+
+/// Lets a tool whose output goes to a closed pipe (`hookbox sign … | head -1`) end the way
+/// other Unix tools do — quietly, by SIGPIPE — instead of panicking in `println!`. Not for
+/// `serve`: a command handler that stops reading its stdin must not end hookbox. Sockets
+/// are unaffected either way (they are written with `MSG_NOSIGNAL`).
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; restores the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
