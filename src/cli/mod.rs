@@ -49,8 +49,8 @@ pub struct ServeArgs {
     /// Configuration file.
     #[arg(long, default_value = "config.toml")]
     pub config: PathBuf,
-    /// Address to listen on, overriding `server.listen`.
-    #[arg(long)]
+    /// Address to listen on (ip:port or host:port), overriding `server.listen`.
+    #[arg(long, value_parser = crate::config::resolve_listen)]
     pub listen: Option<std::net::SocketAddr>,
     /// Data directory, overriding `storage.data_dir`.
     #[arg(long)]
@@ -106,4 +106,26 @@ fn load_source(
         .cloned()
         .ok_or_else(|| usage_error(format!("no source {name:?} in {}", path.display())))?;
     Ok((config, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_options_parse_with_or_without_the_subcommand_and_take_host_names() {
+        let cli = Cli::try_parse_from(["hookbox", "--listen", "localhost:0"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert!(cli.serve.listen.is_some_and(|a| a.ip().is_loopback()));
+        let cli =
+            Cli::try_parse_from(["hookbox", "serve", "--listen", "127.0.0.1:9"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve(ServeArgs {
+                listen: Some(_),
+                ..
+            }))
+        ));
+        assert!(Cli::try_parse_from(["hookbox", "--listen", "nope"]).is_err());
+    }
 }

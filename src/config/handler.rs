@@ -5,11 +5,12 @@ use super::load::{err, KeyError};
 use super::source::{CommandConfig, HandlerConfig};
 use crate::verify::{self, Scheme, Secret};
 
-/// The handler of the source whose variables start with `env_prefix`, validated, with its
-/// forward secret taken from the environment when set there.
+/// The handler of the source whose variables start with `env_prefix` and which keeps
+/// `keep_headers`, validated, with its forward secret taken from the environment when set there.
 pub(super) fn build_handler(
     handler: &HandlerConfig,
     env_prefix: &str,
+    keep_headers: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HandlerConfig, KeyError> {
     let mut handler = handler.clone();
@@ -31,10 +32,32 @@ pub(super) fn build_handler(
                 Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
                 _ => return err("handler.url", "must be an absolute http:// URL"),
             }
+            check_pass_headers(&f.pass_headers, keep_headers)?;
         }
         HandlerConfig::Command(c) => check_command(c)?,
     }
     Ok(handler)
+}
+
+/// Only stored headers can be passed on, and hookbox's own (`webhook-*`, `hookbox-*`) are
+/// always its own: naming anything else would forward nothing, silently.
+fn check_pass_headers(pass: &[String], keep_headers: &[String]) -> Result<(), KeyError> {
+    for name in pass {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("webhook-") || lower.starts_with("hookbox-") {
+            return err(
+                "handler.pass_headers",
+                format!("{name:?} is set by hookbox on every forwarded request"),
+            );
+        }
+        if !keep_headers.contains(&lower) {
+            return err(
+                "handler.pass_headers",
+                format!("{name:?} is not kept with the event; add it to keep_headers"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn check_command(c: &CommandConfig) -> Result<(), KeyError> {

@@ -33,6 +33,14 @@ pub enum ConfigError {
         /// The parser's description, with line, column and key.
         message: String,
     },
+    /// A value taken from an environment variable is not acceptable.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable, e.g. `HOOKBOX_ADMIN_TOKEN`.
+        var: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A value is well-formed but not acceptable.
     #[error("{file}: {key}: {reason}")]
     Invalid {
@@ -113,14 +121,20 @@ pub fn load_str(
         }
     }
     let mut admin = raw.admin;
-    if let Some(token) = env("HOOKBOX_ADMIN_TOKEN") {
+    let env_token = env("HOOKBOX_ADMIN_TOKEN");
+    let from_env = env_token.is_some();
+    if let Some(token) = env_token {
         admin.token = Some(Secret::new(token));
     }
-    if admin.token.as_ref().is_some_and(|t| t.expose().len() < 16) {
-        return Err(invalid(
-            "admin.token".into(),
-            "must be at least 16 characters".into(),
-        ));
+    if let Some(reason) = admin.token.as_ref().and_then(|t| token_problem(t.expose())) {
+        return Err(if from_env {
+            ConfigError::Env {
+                var: "HOOKBOX_ADMIN_TOKEN".into(),
+                reason: reason.into(),
+            }
+        } else {
+            invalid("admin.token".into(), reason.into())
+        });
     }
     let mut storage = raw.storage;
     if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
@@ -134,6 +148,18 @@ pub fn load_str(
         admin,
         sources,
     })
+}
+
+/// Why `token` cannot work as the admin token, if it cannot: it travels as
+/// `Authorization: Bearer <token>`, where surrounding spaces are dropped and none may be inside.
+fn token_problem(token: &str) -> Option<&'static str> {
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("must not contain spaces or control characters (it is sent as a bearer token)")
+    } else if token.chars().count() < 16 {
+        Some("must be at least 16 characters")
+    } else {
+        None
+    }
 }
 
 fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
@@ -240,7 +266,6 @@ fn build_source(
             .to_ascii_lowercase()
             .contains(DEVELOPMENT_SECRET_MARKER)
     });
-    let handler = build_handler(&cfg.handler, &env_prefix, env)?;
     let concurrency = cfg.concurrency.unwrap_or(worker.concurrency);
     if concurrency == 0 {
         return err("concurrency", "must be at least 1");
@@ -259,6 +284,7 @@ fn build_source(
     }
     keep_headers.sort();
     keep_headers.dedup();
+    let handler = build_handler(&cfg.handler, &env_prefix, &keep_headers, env)?;
     Ok(Source {
         name: name.to_owned(),
         verifier: Verifier {

@@ -65,7 +65,8 @@ pub struct Source {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on.
+    /// Address to listen on: `ip:port` or `host:port` (resolved once, at start).
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Most connections served at once; further ones wait in the kernel's backlog.
     pub max_connections: usize,
@@ -255,6 +256,24 @@ impl WorkerConfig {
         self.max_attempts
             .unwrap_or(self.retry_schedule.len() as u32 + 1)
     }
+}
+
+/// The address `text` names: `ip:port`, or `host:port` resolved now (the first address the
+/// resolver gives, e.g. `localhost:8080`).
+pub fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|e| format!("{text:?} is not an address (ip:port or host:port): {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    resolve_listen(&text).map_err(serde::de::Error::custom)
 }
 
 /// Deserialises a list of human-readable durations (`["5s", "5m"]`).
