@@ -62,13 +62,17 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// `/events/<source>/<id>`, percent-encoded.
+/// `/events/<source>/<id>`, percent-encoded; `/events/<source>?id=<id>` for the ids `.` and
+/// `..`, which clients remove from paths as dot segments (browsers even after decoding `%2E`),
+/// so no path spelling of them reaches hookbox intact.
 pub fn event_location(source: &str, id: &str) -> String {
-    format!(
-        "/events/{}/{}",
-        utf8_percent_encode(source, SEGMENT),
-        utf8_percent_encode(id, SEGMENT)
-    )
+    let source = utf8_percent_encode(source, SEGMENT);
+    let id_text = utf8_percent_encode(id, SEGMENT);
+    if id == "." || id == ".." {
+        format!("/events/{source}?id={id_text}")
+    } else {
+        format!("/events/{source}/{id_text}")
+    }
 }
 
 /// A JSON response that no cache may keep.

@@ -12,6 +12,8 @@ pub enum Reason {
     Malformed,
     /// 400: no event id could be taken from the request.
     NoEventId,
+    /// 400: valid JSON nested too deep to read the event id from.
+    JsonTooDeep,
     /// 400: a query parameter is unknown, repeated or not valid.
     InvalidQuery,
     /// 401: signature missing, malformed, wrong or stale.
@@ -46,6 +48,7 @@ impl Reason {
             Reason::Malformed => (S::BAD_REQUEST, "malformed-request", "Malformed request"),
             Reason::NoEventId => (S::BAD_REQUEST, "missing-event-id", "No event id"),
             Reason::InvalidQuery => (S::BAD_REQUEST, "invalid-query", "Invalid query parameter"),
+            Reason::JsonTooDeep => (S::BAD_REQUEST, "json-too-deep", "JSON nested too deep"),
             Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
             Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
