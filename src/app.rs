@@ -76,6 +76,19 @@ pub async fn run(
             source.name.to_ascii_uppercase().replace('-', "_")
         );
     }
+    if config.sources.is_empty() {
+        tracing::warn!("no sources are configured: every POST /webhooks/<source> gets 404");
+    }
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| s.verifier.tolerance.is_zero())
+    {
+        tracing::warn!(
+            source = %source.name,
+            "tolerance is 0: where the scheme signs a timestamp it must match this clock to the second, so most deliveries will be rejected"
+        );
+    }
     if config.admin.uses_development_token() {
         tracing::warn!("the admin token is the shipped development one; set HOOKBOX_ADMIN_TOKEN");
     }

@@ -185,20 +185,41 @@ fn serve_reports_config_errors_with_file_and_key() {
 
 #[test]
 fn serve_exits_zero_on_sigterm() {
-    serves_and_exits_zero_on_sigterm(&["serve"]);
+    serves_and_exits_zero_on_sigterm(&["serve"], support::BASE_CONFIG);
 }
 
 #[test]
 fn serve_options_work_without_the_serve_subcommand() {
-    serves_and_exits_zero_on_sigterm(&[]);
+    serves_and_exits_zero_on_sigterm(&[], support::BASE_CONFIG);
 }
 
-/// Runs `hookbox <first> --config … --listen 127.0.0.1:0 --data-dir …` until it has started,
-/// then sends SIGTERM and expects exit status 0.
-fn serves_and_exits_zero_on_sigterm(first: &[&str]) {
+#[test]
+fn start_up_warns_about_no_sources_and_a_zero_tolerance() {
+    let admin = "[admin]\ntoken = \"test-admin-token-0123456789\"\n";
+    let lines = serves_and_exits_zero_on_sigterm(&[], admin);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("no sources are configured")),
+        "{lines:#?}"
+    );
+    let zero = format!(
+        "{admin}[sources.s]\nscheme = \"stripe\"\nsecrets = [\"whsec_x\"]\ntolerance = \"0s\"\n"
+    );
+    let lines = serves_and_exits_zero_on_sigterm(&[], &zero);
+    assert!(
+        lines.iter().any(|l| l.contains("tolerance is 0")),
+        "{lines:#?}"
+    );
+}
+
+/// Runs `hookbox <first> --config … --listen 127.0.0.1:0 --data-dir …` with `toml` until it
+/// has started, then sends SIGTERM and expects exit status 0. Returns the log lines up to the
+/// start-up line.
+fn serves_and_exits_zero_on_sigterm(first: &[&str], toml: &str) -> Vec<String> {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let text = support::backend::with_storage(support::BASE_CONFIG, &data);
+    let text = support::backend::with_storage(toml, &data);
     let config = write_temp(dir.path(), "config.toml", text.as_bytes());
     let mut child = Command::new(BIN)
         .args(first)
@@ -210,12 +231,14 @@ fn serves_and_exits_zero_on_sigterm(first: &[&str]) {
     // Wait (bounded) for the start-up line, then ask it to stop.
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
     loop {
         assert!(Instant::now() < deadline, "no start-up line");
         match lines.next() {
             Some(Ok(line)) if line.contains("hookbox started") => break,
-            Some(_) => {}
-            None => panic!("hookbox {first:?} exited before starting"),
+            Some(Ok(line)) => seen.push(line),
+            Some(Err(_)) => {}
+            None => panic!("hookbox {first:?} exited before starting: {seen:#?}"),
         }
     }
     let pid = child.id().to_string();
@@ -229,6 +252,7 @@ fn serves_and_exits_zero_on_sigterm(first: &[&str]) {
     if support::backend::postgres_under_test().is_none() {
         assert!(data.join("db").exists(), "the store was created");
     }
+    seen
 }
 
 #[cfg(unix)]

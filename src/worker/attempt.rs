@@ -107,7 +107,8 @@ fn next_step(policy: &RetryPolicy, attempt: u32, report: &Report, now: u64, spre
         Decision::RetryIn(delay) => Next::RetryAt(now.saturating_add(millis(delay))),
         Decision::GiveUpPermanent => Next::Dead(format!("permanent failure: {what}")),
         Decision::GiveUpExhausted => {
-            Next::Dead(format!("gave up after {attempt} attempts: {what}"))
+            let attempts = if attempt == 1 { "attempt" } else { "attempts" };
+            Next::Dead(format!("gave up after {attempt} {attempts}: {what}"))
         }
     }
 }
@@ -173,6 +174,14 @@ mod tests {
         assert_eq!(
             next_step(&p, 3, &Report::transient("HTTP 503"), 1000, 0.0),
             Next::Dead("gave up after 3 attempts: HTTP 503".into())
+        );
+        let once = RetryPolicy::new(&WorkerConfig {
+            max_attempts: Some(1),
+            ..WorkerConfig::default()
+        });
+        assert_eq!(
+            next_step(&once, 1, &Report::transient("HTTP 503"), 1000, 0.0),
+            Next::Dead("gave up after 1 attempt: HTTP 503".into())
         );
         assert_eq!(
             next_step(
