@@ -27,7 +27,7 @@ exit 9"#;
     deliver(&server, "evt_c1", r#"{"type":"invoice.paid","n":1}"#, &[]).await;
     let s = settled(&server, "evt_c1").await;
     assert_eq!(s["state"], "succeeded", "{s}");
-    assert_eq!(attempts(&s)[0]["exit_code"], 0);
+    assert_eq!(attempts(&s)[0]["exitCode"], 0);
     server.stop().await;
 }
 
@@ -44,7 +44,7 @@ async fn a_failing_command_is_retried_and_its_stderr_kept() {
     let s = settled(&server, "evt_c2").await;
     assert_eq!(s["state"], "dead", "{s}");
     assert_eq!(outcomes(&s), ["transient", "transient"]);
-    assert_eq!(attempts(&s)[1]["exit_code"], 1);
+    assert_eq!(attempts(&s)[1]["exitCode"], 1);
     assert_eq!(attempts(&s)[1]["error"], "exit code 1: boom on attempt 2");
     assert_eq!(
         s["lastError"],
@@ -62,7 +62,7 @@ async fn the_permanent_exit_code_makes_the_event_dead_at_once() {
     let s = settled(&server, "evt_c3").await;
     assert_eq!(s["state"], "dead", "{s}");
     assert_eq!(s["attemptCount"], 1);
-    assert_eq!(attempts(&s)[0]["exit_code"], 3);
+    assert_eq!(attempts(&s)[0]["exitCode"], 3);
     assert_eq!(
         s["lastError"],
         "permanent failure: exit code 3 (permanent): unknown customer"
@@ -79,7 +79,7 @@ async fn a_command_that_runs_too_long_is_killed() {
     let s = settled(&server, "evt_c4").await;
     assert_eq!(s["state"], "dead", "{s}");
     assert_eq!(outcomes(&s), ["transient"]);
-    assert!(attempts(&s)[0]["exit_code"].is_null());
+    assert!(attempts(&s)[0]["exitCode"].is_null());
     assert_eq!(
         attempts(&s)[0]["error"],
         "timed out after 300ms; killed: started"
@@ -118,7 +118,7 @@ async fn a_command_is_done_when_it_exits_even_if_its_child_holds_stderr() {
     deliver(&server, "evt_c6", "{}", &[]).await;
     let s = settled(&server, "evt_c6").await;
     assert_eq!(s["state"], "succeeded", "{s}");
-    assert_eq!(attempts(&s)[0]["exit_code"], 0);
+    assert_eq!(attempts(&s)[0]["exitCode"], 0);
     assert_eq!(attempts(&s)[0]["error"], "done");
     until_ended(
         pid_in(&pid_file).await,

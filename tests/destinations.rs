@@ -111,9 +111,9 @@ async fn a_failing_destination_opens_its_circuit_probes_and_closes() {
     assert_eq!(tries.len(), 4, "{s}");
     // The probe waited for the cooldown, not for the 1 ms retry delay.
     let third_end =
-        tries[2]["started_at"].as_u64().unwrap() + tries[2]["duration_ms"].as_u64().unwrap();
+        tries[2]["startedAt"].as_u64().unwrap() + tries[2]["durationMs"].as_u64().unwrap();
     assert!(
-        tries[3]["started_at"].as_u64().unwrap() >= third_end + 1000,
+        tries[3]["startedAt"].as_u64().unwrap() >= third_end + 1000,
         "{s}"
     );
     let closed = destination(&server).await;

@@ -112,8 +112,8 @@ async fn retry_after_delays_the_next_attempt() {
     let (first, second) = (&attempts(&s)[0], &attempts(&s)[1]);
     assert_eq!(first["status"], 429);
     let ms = |v: &Value| v.as_u64().expect("a number");
-    let first_end = ms(&first["started_at"]) + ms(&first["duration_ms"]);
-    let gap = ms(&second["started_at"]).saturating_sub(first_end);
+    let first_end = ms(&first["startedAt"]) + ms(&first["durationMs"]);
+    let gap = ms(&second["startedAt"]).saturating_sub(first_end);
     assert!(
         gap >= 1000,
         "the retry came {gap} ms after the 429, before its Retry-After: 1"

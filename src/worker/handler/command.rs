@@ -1,8 +1,9 @@
 //! The `command` handler: runs a program (no shell) with the body on stdin.
 //!
 //! The program sees only an allow-listed environment (see [`process::child_env`]) plus
-//! `HOOKBOX_EVENT_ID`, `HOOKBOX_SOURCE`, `HOOKBOX_ATTEMPT`, `HOOKBOX_IDEMPOTENCY_KEY` and, when
-//! known, `HOOKBOX_EVENT_TYPE`. Its stdout is discarded; the tail of its stderr is kept as the
+//! `HOOKBOX_EVENT_ID`, `HOOKBOX_SOURCE`, `HOOKBOX_ATTEMPT` (growing across requeues),
+//! `HOOKBOX_REQUEUE` (requeues so far), `HOOKBOX_IDEMPOTENCY_KEY` and, when known,
+//! `HOOKBOX_EVENT_TYPE`. Its stdout is discarded; the tail of its stderr is kept as the
 //! attempt's error. Exit 0 succeeds, `permanent_exit_code` is permanent, any other ending is
 //! retried. The attempt ends when the program exits or times out; then its whole process group
 //! is killed, so nothing it started outlives the attempt.
@@ -28,6 +29,7 @@ pub async fn run(cfg: &CommandConfig, job: Job<'_>) -> Report {
         ("HOOKBOX_EVENT_ID", r.id.clone()),
         ("HOOKBOX_SOURCE", r.source.clone()),
         ("HOOKBOX_ATTEMPT", job.attempt().to_string()),
+        ("HOOKBOX_REQUEUE", job.requeues().to_string()),
         ("HOOKBOX_IDEMPOTENCY_KEY", idempotency_key(&r.source, &r.id)),
     ];
     if let Some(t) = &r.event_type {
