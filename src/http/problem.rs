@@ -32,6 +32,8 @@ pub enum Reason {
     TooLarge,
     /// 415: the source needs a JSON body.
     NotJson,
+    /// 500: an event's body is gone although retention never purged it.
+    BodyMissing,
     /// 503: the in-flight body budget (`server.max_inflight_body_bytes`) is used up.
     Busy,
     /// 503: storage cannot accept writes right now.
@@ -79,6 +81,11 @@ impl Reason {
                 "Storage unavailable",
             ),
             Reason::NotReady => (S::SERVICE_UNAVAILABLE, "not-ready", "Not ready"),
+            Reason::BodyMissing => (
+                S::INTERNAL_SERVER_ERROR,
+                "body-missing",
+                "Stored body missing",
+            ),
             Reason::Busy => (
                 S::SERVICE_UNAVAILABLE,
                 "server-busy",
