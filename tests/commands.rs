@@ -150,3 +150,30 @@ exit 9"#;
     assert_eq!(s["state"], "succeeded", "{s}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn retry_after_counts_the_sources_concurrency_and_handler_time() {
+    // One at a time, at least 300 ms each: a backlog of 20 is seconds of work, not one.
+    let script = "cat >/dev/null; sleep 0.3";
+    let toml = config(FAST, &command(script, "")).replace(
+        "keep_headers = [\"x-trace\"]",
+        "keep_headers = [\"x-trace\"]\nconcurrency = 1",
+    );
+    let server = TestServer::start(&toml).await;
+    deliver(&server, "warm", "{}", &[]).await;
+    settled(&server, "warm").await; // the source's handler time is known from here on
+    let mut last = None;
+    for i in 0..20 {
+        last = Some(deliver(&server, &format!("b{i}"), "{}", &[]).await);
+    }
+    let retry_after: u64 = last
+        .and_then(|r| r.header("retry-after").map(str::to_owned))
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!(
+        retry_after >= 3,
+        "Retry-After {retry_after} for ~20 × 0.3 s one at a time"
+    );
+    server.stop().await;
+}

@@ -181,7 +181,7 @@ fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>
     if pending {
         h.insert(
             header::RETRY_AFTER,
-            HeaderValue::from(ctx.estimate_wait_secs()),
+            HeaderValue::from(ctx.estimate_wait_secs(&ev.source)),
         );
     }
     res

@@ -45,15 +45,31 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// An honest guess, in whole seconds (≥ 1), of how long until a newly queued event is
-    /// processed: the backlog divided by what the worker can do at once per second.
-    fn estimate_wait_secs(&self) -> u64 {
-        let per_second = (self.config.worker.concurrency as u64)
-            .saturating_mul(20)
-            .max(1);
-        (1 + self.store.pending() / per_second).min(3600)
+    /// An honest guess, in whole seconds (≥ 1), of how long until a newly queued event of
+    /// `source` is processed: the backlog times the source's mean handler time so far, divided
+    /// by how many of its events may run at once (its `concurrency`, within the worker's).
+    /// The backlog is the whole queue (the store does not count it per source), so a busy
+    /// neighbour makes the guess longer, never shorter.
+    fn estimate_wait_secs(&self, source: &str) -> u64 {
+        let worker = self.config.worker.concurrency;
+        let parallel = self
+            .config
+            .source(source)
+            .map_or(worker, |s| s.concurrency.min(worker))
+            .max(1) as f64;
+        let per_event = self
+            .metrics
+            .mean_handler_time(source)
+            .unwrap_or(ASSUMED_HANDLER_TIME)
+            .as_secs_f64();
+        let backlog = self.store.pending() as f64;
+        let secs = (backlog * per_event / parallel).ceil();
+        (secs as u64).clamp(1, 3600)
     }
 }
+
+/// Handler time assumed for a source that has not run yet.
+const ASSUMED_HANDLER_TIME: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Characters left as they are in a path segment; everything else is percent-encoded.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

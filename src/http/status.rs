@@ -66,7 +66,7 @@ pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>>
     if !record.state.is_final() {
         res.headers_mut().insert(
             header::RETRY_AFTER,
-            HeaderValue::from(ctx.estimate_wait_secs()),
+            HeaderValue::from(ctx.estimate_wait_secs(&record.source)),
         );
     }
     res

@@ -202,6 +202,13 @@ impl Metrics {
         self.source(source).handler.observe(duration);
     }
 
+    /// The mean handler run time of `source` so far, if it has run at all.
+    pub fn mean_handler_time(&self, source: &str) -> Option<Duration> {
+        let snapshot = self.sources.get(source)?.handler.snapshot();
+        (snapshot.count > 0)
+            .then(|| Duration::from_secs_f64(snapshot.sum_seconds / snapshot.count as f64))
+    }
+
     /// Counts an attempt whose result the store recorded, and whether the event went dead.
     pub fn attempt_recorded(&self, source: &str, outcome: Outcome, dead: bool) {
         let s = self.source(source);
