@@ -32,15 +32,8 @@ async fn shutdown_lets_running_handlers_finish_and_leaves_the_rest_queued() {
     }
     status_when(&server, "e1", "processing", |s| s["state"] == "processing").await;
 
-    let (addr, storage) = (server.addr, server.config.storage.clone());
-    let stopping = tokio::spawn(server.stop());
-    eventually("the listener to close", LIMIT, || async {
-        tokio::net::TcpStream::connect(addr)
-            .await
-            .is_err()
-            .then_some(())
-    })
-    .await;
+    let storage = server.config.storage.clone();
+    let stopping = begin_stop(server).await;
     std::fs::write(&go, b"").expect("release the handler");
     stopping.await.expect("stop");
 
