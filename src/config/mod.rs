@@ -5,6 +5,7 @@
 
 mod handler;
 mod load;
+mod scheme;
 mod source;
 #[cfg(test)]
 mod tests;
