@@ -165,6 +165,13 @@ async fn bodies_past_the_inflight_budget_get_503_before_they_are_read() {
     let refused = target_eventually_refused(&server, head).await;
     assert_eq!(refused.header("retry-after"), Some("1"));
     assert_eq!(refused.problem_slug(), "server-busy");
+    let metrics = support::get(&server.url("/metrics")).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.lines()
+            .any(|l| l == "hookbox_body_bytes_in_flight 1000000"),
+        "{text}"
+    );
 
     let chunk = "x".repeat(100_000);
     let chunked = format!(

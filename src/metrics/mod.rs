@@ -4,7 +4,7 @@
 //! worker. Recording is lock-free except for the rare rejection-by-reason map. Series exist
 //! only for configured sources plus `source=""` (requests to unknown sources, attempts at
 //! events of a source no longer configured), so a client cannot grow the label set. Queue
-//! gauges are read from the store at scrape time and passed to [`Metrics::render`].
+//! and body-budget gauges are read at scrape time and passed to [`Metrics::render`].
 
 mod histogram;
 mod render;
@@ -34,14 +34,16 @@ pub enum Delivery {
     Rejected(&'static str),
 }
 
-/// Queue state read from the store at scrape time.
+/// State read at scrape time: the queue from the store, the body budget from the HTTP side.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QueueGauges {
+pub struct Gauges {
     /// Events queued or processing.
     pub depth: u64,
     /// How overdue the earliest due event is (zero when none is due); `None` when the store
     /// could not be read, and the gauge is then left out.
     pub oldest_due_age: Option<Duration>,
+    /// Request body bytes held against `server.max_inflight_body_bytes`.
+    pub body_bytes_in_flight: u64,
 }
 
 /// How overdue the earliest due time `next_due` (unix ms) is at `now_ms`: zero when nothing
@@ -219,7 +221,7 @@ impl Metrics {
     }
 
     /// The exposition text of every metric, with `queue` read by the caller just before.
-    pub fn render(&self, queue: &QueueGauges) -> String {
+    pub fn render(&self, queue: &Gauges) -> String {
         let shown: Vec<(&str, &PerSource)> = self
             .sources
             .iter()

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
 use super::text::{Exposition, Kind};
-use super::{DestinationSnapshot, PerSource, QueueGauges, OUTCOMES};
+use super::{DestinationSnapshot, Gauges, PerSource, OUTCOMES};
 
 /// The sources to write, by label value, in label order.
 type Shown<'a> = [(&'a str, &'a PerSource)];
@@ -13,7 +13,7 @@ type Shown<'a> = [(&'a str, &'a PerSource)];
 /// The whole exposition.
 pub(super) fn all(
     shown: &Shown<'_>,
-    queue: &QueueGauges,
+    queue: &Gauges,
     destinations: &BTreeMap<String, DestinationSnapshot>,
 ) -> String {
     let mut e = Exposition::default();
@@ -132,7 +132,7 @@ fn histograms(
     }
 }
 
-fn queue_gauges(e: &mut Exposition, queue: &QueueGauges) {
+fn queue_gauges(e: &mut Exposition, queue: &Gauges) {
     let depth = "hookbox_queue_depth";
     e.family(
         depth,
@@ -150,6 +150,13 @@ fn queue_gauges(e: &mut Exposition, queue: &QueueGauges) {
         );
         e.sample(name, &[], age.as_secs_f64());
     }
+    let budget = "hookbox_body_bytes_in_flight";
+    e.family(
+        budget,
+        Kind::Gauge,
+        "Request body bytes held in memory now, counted against server.max_inflight_body_bytes.",
+    );
+    e.sample(budget, &[], queue.body_bytes_in_flight);
 }
 
 fn attempts(e: &mut Exposition, shown: &Shown<'_>) {
