@@ -45,7 +45,11 @@ drain_backlog() {
   local name=$1 handler=$2 data="$WORK/data-$1" config="$WORK/$1.toml" queued out secs
   queue_backlog "$data"
   queued=$BACKLOG
-  write_config "$config" "$data" "$handler" "concurrency = ${WORKER_CONCURRENCY:-16}"
+  # The drain measures the worker, so the one forward destination may use every slot (by
+  # default a destination gets half of them).
+  local workers=${WORKER_CONCURRENCY:-16}
+  write_config "$config" "$data" "$handler" "concurrency = $workers
+destination_concurrency = $workers"
   check_quiet
   start_hookbox "$config" "$WORK/$name.log"
   local startup=$WAITED

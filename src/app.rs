@@ -30,6 +30,21 @@ pub enum AppError {
 /// Most time the store gets to close at shutdown, after the worker stopped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
+/// How long past the shutdown deadline the worker gets to cancel its attempts.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// Cancels `deadline` once `timeout` has passed since `shutdown` was cancelled: the one
+/// deadline both the HTTP drain and the worker drain end at.
+async fn deadline_after(
+    shutdown: CancellationToken,
+    deadline: CancellationToken,
+    timeout: Duration,
+) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(timeout).await;
+    deadline.cancel();
+}
+
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
     let now = SystemTime::now()
@@ -38,8 +53,9 @@ pub fn now_ms() -> u64 {
     u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting, finishes
-/// in-flight requests, stops the worker (up to `server.shutdown_timeout`) and flushes.
+/// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting and claiming
+/// at once, lets in-flight requests and running handlers finish — both within one
+/// `server.shutdown_timeout` from the signal — and flushes.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -64,6 +80,19 @@ pub async fn run(
             source.name.to_ascii_uppercase().replace('-', "_")
         );
     }
+    if config.sources.is_empty() {
+        tracing::warn!("no sources are configured: every POST /webhooks/<source> gets 404");
+    }
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| s.verifier.tolerance.is_zero())
+    {
+        tracing::warn!(
+            source = %source.name,
+            "tolerance is 0: where the scheme signs a timestamp it must match this clock to the second, so most deliveries will be rejected"
+        );
+    }
     if config.admin.uses_development_token() {
         tracing::warn!("the admin token is the shipped development one; set HOOKBOX_ADMIN_TOKEN");
     }
@@ -76,16 +105,24 @@ pub async fn run(
     );
 
     let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.clone())));
+    let deadline = CancellationToken::new();
+    tokio::spawn(deadline_after(
+        shutdown.clone(),
+        deadline.clone(),
+        config.server.shutdown_timeout,
+    ));
     let tasks = TaskTracker::new();
-    let worker_stop = CancellationToken::new();
     // Set before serving, so `/readyz` never sees a worker that is merely not started yet;
     // cleared when the task ends for any reason, a panic included.
     let running = store.worker_running_guard();
+    // The worker watches the same signal as the listener: it stops claiming when shutdown
+    // starts, not after the HTTP side has drained.
     let worker_run = worker::run(
         config.clone(),
         store.clone(),
         metrics.clone(),
-        worker_stop.clone(),
+        shutdown.clone(),
+        deadline.clone(),
     );
     tasks.spawn(async move {
         let _running = running;
@@ -95,18 +132,22 @@ pub async fn run(
         config: config.clone(),
         store: store.clone(),
         metrics,
+        body_budget: http::BodyBudget::new(config.server.max_inflight_body_bytes),
     };
-    http::serve(listener, ctx, shutdown).await;
+    http::serve(listener, ctx, shutdown, deadline.clone()).await;
 
-    worker_stop.cancel();
     tasks.close();
-    if tokio::time::timeout(config.server.shutdown_timeout, tasks.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
+    // The worker ends its handlers at the deadline; this bound only covers an attempt that
+    // does not notice being cancelled.
+    let worker_done = async {
+        deadline.cancelled().await;
+        tokio::time::sleep(CANCEL_GRACE).await;
+    };
+    tokio::select! {
+        () = tasks.wait() => {}
+        () = worker_done => tracing::warn!(
             "worker did not stop in time; its claimed events return to the queue on next start"
-        );
+        ),
     }
     // The store's last write and close get a bounded grace of their own: a disk that hangs
     // must not keep the process from exiting (an unclean close loses nothing acknowledged).

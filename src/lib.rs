@@ -8,11 +8,13 @@
 //! `http` and `worker` never call each other, the store is their only link; both feed
 //! [`metrics`], which `GET /metrics` exposes. [`config`] turns `config.toml` plus the
 //! environment into validated settings, [`app`] wires the pieces and drains them on shutdown,
-//! and [`cli`] is the command line.
+//! and [`cli`] is the command line. [`history`] numbers an event's attempts across requeues for
+//! both the worker and the status resource.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod replay;

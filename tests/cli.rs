@@ -1,4 +1,5 @@
-//! The `hookbox` binary: `verify` and `sign` exit codes, and `serve` shutting down cleanly on SIGTERM.
+//! The `hookbox` binary: `verify` and `sign` exit codes, output to a closed pipe, and `serve`
+//! (with or without the subcommand) shutting down cleanly on SIGTERM.
 
 mod support;
 
@@ -184,19 +185,45 @@ fn serve_reports_config_errors_with_file_and_key() {
 
 #[test]
 fn serve_exits_zero_on_sigterm() {
+    serves_and_exits_zero_on_sigterm(&["serve"], support::BASE_CONFIG);
+}
+
+#[test]
+fn serve_options_work_without_the_serve_subcommand() {
+    serves_and_exits_zero_on_sigterm(&[], support::BASE_CONFIG);
+}
+
+#[test]
+fn start_up_warns_about_no_sources_and_a_zero_tolerance() {
+    let admin = "[admin]\ntoken = \"test-admin-token-0123456789\"\n";
+    let lines = serves_and_exits_zero_on_sigterm(&[], admin);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("no sources are configured")),
+        "{lines:#?}"
+    );
+    let zero = format!(
+        "{admin}[sources.s]\nscheme = \"stripe\"\nsecrets = [\"whsec_x\"]\ntolerance = \"0s\"\n"
+    );
+    let lines = serves_and_exits_zero_on_sigterm(&[], &zero);
+    assert!(
+        lines.iter().any(|l| l.contains("tolerance is 0")),
+        "{lines:#?}"
+    );
+}
+
+/// Runs `hookbox <first> --config … --listen 127.0.0.1:0 --data-dir …` with `toml` until it
+/// has started, then sends SIGTERM and expects exit status 0. Returns the log lines up to the
+/// start-up line.
+fn serves_and_exits_zero_on_sigterm(first: &[&str], toml: &str) -> Vec<String> {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let text = support::backend::with_storage(support::BASE_CONFIG, &data);
+    let text = support::backend::with_storage(toml, &data);
     let config = write_temp(dir.path(), "config.toml", text.as_bytes());
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--config",
-            &config,
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(first)
+        .args(["--config", &config, "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .stderr(Stdio::piped())
         .spawn()
@@ -204,12 +231,14 @@ fn serve_exits_zero_on_sigterm() {
     // Wait (bounded) for the start-up line, then ask it to stop.
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
     loop {
         assert!(Instant::now() < deadline, "no start-up line");
         match lines.next() {
             Some(Ok(line)) if line.contains("hookbox started") => break,
-            Some(_) => {}
-            None => panic!("hookbox exited before starting"),
+            Some(Ok(line)) => seen.push(line),
+            Some(Err(_)) => {}
+            None => panic!("hookbox {first:?} exited before starting: {seen:#?}"),
         }
     }
     let pid = child.id().to_string();
@@ -226,6 +255,39 @@ fn serve_exits_zero_on_sigterm() {
             "the store was created"
         );
     }
+    seen
+}
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_temp(dir.path(), "config.toml", support::BASE_CONFIG.as_bytes());
+    let body = write_temp(dir.path(), "body.json", br#"{"id":"evt_1"}"#);
+    // A pipe whose reader is already gone, as `| head -1` leaves it once head has exited.
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills `fds` with two new descriptors; each is owned exactly once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    drop(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+    let writer = unsafe { OwnedFd::from_raw_fd(fds[1]) };
+    let out = Command::new(BIN)
+        .args([
+            "sign",
+            "--source",
+            "stripe",
+            "--body-file",
+            &body,
+            "--config",
+            &config,
+        ])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run hookbox sign");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
 }
 
 /// `hookbox migrate` copies every event — state, attempt history, body — from sled into redb,

@@ -7,8 +7,8 @@ mod raw;
 mod support;
 
 use raw::{
-    assert_healthy, config, expect, parse_responses, read_to_close, signed_request, statuses,
-    stripe_event, unique_id,
+    assert_healthy, config, exchange, expect, parse_responses, read_to_close, signed_request,
+    statuses, stripe_event, unique_id,
 };
 use support::TestServer;
 use tokio::io::AsyncWriteExt;
@@ -143,4 +143,87 @@ async fn a_request_split_byte_by_byte_is_served() {
     assert!(closed);
     assert_healthy(&server, "a byte-by-byte request").await;
     server.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_past_the_inflight_budget_get_503_before_they_are_read() {
+    // The smallest budget the config allows: the sources' largest body limit (1 MiB).
+    let toml = config().replace(
+        "[server]\n",
+        "[server]\nmax_inflight_body_bytes = 1048576\n",
+    );
+    let server = TestServer::start(&toml).await;
+    // Holds 1,000,000 bytes of the budget while its body trickles in.
+    let mut holder = TcpStream::connect(server.addr).await.expect("connect");
+    holder
+        .write_all(b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{")
+        .await
+        .expect("write");
+
+    // Only the head is sent: the answer must come without the body being read.
+    let head = b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+    let refused = target_eventually_refused(&server, head).await;
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(refused.problem_slug(), "server-busy");
+    let metrics = support::get(&server.url("/metrics")).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.lines()
+            .any(|l| l == "hookbox_body_bytes_in_flight 1000000"),
+        "{text}"
+    );
+
+    let chunk = "x".repeat(100_000);
+    let chunked = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    let (responses, _) = exchange(server.addr, chunked.as_bytes()).await;
+    assert_eq!(
+        statuses(&responses),
+        [503],
+        "a chunked body past the budget"
+    );
+
+    drop(holder);
+    // Once the holder is gone its bytes are given back (the server notices the close).
+    let deadline = std::time::Instant::now() + raw::READ_LIMIT;
+    loop {
+        let id = unique_id("budget");
+        let reply = server.deliver("stripe", &stripe_event(&id), "").await;
+        if reply.status == 202 {
+            break;
+        }
+        assert_eq!(reply.status, 503, "{:?}", reply.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the budget was never given back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    server.stop().await;
+}
+
+/// Sends `head` until the answer is a 503 (the holder's reservation is made when its head is
+/// routed, which the test cannot observe directly) and returns it.
+async fn target_eventually_refused(server: &TestServer, head: &[u8]) -> raw::RawResponse {
+    let deadline = std::time::Instant::now() + raw::READ_LIMIT;
+    loop {
+        let (mut responses, closed) = exchange(server.addr, head).await;
+        assert!(closed, "the refused connection stays open");
+        if statuses(&responses) == [503] {
+            let refused = responses.remove(0);
+            assert_eq!(
+                refused.header("content-type"),
+                Some("application/problem+json")
+            );
+            return refused;
+        }
+        // Before the holder is counted, the request is read (and times out or is cut short).
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never refused: {responses:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -49,6 +49,49 @@ async fn location_percent_encodes_the_id() {
     server.stop().await;
 }
 
+/// `path` as a client resolves it (RFC 3986 §5.2.4): `.` and `..` segments are removed.
+fn remove_dot_segments(path: &str) -> String {
+    let (path, query) = path
+        .split_once('?')
+        .map_or((path, None), |(p, q)| (p, Some(q)));
+    let mut out: Vec<&str> = Vec::new();
+    for segment in path.split('/').skip(1) {
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut resolved = format!("/{}", out.join("/"));
+    if let Some(q) = query {
+        resolved = format!("{resolved}?{q}");
+    }
+    resolved
+}
+
+#[tokio::test]
+async fn locations_of_dot_ids_survive_client_normalisation() {
+    let server = TestServer::start(BASE_CONFIG).await;
+    for id in [".", "..", "..."] {
+        let reply = server.deliver("github", r#"{"zen":"hi"}"#, id).await;
+        assert_eq!(reply.status, 202, "{id}");
+        let location = reply.header("location").expect("location").to_owned();
+        // What curl and browsers request for it.
+        let requested = remove_dot_segments(&location);
+        assert_eq!(
+            requested, location,
+            "{id}: {location} is changed by clients"
+        );
+        let status = get(&server.url(&requested)).await;
+        assert_eq!(status.status, 200, "{id}: {location}");
+        assert_eq!(status.json()["eventId"], id);
+        assert_eq!(reply.json()["location"], location.as_str());
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn every_scheme_accepts_its_own_signature() {
     let server = TestServer::start(BASE_CONFIG).await;
@@ -268,5 +311,26 @@ async fn accepted_events_survive_a_restart_and_stay_duplicates() {
 async fn healthz_answers() {
     let server = TestServer::start(BASE_CONFIG).await;
     assert_eq!(get(&server.url("/healthz")).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn json_nested_too_deep_for_the_id_reader_is_a_precise_400() {
+    let server = TestServer::start(BASE_CONFIG).await;
+    let deep = format!(
+        r#"{{"id":"evt_deep","type":"x","data":{}1{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let reply = server.deliver("stripe", &deep, "").await;
+    assert_eq!(
+        reply.assert_problem(400),
+        "urn:hookbox:problem:json-too-deep"
+    );
+    let broken = server.deliver("stripe", r#"{"id":"evt_x""#, "").await;
+    assert_eq!(
+        broken.assert_problem(415),
+        "urn:hookbox:problem:json-required"
+    );
     server.stop().await;
 }

@@ -3,6 +3,8 @@
 
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/pids.rs"]
+mod pids;
 mod support;
 #[path = "support/target.rs"]
 mod target;
@@ -30,15 +32,8 @@ async fn shutdown_lets_running_handlers_finish_and_leaves_the_rest_queued() {
     }
     status_when(&server, "e1", "processing", |s| s["state"] == "processing").await;
 
-    let (addr, storage) = (server.addr, server.config.storage.clone());
-    let stopping = tokio::spawn(server.stop());
-    eventually("the listener to close", LIMIT, || async {
-        tokio::net::TcpStream::connect(addr)
-            .await
-            .is_err()
-            .then_some(())
-    })
-    .await;
+    let storage = server.config.storage.clone();
+    let stopping = begin_stop(server).await;
     std::fs::write(&go, b"").expect("release the handler");
     stopping.await.expect("stop");
 
@@ -127,4 +122,116 @@ async fn retention_purges_bodies_then_forgets_ids() {
     let again = deliver(&server, "evt_old", "{}", &[]).await;
     assert_eq!(again.json()["status"], "accepted");
     server.stop().await;
+}
+
+/// [`config`] with `shutdown_timeout` and a body read timeout long enough that a slow upload
+/// holds the HTTP drain for the whole shutdown.
+fn with_shutdown_timeout(worker: &str, handler: &str, timeout: &str) -> String {
+    config(worker, handler)
+        .replace(
+            "shutdown_timeout = \"10s\"",
+            &format!("shutdown_timeout = \"{timeout}\""),
+        )
+        .replace("body_read_timeout = \"2s\"", "body_read_timeout = \"60s\"")
+}
+
+/// A request whose body never arrives in full: an in-flight request the HTTP drain waits for.
+async fn slow_upload(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"POST /webhooks/app HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .expect("write");
+    stream
+}
+
+/// Cancels `server` in the background; returns once its listener is closed (shutdown started).
+async fn begin_stop(server: TestServer) -> tokio::task::JoinHandle<()> {
+    let addr = server.addr;
+    let stopping = tokio::spawn(server.stop());
+    eventually("the listener to close", LIMIT, || async {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    stopping
+}
+
+fn lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_worker_stops_claiming_when_shutdown_starts_not_after_the_http_drain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("attempts");
+    // Fails at once every time, with a 1 ms retry: a worker that still claims keeps adding lines.
+    let script = format!("echo x >> '{}'; cat >/dev/null; exit 1", log.display());
+    let worker =
+        "concurrency = 1\nretry_schedule = [\"1ms\"]\nmax_attempts = 1000000\njitter = 0.0";
+    let server = TestServer::start(&with_shutdown_timeout(
+        worker,
+        &flow::command(&script, ""),
+        "3s",
+    ))
+    .await;
+    deliver(&server, "e1", "{}", &[]).await;
+    eventually("a few attempts", LIMIT, || async {
+        (lines(&log) >= 3).then_some(())
+    })
+    .await;
+    let _upload = slow_upload(&server).await;
+
+    let stopping = begin_stop(server).await;
+    let at_start = lines(&log);
+    stopping.await.expect("stop");
+    // One attempt may have been claimed just before the signal and written its line after.
+    let after = lines(&log);
+    assert!(
+        after <= at_start + 1,
+        "{} attempts started after shutdown began",
+        after - at_start
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn one_shutdown_deadline_covers_requests_and_handlers_and_ends_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (started, done, child) = (
+        dir.path().join("started"),
+        dir.path().join("done"),
+        dir.path().join("child"),
+    );
+    // Runs 1.5 × shutdown_timeout: it finishes only if the worker gets its own full timeout
+    // after the HTTP drain took one.
+    let script = format!(
+        "cat >/dev/null; sleep 30 & echo $! > '{}'; touch '{}'; sleep 3; touch '{}'",
+        child.display(),
+        started.display(),
+        done.display()
+    );
+    let worker = "concurrency = 1\nretry_schedule = [\"1ms\"]\njitter = 0.0";
+    let handler = flow::command(&script, "timeout = \"60s\"");
+    let server = TestServer::start(&with_shutdown_timeout(worker, &handler, "2s")).await;
+    deliver(&server, "e1", "{}", &[]).await;
+    eventually("the command to start", LIMIT, || async {
+        started.exists().then_some(())
+    })
+    .await;
+    let _upload = slow_upload(&server).await;
+
+    server.stop().await;
+    assert!(!done.exists(), "the command ran past the shutdown deadline");
+    pids::until_ended(
+        pids::pid_in(&child).await,
+        "the command's child to be killed",
+    )
+    .await;
 }

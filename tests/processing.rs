@@ -112,8 +112,8 @@ async fn retry_after_delays_the_next_attempt() {
     let (first, second) = (&attempts(&s)[0], &attempts(&s)[1]);
     assert_eq!(first["status"], 429);
     let ms = |v: &Value| v.as_u64().expect("a number");
-    let first_end = ms(&first["started_at"]) + ms(&first["duration_ms"]);
-    let gap = ms(&second["started_at"]).saturating_sub(first_end);
+    let first_end = ms(&first["startedAt"]) + ms(&first["durationMs"]);
+    let gap = ms(&second["startedAt"]).saturating_sub(first_end);
     assert!(
         gap >= 1000,
         "the retry came {gap} ms after the 429, before its Retry-After: 1"
@@ -193,8 +193,10 @@ async fn a_thousand_events_queued_while_the_target_is_down_are_each_delivered_on
     const EVENTS: usize = 1000;
     let target = Target::start().await;
     target.answer_by_default(Answer::status(503));
-    let worker =
-        "concurrency = 32\nretry_schedule = [\"100ms\"]\nmax_attempts = 1000\njitter = 0.0";
+    // Every event must be tried while the target is down, so its circuit must not open (that
+    // is tests/destinations.rs); all 32 slots may go to the one destination.
+    let worker = "concurrency = 32\nretry_schedule = [\"100ms\"]\nmax_attempts = 1000\n\
+                  jitter = 0.0\ncircuit_failures = 1000000\ndestination_concurrency = 32";
     let server = TestServer::start(&config(worker, &forward(&target, ""))).await;
 
     let ids: Vec<String> = (0..EVENTS).map(|i| format!("evt_{i:04}")).collect();

@@ -16,11 +16,16 @@ use clap::{Parser, Subcommand};
 use crate::config::LogFormat;
 
 /// hookbox — receive, verify, dedupe and durably queue webhooks, then process them.
+///
+/// Without a subcommand it serves, and takes `serve`'s options: `hookbox --listen …` is
+/// `hookbox serve --listen …`.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,13 +54,12 @@ pub struct ServeArgs {
     /// Configuration file.
     #[arg(long, default_value = "config.toml")]
     pub config: PathBuf,
-    /// Address to listen on, overriding `server.listen`.
-    #[arg(long)]
+    /// Address to listen on (ip:port or host:port), overriding `server.listen`.
+    #[arg(long, value_parser = crate::config::resolve_listen)]
     pub listen: Option<std::net::SocketAddr>,
     /// Data directory, overriding `storage.data_dir`.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Log format.
     /// Log format, overriding `server.log_format` (default text).
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -64,11 +68,11 @@ pub struct ServeArgs {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
-        None => serve::run(ServeArgs {
-            config: "config.toml".into(),
-            ..Default::default()
-        }),
+        None => serve::run(cli.serve),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Verify(args)) => signing::verify(args),
         Some(Command::Sign(args)) => signing::sign(args),
@@ -76,6 +80,18 @@ pub fn main() -> ExitCode {
         Some(Command::Events(args)) => events::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Migrate(args)) => migrate::run(args),
+    }
+}
+
+/// Lets a tool whose output goes to a closed pipe (`hookbox sign … | head -1`) end the way
+/// other Unix tools do — quietly, by SIGPIPE — instead of panicking in `println!`. Not for
+/// `serve`: a command handler that stops reading its stdin must not end hookbox. Sockets
+/// are unaffected either way (they are written with `MSG_NOSIGNAL`).
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; restores the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -96,4 +112,26 @@ fn load_source(
         .cloned()
         .ok_or_else(|| usage_error(format!("no source {name:?} in {}", path.display())))?;
     Ok((config, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_options_parse_with_or_without_the_subcommand_and_take_host_names() {
+        let cli = Cli::try_parse_from(["hookbox", "--listen", "localhost:0"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert!(cli.serve.listen.is_some_and(|a| a.ip().is_loopback()));
+        let cli =
+            Cli::try_parse_from(["hookbox", "serve", "--listen", "127.0.0.1:9"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve(ServeArgs {
+                listen: Some(_),
+                ..
+            }))
+        ));
+        assert!(Cli::try_parse_from(["hookbox", "--listen", "nope"]).is_err());
+    }
 }

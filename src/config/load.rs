@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::source::{HandlerConfig, HmacConfig, SourceConfig};
+use super::handler::build_handler;
+use super::scheme::{build_scheme, default_kept};
+use super::source::SourceConfig;
 use super::{
     AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
 };
-use crate::verify::{self, HmacScheme, IdLocation, Scheme, Secret, Verifier};
+use crate::verify::{self, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,14 @@ pub enum ConfigError {
         file: String,
         /// The parser's description, with line, column and key.
         message: String,
+    },
+    /// A value taken from an environment variable is not acceptable.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable, e.g. `HOOKBOX_ADMIN_TOKEN`.
+        var: String,
+        /// What is wrong.
+        reason: String,
     },
     /// A value is well-formed but not acceptable.
     #[error("{file}: {key}: {reason}")]
@@ -100,15 +110,32 @@ pub fn load_str(
         })?;
         sources.push(source);
     }
+    if let Some(largest) = sources.iter().max_by_key(|s| s.max_body_bytes) {
+        if largest.max_body_bytes > raw.server.max_inflight_body_bytes {
+            return Err(invalid(
+                "server.max_inflight_body_bytes".into(),
+                format!(
+                    "must be at least the largest max_body_bytes ({} for source {})",
+                    largest.max_body_bytes, largest.name
+                ),
+            ));
+        }
+    }
     let mut admin = raw.admin;
-    if let Some(token) = env("HOOKBOX_ADMIN_TOKEN") {
+    let env_token = env("HOOKBOX_ADMIN_TOKEN");
+    let from_env = env_token.is_some();
+    if let Some(token) = env_token {
         admin.token = Some(Secret::new(token));
     }
-    if admin.token.as_ref().is_some_and(|t| t.expose().len() < 16) {
-        return Err(invalid(
-            "admin.token".into(),
-            "must be at least 16 characters".into(),
-        ));
+    if let Some(reason) = admin.token.as_ref().and_then(|t| token_problem(t.expose())) {
+        return Err(if from_env {
+            ConfigError::Env {
+                var: "HOOKBOX_ADMIN_TOKEN".into(),
+                reason: reason.into(),
+            }
+        } else {
+            invalid("admin.token".into(), reason.into())
+        });
     }
     let mut storage = raw.storage;
     if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
@@ -124,12 +151,30 @@ pub fn load_str(
     })
 }
 
+/// Why `token` cannot work as the admin token, if it cannot: it travels as
+/// `Authorization: Bearer <token>`, where surrounding spaces are dropped and none may be inside.
+fn token_problem(token: &str) -> Option<&'static str> {
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("must not contain spaces or control characters (it is sent as a bearer token)")
+    } else if token.chars().count() < 16 {
+        Some("must be at least 16 characters")
+    } else {
+        None
+    }
+}
+
 fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
     if raw.server.max_connections == 0 {
         return Err(("server.max_connections", "must be at least 1"));
     }
     if raw.worker.concurrency == 0 {
         return Err(("worker.concurrency", "must be at least 1"));
+    }
+    if raw.worker.destination_concurrency == Some(0) {
+        return Err(("worker.destination_concurrency", "must be at least 1"));
+    }
+    if raw.worker.circuit_failures == 0 {
+        return Err(("worker.circuit_failures", "must be at least 1"));
     }
     if !(0.0..1.0).contains(&raw.worker.jitter) {
         return Err(("worker.jitter", "must be at least 0 and below 1"));
@@ -173,9 +218,10 @@ fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str, String)> 
     }
 }
 
-type KeyError = (String, String);
+/// A problem with one key of a source: (key below `sources.<name>`, reason).
+pub(super) type KeyError = (String, String);
 
-fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
+pub(super) fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
     Err((key.to_owned(), reason.into()))
 }
 
@@ -221,7 +267,6 @@ fn build_source(
             .to_ascii_lowercase()
             .contains(DEVELOPMENT_SECRET_MARKER)
     });
-    let handler = build_handler(&cfg.handler, &env_prefix, env)?;
     let concurrency = cfg.concurrency.unwrap_or(worker.concurrency);
     if concurrency == 0 {
         return err("concurrency", "must be at least 1");
@@ -240,6 +285,7 @@ fn build_source(
     }
     keep_headers.sort();
     keep_headers.dedup();
+    let handler = build_handler(&cfg.handler, &env_prefix, &keep_headers, env)?;
     Ok(Source {
         name: name.to_owned(),
         verifier: Verifier {
@@ -253,105 +299,4 @@ fn build_source(
         concurrency,
         uses_development_secret,
     })
-}
-
-/// Provider headers worth keeping with every event of a scheme (event type, shop, …).
-fn default_kept(scheme: &Scheme) -> &'static [&'static str] {
-    match scheme {
-        Scheme::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
-        Scheme::Shopify => &[
-            "x-shopify-topic",
-            "x-shopify-shop-domain",
-            "x-shopify-webhook-id",
-        ],
-        Scheme::Standard => &["webhook-id", "svix-id"],
-        _ => &[],
-    }
-}
-
-fn build_scheme(cfg: &SourceConfig) -> Result<Scheme, KeyError> {
-    let scheme = match cfg.scheme.as_str() {
-        "stripe" => Scheme::Stripe,
-        "github" => Scheme::Github,
-        "standard" => Scheme::Standard,
-        "shopify" => Scheme::Shopify,
-        "slack" => Scheme::Slack,
-        "paddle" => Scheme::Paddle,
-        "square" => match &cfg.notification_url {
-            Some(url) if !url.is_empty() => Scheme::Square {
-                notification_url: url.clone(),
-            },
-            _ => return err("notification_url", "required for scheme \"square\""),
-        },
-        "hmac" => match &cfg.hmac {
-            Some(h) => Scheme::Hmac(build_hmac(h)?),
-            None => return err("hmac", "a [hmac] table is required for scheme \"hmac\""),
-        },
-        other => {
-            return err(
-                "scheme",
-                format!("unknown scheme {other:?} (expected stripe, github, standard, shopify, slack, paddle, square or hmac)"),
-            )
-        }
-    };
-    if cfg.scheme != "square" && cfg.notification_url.is_some() {
-        return err("notification_url", "only used with scheme \"square\"");
-    }
-    if cfg.scheme != "hmac" && cfg.hmac.is_some() {
-        return err("hmac", "only used with scheme \"hmac\"");
-    }
-    Ok(scheme)
-}
-
-fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
-    let id = match (&h.id_header, &h.id_pointer) {
-        (Some(header), None) => IdLocation::Header(header.to_ascii_lowercase()),
-        (None, Some(ptr)) => IdLocation::JsonPointer(ptr.clone()),
-        _ => return err("hmac", "set exactly one of id_header and id_pointer"),
-    };
-    let scheme = HmacScheme {
-        header: h.header.to_ascii_lowercase(),
-        prefix: h.prefix.clone(),
-        encoding: h.encoding,
-        algorithm: h.algorithm,
-        signed: h.signed.clone(),
-        timestamp_header: h.timestamp_header.as_ref().map(|t| t.to_ascii_lowercase()),
-        id,
-    };
-    scheme.validate().or_else(|reason| err("hmac", reason))?;
-    Ok(scheme)
-}
-
-fn build_handler(
-    handler: &HandlerConfig,
-    env_prefix: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<HandlerConfig, KeyError> {
-    let mut handler = handler.clone();
-    match &mut handler {
-        HandlerConfig::Log => {}
-        HandlerConfig::Forward(f) => {
-            if let Some(s) = env(&format!("{env_prefix}_FORWARD_SECRET")) {
-                f.secret = Some(Secret::new(s));
-            }
-            let Some(secret) = &f.secret else {
-                return err(
-                    "handler.secret",
-                    format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
-                );
-            };
-            verify::check_secret(&Scheme::Standard, secret)
-                .or_else(|r| err("handler.secret", r))?;
-            match f.url.parse::<http::Uri>() {
-                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
-                _ => return err("handler.url", "must be an absolute http:// URL"),
-            }
-        }
-        HandlerConfig::Command(c) => {
-            if c.program.as_os_str().is_empty() {
-                return err("handler.program", "must not be empty");
-            }
-        }
-    }
-    Ok(handler)
 }

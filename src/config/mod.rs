@@ -3,7 +3,9 @@
 //! Loading (file + environment + validation) lives in [`load`]; the rest of hookbox only sees the
 //! validated [`Config`], whose sources carry ready-to-use [`Verifier`]s.
 
+mod handler;
 mod load;
+mod scheme;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -64,7 +66,8 @@ pub struct Source {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on.
+    /// Address to listen on: `ip:port` or `host:port` (resolved once, at start).
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Most connections served at once; further ones wait in the kernel's backlog.
     pub max_connections: usize,
@@ -74,7 +77,11 @@ pub struct ServerConfig {
     /// Time allowed for reading a whole request body.
     #[serde(with = "humantime_serde")]
     pub body_read_timeout: Duration,
-    /// How long a graceful shutdown waits for in-flight requests and handlers.
+    /// Request body bytes held in memory at once over all connections; a request that would
+    /// go past it gets 503 before more of it is read.
+    pub max_inflight_body_bytes: u64,
+    /// How long a graceful shutdown waits for in-flight requests and running handlers, both
+    /// together, from the signal.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     /// `text` (default) or `json`; `--log-format` overrides it.
@@ -88,6 +95,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
+            max_inflight_body_bytes: 256 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Text,
         }
@@ -217,6 +225,14 @@ pub struct WorkerConfig {
     /// Extra lease time beyond a handler's timeout before a claimed event counts as abandoned.
     #[serde(with = "humantime_serde")]
     pub lease_margin: Duration,
+    /// Most forward attempts running against one destination (`host:port`) at once; default
+    /// half of `concurrency`, so one hanging application never holds every slot.
+    pub destination_concurrency: Option<usize>,
+    /// Failures in a row (timeouts, connection errors, 5xx) that open a destination's circuit.
+    pub circuit_failures: u32,
+    /// How long an open circuit holds a destination's events back before one probe goes.
+    #[serde(with = "humantime_serde")]
+    pub circuit_cooldown: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -228,16 +244,43 @@ impl Default for WorkerConfig {
             max_attempts: None,
             jitter: 0.2,
             lease_margin: Duration::from_secs(30),
+            destination_concurrency: None,
+            circuit_failures: 5,
+            circuit_cooldown: Duration::from_secs(30),
         }
     }
 }
 
 impl WorkerConfig {
+    /// Most attempts against one forward destination at once.
+    pub fn destination_limit(&self) -> usize {
+        self.destination_concurrency
+            .unwrap_or((self.concurrency / 2).max(1))
+    }
+
     /// Attempts allowed before an event is dead.
     pub fn attempts_allowed(&self) -> u32 {
         self.max_attempts
             .unwrap_or(self.retry_schedule.len() as u32 + 1)
     }
+}
+
+/// The address `text` names: `ip:port`, or `host:port` resolved now (the first address the
+/// resolver gives, e.g. `localhost:8080`).
+pub fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|e| format!("{text:?} is not an address (ip:port or host:port): {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    resolve_listen(&text).map_err(serde::de::Error::custom)
 }
 
 /// Deserialises a list of human-readable durations (`["5s", "5m"]`).

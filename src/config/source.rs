@@ -1,5 +1,6 @@
 //! `[sources.<name>]`: how one provider signs and what happens to its events.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -124,6 +125,13 @@ pub struct CommandConfig {
     pub timeout: Duration,
     /// Exit code meaning "permanent failure, do not retry".
     pub permanent_exit_code: Option<i32>,
+    /// Variables set for the program (name → value), on top of the allow-listed ones.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Names of hookbox's own environment variables the program may also see. Nothing else
+    /// is inherited beyond `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `TMPDIR`.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
 }
 
 fn default_command_timeout() -> Duration {

@@ -189,3 +189,59 @@ fn the_database_password_never_shows() {
     assert!(message.contains("storage.database_url"), "{message}");
     assert!(!message.contains("s3cr3t"), "{message}");
 }
+
+#[test]
+fn pass_headers_must_name_kept_headers() {
+    let base =
+        "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\nkeep_headers = [\"X-Trace\"]\n\
+                [sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
+                secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+    let kept = format!("{base}pass_headers = [\"x-trace\", \"X-GitHub-Event\"]\n");
+    load_with(&kept, &[]).expect("kept headers (any case) may be passed");
+    let not_kept = format!("{base}pass_headers = [\"x-other\"]\n");
+    assert_eq!(
+        invalid_key(load_with(&not_kept, &[])),
+        "sources.gh.handler.pass_headers"
+    );
+    let own = format!("{base}pass_headers = [\"webhook-id\"]\n");
+    assert_eq!(
+        invalid_key(load_with(&own, &[])),
+        "sources.gh.handler.pass_headers"
+    );
+}
+
+#[test]
+fn an_admin_token_must_be_usable_and_its_errors_name_where_it_came_from() {
+    let spaces = format!("[admin]\ntoken = \"{}\"\n{GITHUB}", " ".repeat(16));
+    assert_eq!(invalid_key(load_with(&spaces, &[])), "admin.token");
+    let inner = format!("[admin]\ntoken = \"0123456789 abcdefgh\"\n{GITHUB}");
+    assert_eq!(invalid_key(load_with(&inner, &[])), "admin.token");
+    let blank = " ".repeat(16);
+    for bad in [blank.as_str(), "short"] {
+        match load_with(GITHUB, &[("HOOKBOX_ADMIN_TOKEN", bad)]) {
+            Err(e @ ConfigError::Env { .. }) => {
+                assert!(
+                    e.to_string()
+                        .starts_with("environment variable HOOKBOX_ADMIN_TOKEN"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected an environment error, got {other:?}"),
+        }
+    }
+    load_with(GITHUB, &[("HOOKBOX_ADMIN_TOKEN", "0123456789abcdef")])
+        .expect("16 visible characters");
+}
+
+#[test]
+fn listen_takes_host_names() {
+    let config = load_with(
+        &format!("[server]\nlisten = \"localhost:18120\"\n{GITHUB}"),
+        &[],
+    )
+    .expect("a host name is fine");
+    assert!(config.server.listen.ip().is_loopback());
+    assert_eq!(config.server.listen.port(), 18120);
+    let bad = load_with(&format!("[server]\nlisten = \"no port\"\n{GITHUB}"), &[]);
+    assert!(matches!(bad, Err(ConfigError::Parse { .. })), "{bad:?}");
+}

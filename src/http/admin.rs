@@ -1,5 +1,5 @@
 //! The admin API's handlers (routed and authorised in `router`): list events, fetch a payload,
-//! requeue one event, bulk-requeue dead events.
+//! requeue one event, bulk-requeue dead events, show forward destinations.
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -54,7 +54,7 @@ pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>>
     };
     let body = match ctx.store.body(source, id).await {
         Ok(Some(body)) if !record.body_purged => body,
-        Ok(_) => return problem(Reason::NotFound, "the body was purged by retention"),
+        Ok(_) => return no_body(record.body_purged),
         Err(e) => return unreadable(&e),
     };
     let content_type = record
@@ -72,6 +72,20 @@ pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>>
         HeaderValue::from_static("nosniff"),
     );
     res
+}
+
+/// Why there is no body to answer with: purged by retention as the record says (404), or
+/// gone although the record says it is kept (500: the store lost it, and saying "purged"
+/// would contradict the status resource's `bodyPurged: false`).
+fn no_body(purged: bool) -> Response<Full<Bytes>> {
+    if purged {
+        return problem(Reason::NotFound, "the body was purged by retention");
+    }
+    tracing::error!("an event's body is missing although it was never purged");
+    problem(
+        Reason::BodyMissing,
+        "the stored body is missing although retention has not purged it",
+    )
 }
 
 /// `POST /admin/events/<source>/<id>/requeue`: queue a dead or succeeded event again now;
@@ -133,4 +147,36 @@ fn not_written(e: &crate::store::StoreError) -> Response<Full<Bytes>> {
         Reason::StorageUnavailable,
         "the requeue could not be stored durably; retry later",
     )
+}
+
+/// `GET /admin/destinations`: every forward destination's limit, load and circuit state, as
+/// the worker last published them.
+pub fn destinations(ctx: &Ctx) -> Response<Full<Bytes>> {
+    let items: Vec<Value> = ctx
+        .metrics
+        .destinations()
+        .into_iter()
+        .map(|(name, d)| {
+            let mut item = json!(d);
+            item["destination"] = json!(name);
+            item
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "destinations": items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_body_is_not_called_purged() {
+        assert_eq!(no_body(true).status(), StatusCode::NOT_FOUND);
+        let missing = no_body(false);
+        assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            missing.extensions().get::<Reason>(),
+            Some(&Reason::BodyMissing)
+        );
+    }
 }

@@ -45,6 +45,7 @@ mod tests {
             config: Arc::new(config),
             store: store.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),
+            body_budget: super::super::BodyBudget::new(1024),
         };
         let not_ready = readyz(&ctx).await;
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);

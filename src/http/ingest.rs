@@ -24,15 +24,17 @@ pub async fn ingest(
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let max = source.max_body_bytes;
-    let body = match read_limited(
+    // `_held` keeps the body's bytes counted against the budget until the answer is ready.
+    let (body, _held) = match read_limited(
         &parts.headers,
         body,
         max,
         ctx.config.server.body_read_timeout,
+        &ctx.body_budget,
     )
     .await
     {
-        Ok(body) => body,
+        Ok(read) => read,
         Err((reason, detail)) => return problem(reason, &detail),
     };
     let now = SystemTime::now()
@@ -56,6 +58,12 @@ pub async fn ingest(
     }
     let id = match source.verifier.event_id(&parts.headers, &body) {
         Ok(id) => id,
+        Err(IdError::NotJson) if nesting_depth(&body) > JSON_DEPTH_LIMIT => {
+            return problem(
+                Reason::JsonTooDeep,
+                &format!("the JSON body nests deeper than {JSON_DEPTH_LIMIT} levels, too deep to read its event id"),
+            )
+        }
         Err(IdError::NotJson) => return problem(Reason::NotJson, "the body is not valid JSON"),
         Err(e) => return problem(Reason::NoEventId, &e.to_string()),
     };
@@ -78,6 +86,38 @@ pub async fn ingest(
             )
         }
     }
+}
+
+/// How deep the JSON parser that reads event ids goes (serde_json's recursion limit); valid
+/// JSON nested deeper is answered with its own precise 400 rather than "not valid JSON".
+const JSON_DEPTH_LIMIT: usize = 128;
+
+/// The deepest nesting of arrays and objects in `body`, read as JSON text (strings and their
+/// escapes skipped). No recursion, so any input is safe.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// A `Content-Type` that is absent or names JSON (`application/json`, `…+json`).
@@ -141,8 +181,22 @@ fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>
     if pending {
         h.insert(
             header::RETRY_AFTER,
-            HeaderValue::from(ctx.estimate_wait_secs()),
+            HeaderValue::from(ctx.estimate_wait_secs(&ev.source)),
         );
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_depth_counts_brackets_outside_strings() {
+        assert_eq!(nesting_depth(b"{}"), 1);
+        assert_eq!(nesting_depth(br#"{"a":[1,{"b":"[[[{"}]}"#), 3);
+        assert_eq!(nesting_depth(br#"{"a":"\"[[["}"#), 1);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(nesting_depth(deep.as_bytes()), 200);
+    }
 }

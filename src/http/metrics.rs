@@ -10,7 +10,7 @@ use http_body_util::Full;
 use super::problem::Reason;
 use super::Ctx;
 use crate::app::now_ms;
-use crate::metrics::{oldest_due_age, Delivery, QueueGauges, CONTENT_TYPE};
+use crate::metrics::{oldest_due_age, Delivery, Gauges, CONTENT_TYPE};
 
 /// `GET /metrics`: every counter and histogram, plus the queue read from the store now.
 pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
@@ -21,9 +21,10 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
             None
         }
     };
-    let queue = QueueGauges {
+    let queue = Gauges {
         depth: ctx.store.pending(),
         oldest_due_age,
+        body_bytes_in_flight: ctx.body_budget.in_use(),
     };
     let mut res = Response::new(Full::new(Bytes::from(ctx.metrics.render(&queue))));
     *res.status_mut() = StatusCode::OK;

@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod body;
+mod budget;
 mod health;
 mod ingest;
 mod metrics;
@@ -22,6 +23,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+pub use budget::BodyBudget;
 pub use problem::Reason;
 pub use server::serve;
 
@@ -38,18 +40,36 @@ pub struct Ctx {
     pub store: Store,
     /// Counters and histograms, shared with the worker.
     pub metrics: Arc<Metrics>,
+    /// Body bytes all requests may hold at once (`server.max_inflight_body_bytes`).
+    pub body_budget: BodyBudget,
 }
 
 impl Ctx {
-    /// An honest guess, in whole seconds (≥ 1), of how long until a newly queued event is
-    /// processed: the backlog divided by what the worker can do at once per second.
-    fn estimate_wait_secs(&self) -> u64 {
-        let per_second = (self.config.worker.concurrency as u64)
-            .saturating_mul(20)
-            .max(1);
-        (1 + self.store.pending() / per_second).min(3600)
+    /// An honest guess, in whole seconds (≥ 1), of how long until a newly queued event of
+    /// `source` is processed: the backlog times the source's mean handler time so far, divided
+    /// by how many of its events may run at once (its `concurrency`, within the worker's).
+    /// The backlog is the whole queue (the store does not count it per source), so a busy
+    /// neighbour makes the guess longer, never shorter.
+    fn estimate_wait_secs(&self, source: &str) -> u64 {
+        let worker = self.config.worker.concurrency;
+        let parallel = self
+            .config
+            .source(source)
+            .map_or(worker, |s| s.concurrency.min(worker))
+            .max(1) as f64;
+        let per_event = self
+            .metrics
+            .mean_handler_time(source)
+            .unwrap_or(ASSUMED_HANDLER_TIME)
+            .as_secs_f64();
+        let backlog = self.store.pending() as f64;
+        let secs = (backlog * per_event / parallel).ceil();
+        (secs as u64).clamp(1, 3600)
     }
 }
+
+/// Handler time assumed for a source that has not run yet.
+const ASSUMED_HANDLER_TIME: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Characters left as they are in a path segment; everything else is percent-encoded.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -58,13 +78,17 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// `/events/<source>/<id>`, percent-encoded.
+/// `/events/<source>/<id>`, percent-encoded; `/events/<source>?id=<id>` for the ids `.` and
+/// `..`, which clients remove from paths as dot segments (browsers even after decoding `%2E`),
+/// so no path spelling of them reaches hookbox intact.
 pub fn event_location(source: &str, id: &str) -> String {
-    format!(
-        "/events/{}/{}",
-        utf8_percent_encode(source, SEGMENT),
-        utf8_percent_encode(id, SEGMENT)
-    )
+    let source = utf8_percent_encode(source, SEGMENT);
+    let id_text = utf8_percent_encode(id, SEGMENT);
+    if id == "." || id == ".." {
+        format!("/events/{source}?id={id_text}")
+    } else {
+        format!("/events/{source}/{id_text}")
+    }
 }
 
 /// A JSON response that no cache may keep.

@@ -12,6 +12,8 @@ pub enum Reason {
     Malformed,
     /// 400: no event id could be taken from the request.
     NoEventId,
+    /// 400: valid JSON nested too deep to read the event id from.
+    JsonTooDeep,
     /// 400: a query parameter is unknown, repeated or not valid.
     InvalidQuery,
     /// 401: signature missing, malformed, wrong or stale.
@@ -30,6 +32,10 @@ pub enum Reason {
     TooLarge,
     /// 415: the source needs a JSON body.
     NotJson,
+    /// 500: an event's body is gone although retention never purged it.
+    BodyMissing,
+    /// 503: the in-flight body budget (`server.max_inflight_body_bytes`) is used up.
+    Busy,
     /// 503: storage cannot accept writes right now.
     StorageUnavailable,
     /// 503: not ready to take traffic (storage not writable or worker not running).
@@ -44,6 +50,7 @@ impl Reason {
             Reason::Malformed => (S::BAD_REQUEST, "malformed-request", "Malformed request"),
             Reason::NoEventId => (S::BAD_REQUEST, "missing-event-id", "No event id"),
             Reason::InvalidQuery => (S::BAD_REQUEST, "invalid-query", "Invalid query parameter"),
+            Reason::JsonTooDeep => (S::BAD_REQUEST, "json-too-deep", "JSON nested too deep"),
             Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
             Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
@@ -74,6 +81,16 @@ impl Reason {
                 "Storage unavailable",
             ),
             Reason::NotReady => (S::SERVICE_UNAVAILABLE, "not-ready", "Not ready"),
+            Reason::BodyMissing => (
+                S::INTERNAL_SERVER_ERROR,
+                "body-missing",
+                "Stored body missing",
+            ),
+            Reason::Busy => (
+                S::SERVICE_UNAVAILABLE,
+                "server-busy",
+                "Too many bodies in flight",
+            ),
         }
     }
 
@@ -113,8 +130,15 @@ pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/problem+json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if matches!(reason, Reason::StorageUnavailable | Reason::NotReady) {
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    match reason {
+        Reason::StorageUnavailable | Reason::NotReady => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        // Bodies in flight finish within `body_read_timeout`; most far sooner.
+        Reason::Busy => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     res
 }

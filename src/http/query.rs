@@ -38,6 +38,11 @@ impl Params {
         Ok(Params(params))
     }
 
+    /// The value of `name`, if present and not empty.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// The filter named by `source`, `state`, `since` and `until` (those present).
     pub fn filter(&self) -> Result<EventFilter, String> {
         let filter = EventFilter {
@@ -71,7 +76,11 @@ impl Params {
     pub fn cursor(&self) -> Result<Option<Cursor>, String> {
         self.0
             .get("cursor")
-            .map(|c| Cursor::parse(c).ok_or_else(|| "cursor is not one hookbox issued".into()))
+            .map(|c| {
+                Cursor::parse(c)
+                    .filter(issued)
+                    .ok_or_else(|| "cursor is not one hookbox issued".into())
+            })
             .transpose()
     }
 
@@ -84,6 +93,19 @@ impl Params {
             .map(Some)
             .ok_or_else(|| format!("{name} must be unix milliseconds or an RFC 3339 UTC time"))
     }
+}
+
+/// Whether `cursor` points where a cursor hookbox hands out can: at an event of a validly
+/// named source with a non-empty id. Decoding alone accepts e.g. all-zero bytes, which would
+/// silently list nothing.
+fn issued(cursor: &Cursor) -> bool {
+    cursor.position().is_some_and(|(_, source, id)| {
+        !source.is_empty()
+            && !id.is_empty()
+            && source
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    })
 }
 
 /// Unix milliseconds, or an RFC 3339 UTC time (`2024-05-01T12:00:00Z`, fractions allowed).
@@ -135,6 +157,22 @@ mod tests {
         assert_eq!(f.until, Some(1_714_521_600_000));
         assert_eq!(p.limit(), Ok(7));
         assert_eq!(p.cursor(), Ok(None));
+    }
+
+    #[test]
+    fn only_cursors_hookbox_could_issue_are_accepted() {
+        let issued = Cursor::new(42, "stripe", "evt_1").encode();
+        let p = Params::parse(Some(&format!("cursor={issued}")), LIST).expect("valid");
+        assert!(matches!(p.cursor(), Ok(Some(_))));
+        for garbage in [
+            "AAAAAAAAAAAAAAAA".to_owned(),
+            Cursor::new(1, "", "x").encode(),
+            Cursor::new(1, "Bad Name", "x").encode(),
+            Cursor::new(1, "stripe", "").encode(),
+        ] {
+            let p = Params::parse(Some(&format!("cursor={garbage}")), LIST).expect("parses");
+            assert!(p.cursor().is_err(), "{garbage}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use super::auth::{authorize, Access};
 use super::problem::{problem, Reason};
+use super::query::Params;
 use super::{admin, health, ingest::ingest, metrics, status::event_status, Ctx};
 
 /// Serves one request.
@@ -53,6 +54,21 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 return not_allowed("POST");
             }
             ingest(ctx, source, req).await
+        }
+        // The form `event_location` gives ids that are dot segments.
+        ["events", source] if req.uri().query().is_some() => {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return not_allowed("GET, HEAD");
+            }
+            let id = match Params::parse(req.uri().query(), &["id"]) {
+                Ok(params) => params.text("id").map(str::to_owned),
+                Err(reason) => return problem(Reason::InvalidQuery, &reason),
+            };
+            match (decode(source), id) {
+                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id).await,
+                (None, _) => bad_path(),
+                (_, None) => problem(Reason::InvalidQuery, "the id parameter is required"),
+            }
         }
         ["events", source, id] => {
             if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -103,6 +119,8 @@ async fn dispatch_admin(
                 _ => not_allowed("POST"),
             }
         }
+        ["destinations"] if readable => admin::destinations(ctx),
+        ["destinations"] => not_allowed("GET, HEAD"),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
         ["requeue"] => not_allowed("POST"),
         _ => problem(Reason::NotFound, "no such admin route"),

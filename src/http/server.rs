@@ -14,8 +14,13 @@ use super::router::route;
 use super::Ctx;
 
 /// Serves HTTP/1.1 on `listener` until `shutdown` is cancelled, then stops accepting and waits
-/// (up to `server.shutdown_timeout`) for in-flight requests to finish.
-pub async fn serve(listener: TcpListener, ctx: Ctx, shutdown: CancellationToken) {
+/// for in-flight requests to finish — until `deadline` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Ctx,
+    shutdown: CancellationToken,
+    deadline: CancellationToken,
+) {
     let cfg = ctx.config.server.clone();
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
     let graceful = GracefulShutdown::new();
@@ -63,7 +68,7 @@ pub async fn serve(listener: TcpListener, ctx: Ctx, shutdown: CancellationToken)
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
-        _ = tokio::time::sleep(cfg.shutdown_timeout) => {
+        _ = deadline.cancelled() => {
             tracing::warn!("shutdown timeout reached with connections still open");
         }
     }

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::auth::{authorize, Access};
 use super::problem::{problem, Reason};
 use super::{json_response, Ctx};
+use crate::history;
 use crate::store::{EventRecord, StoreError};
 
 /// The status resource of one event (the `Location` of its 202).
@@ -32,7 +33,22 @@ pub async fn event_status(
 /// The full status of `record`, with `Retry-After` while it is not final.
 pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>> {
     let mut body = summary(record);
-    body.insert("attempts".into(), json!(record.attempts));
+    let attempts: Vec<Value> = record
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "number": history::overall_number(&record.requeues, a),
+                "startedAt": a.started_at,
+                "durationMs": a.duration_ms,
+                "outcome": a.outcome,
+                "status": a.status,
+                "exitCode": a.exit_code,
+                "error": a.error,
+            })
+        })
+        .collect();
+    body.insert("attempts".into(), Value::Array(attempts));
     let requeues: Vec<Value> = record
         .requeues
         .iter()
@@ -50,7 +66,7 @@ pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>>
     if !record.state.is_final() {
         res.headers_mut().insert(
             header::RETRY_AFTER,
-            HeaderValue::from(ctx.estimate_wait_secs()),
+            HeaderValue::from(ctx.estimate_wait_secs(&record.source)),
         );
     }
     res

@@ -4,7 +4,7 @@
 //! worker. Recording is lock-free except for the rare rejection-by-reason map. Series exist
 //! only for configured sources plus `source=""` (requests to unknown sources, attempts at
 //! events of a source no longer configured), so a client cannot grow the label set. Queue
-//! gauges are read from the store at scrape time and passed to [`Metrics::render`].
+//! and body-budget gauges are read at scrape time and passed to [`Metrics::render`].
 
 mod histogram;
 mod render;
@@ -34,14 +34,16 @@ pub enum Delivery {
     Rejected(&'static str),
 }
 
-/// Queue state read from the store at scrape time.
+/// State read at scrape time: the queue from the store, the body budget from the HTTP side.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QueueGauges {
+pub struct Gauges {
     /// Events queued or processing.
     pub depth: u64,
     /// How overdue the earliest due event is (zero when none is due); `None` when the store
     /// could not be read, and the gauge is then left out.
     pub oldest_due_age: Option<Duration>,
+    /// Request body bytes held against `server.max_inflight_body_bytes`.
+    pub body_bytes_in_flight: u64,
 }
 
 /// How overdue the earliest due time `next_due` (unix ms) is at `now_ms`: zero when nothing
@@ -100,11 +102,33 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// The state of one forward destination, as the worker last published it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationSnapshot {
+    /// Sources forwarding there.
+    pub sources: Vec<String>,
+    /// Circuit state: `closed`, `open` or `half-open`.
+    pub state: &'static str,
+    /// Attempts running against it now.
+    pub in_flight: usize,
+    /// Most attempts allowed against it at once.
+    pub limit: usize,
+    /// Failures in a row while closed.
+    pub consecutive_failures: u32,
+    /// Times the circuit opened since start.
+    pub opened_total: u64,
+    /// While open: when the next probe may go (unix ms).
+    pub open_until: Option<u64>,
+}
+
 /// The process's metrics. Counters start at zero when hookbox starts.
 #[derive(Debug)]
 pub struct Metrics {
     /// By source name; `""` collects unknown sources.
     sources: BTreeMap<String, PerSource>,
+    /// Forward destinations by `host:port`, published by the worker.
+    destinations: Mutex<BTreeMap<String, DestinationSnapshot>>,
 }
 
 impl Metrics {
@@ -115,7 +139,24 @@ impl Metrics {
             .map(|name| (name.into(), PerSource::new()))
             .collect();
         map.insert(String::new(), PerSource::new());
-        Metrics { sources: map }
+        Metrics {
+            sources: map,
+            destinations: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Replaces what is known about destination `name`.
+    pub fn destination(&self, name: &str, snapshot: DestinationSnapshot) {
+        let mut map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(name.to_owned(), snapshot);
+    }
+
+    /// Every destination's last published state, by name.
+    pub fn destinations(&self) -> BTreeMap<String, DestinationSnapshot> {
+        self.destinations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The series of `source`, or of `""` when it is not configured.
@@ -163,6 +204,13 @@ impl Metrics {
         self.source(source).handler.observe(duration);
     }
 
+    /// The mean handler run time of `source` so far, if it has run at all.
+    pub fn mean_handler_time(&self, source: &str) -> Option<Duration> {
+        let snapshot = self.sources.get(source)?.handler.snapshot();
+        (snapshot.count > 0)
+            .then(|| Duration::from_secs_f64(snapshot.sum_seconds / snapshot.count as f64))
+    }
+
     /// Counts an attempt whose result the store recorded, and whether the event went dead.
     pub fn attempt_recorded(&self, source: &str, outcome: Outcome, dead: bool) {
         let s = self.source(source);
@@ -173,14 +221,14 @@ impl Metrics {
     }
 
     /// The exposition text of every metric, with `queue` read by the caller just before.
-    pub fn render(&self, queue: &QueueGauges) -> String {
+    pub fn render(&self, queue: &Gauges) -> String {
         let shown: Vec<(&str, &PerSource)> = self
             .sources
             .iter()
             .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed))
             .map(|(name, s)| (name.as_str(), s))
             .collect();
-        render::all(&shown, queue)
+        render::all(&shown, queue, &self.destinations())
     }
 }
 

@@ -1,16 +1,21 @@
 //! Writes every metric family, in a fixed order, from the counters of the sources shown.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
 use super::text::{Exposition, Kind};
-use super::{PerSource, QueueGauges, OUTCOMES};
+use super::{DestinationSnapshot, Gauges, PerSource, OUTCOMES};
 
 /// The sources to write, by label value, in label order.
 type Shown<'a> = [(&'a str, &'a PerSource)];
 
 /// The whole exposition.
-pub(super) fn all(shown: &Shown<'_>, queue: &QueueGauges) -> String {
+pub(super) fn all(
+    shown: &Shown<'_>,
+    queue: &Gauges,
+    destinations: &BTreeMap<String, DestinationSnapshot>,
+) -> String {
     let mut e = Exposition::default();
     requests(&mut e, shown);
     histograms(
@@ -40,7 +45,44 @@ pub(super) fn all(shown: &Shown<'_>, queue: &QueueGauges) -> String {
     for &(source, s) in shown {
         e.sample(name, &[("source", source)], load(&s.dead));
     }
+    destination_gauges(&mut e, destinations);
     e.finish()
+}
+
+fn destination_gauges(e: &mut Exposition, destinations: &BTreeMap<String, DestinationSnapshot>) {
+    if destinations.is_empty() {
+        return;
+    }
+    let in_flight = "hookbox_destination_in_flight";
+    e.family(
+        in_flight,
+        Kind::Gauge,
+        "Forward attempts running against each destination (host:port).",
+    );
+    for (dest, d) in destinations {
+        e.sample(in_flight, &[("destination", dest)], d.in_flight as u64);
+    }
+    let state = "hookbox_destination_circuit_state";
+    e.family(
+        state,
+        Kind::Gauge,
+        "1 for each destination's current circuit state (closed, open, half-open).",
+    );
+    for (dest, d) in destinations {
+        for s in ["closed", "open", "half-open"] {
+            let value = u64::from(d.state == s);
+            e.sample(state, &[("destination", dest), ("state", s)], value);
+        }
+    }
+    let opened = "hookbox_destination_circuit_opened_total";
+    e.family(
+        opened,
+        Kind::Counter,
+        "Times each destination's circuit opened since start.",
+    );
+    for (dest, d) in destinations {
+        e.sample(opened, &[("destination", dest)], d.opened_total);
+    }
 }
 
 fn load(counter: &AtomicU64) -> u64 {
@@ -90,7 +132,7 @@ fn histograms(
     }
 }
 
-fn queue_gauges(e: &mut Exposition, queue: &QueueGauges) {
+fn queue_gauges(e: &mut Exposition, queue: &Gauges) {
     let depth = "hookbox_queue_depth";
     e.family(
         depth,
@@ -108,6 +150,13 @@ fn queue_gauges(e: &mut Exposition, queue: &QueueGauges) {
         );
         e.sample(name, &[], age.as_secs_f64());
     }
+    let budget = "hookbox_body_bytes_in_flight";
+    e.family(
+        budget,
+        Kind::Gauge,
+        "Request body bytes held in memory now, counted against server.max_inflight_body_bytes.",
+    );
+    e.sample(budget, &[], queue.body_bytes_in_flight);
 }
 
 fn attempts(e: &mut Exposition, shown: &Shown<'_>) {

@@ -4,10 +4,11 @@ use serde_json::json;
 
 use super::*;
 
-fn queue() -> QueueGauges {
-    QueueGauges {
+fn queue() -> Gauges {
+    Gauges {
         depth: 3,
         oldest_due_age: Some(Duration::from_millis(1500)),
+        body_bytes_in_flight: 2048,
     }
 }
 
@@ -50,6 +51,7 @@ fn every_family_has_help_and_type_once() {
     }
     assert!(lines(&text).contains(&"hookbox_queue_depth 3"));
     assert!(lines(&text).contains(&"hookbox_oldest_due_age_seconds 1.5"));
+    assert!(lines(&text).contains(&"hookbox_body_bytes_in_flight 2048"));
 }
 
 #[test]
@@ -152,9 +154,10 @@ fn a_claim_after_a_lost_attempt_counts_it_as_abandoned_once() {
 #[test]
 fn source_names_are_escaped_and_queue_age_left_out_when_unreadable() {
     let m = Metrics::new(["we\"ird\\name"]);
-    let text = m.render(&QueueGauges {
+    let text = m.render(&Gauges {
         depth: 0,
         oldest_due_age: None,
+        body_bytes_in_flight: 0,
     });
     assert!(text.contains("hookbox_dead_total{source=\"we\\\"ird\\\\name\"} 0"));
     assert!(!text.contains("hookbox_oldest_due_age_seconds"));

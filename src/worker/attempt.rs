@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tracing::Instrument;
 
+use super::destinations::is_destination_failure;
 use super::handler::{Handlers, Job, Report};
 use super::retry::{Decision, Failure, RetryPolicy};
 use crate::app::now_ms;
@@ -28,9 +29,16 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the claim loop learns from a finished attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended {
+    /// The handler's destination timed out, refused the connection or answered 5xx.
+    pub destination_failure: bool,
+}
+
 /// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
 /// event `processing` until its lease expires, when it is claimed again (at-least-once).
-pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
+pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
     let r = &claimed.record;
     let span = tracing::info_span!("attempt", source = %r.source, event_id = %r.id, attempt = r.attempt_count);
     async {
@@ -58,6 +66,9 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) {
             Ok(true) => shared.metrics.attempt_recorded(&r.source, report.outcome, dead),
             Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
+        }
+        Ended {
+            destination_failure: is_destination_failure(&report),
         }
     }
     .instrument(span)
@@ -96,7 +107,8 @@ fn next_step(policy: &RetryPolicy, attempt: u32, report: &Report, now: u64, spre
         Decision::RetryIn(delay) => Next::RetryAt(now.saturating_add(millis(delay))),
         Decision::GiveUpPermanent => Next::Dead(format!("permanent failure: {what}")),
         Decision::GiveUpExhausted => {
-            Next::Dead(format!("gave up after {attempt} attempts: {what}"))
+            let attempts = if attempt == 1 { "attempt" } else { "attempts" };
+            Next::Dead(format!("gave up after {attempt} {attempts}: {what}"))
         }
     }
 }
@@ -162,6 +174,14 @@ mod tests {
         assert_eq!(
             next_step(&p, 3, &Report::transient("HTTP 503"), 1000, 0.0),
             Next::Dead("gave up after 3 attempts: HTTP 503".into())
+        );
+        let once = RetryPolicy::new(&WorkerConfig {
+            max_attempts: Some(1),
+            ..WorkerConfig::default()
+        });
+        assert_eq!(
+            next_step(&once, 1, &Report::transient("HTTP 503"), 1000, 0.0),
+            Next::Dead("gave up after 1 attempt: HTTP 503".into())
         );
         assert_eq!(
             next_step(

@@ -8,10 +8,14 @@
 //! crash between a handler finishing and its result being recorded runs it again, and
 //! handlers get a stable idempotency key ([`idempotency_key`]) to notice.
 //!
-//! On shutdown the loop stops claiming, waits for the handlers already running, and leaves
-//! everything else queued. A retention sweep runs alongside.
+//! When shutdown starts the loop stops claiming at once, waits for the handlers already
+//! running, and leaves everything else queued. If the shutdown deadline passes first, the
+//! running attempts are cancelled (a command's whole process group is killed); their events
+//! stay `processing` and run again at the next start. A retention sweep runs alongside.
 
 mod attempt;
+mod breaker;
+mod destinations;
 mod handler;
 mod retry;
 mod retry_after;
@@ -24,7 +28,8 @@ use std::time::Duration;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use self::attempt::Shared;
+use self::attempt::{Ended, Shared};
+use self::destinations::Destinations;
 use self::handler::Handlers;
 use crate::app::now_ms;
 use crate::config::Config;
@@ -41,35 +46,53 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 const BLOCKED_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs the worker and the retention sweep until `shutdown` is cancelled, then waits for the
-/// handlers already running. The caller bounds that wait.
+/// handlers already running — until `deadline` is cancelled, when it ends them.
 pub async fn run(
     config: Arc<Config>,
     store: Store,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    deadline: CancellationToken,
 ) {
     let period = sweep::period(&config.storage);
     let sweep = sweep::run(store.clone(), period, shutdown.clone());
-    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown);
+    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown, deadline);
     tokio::join!(dispatch, sweep);
 }
 
 /// The claim loop and what it knows about the handlers it started.
 struct Dispatcher {
     shared: Arc<Shared>,
-    tasks: JoinSet<()>,
-    /// Running attempts by task: (source, event key).
-    running: HashMap<Id, (String, Vec<u8>)>,
+    tasks: JoinSet<Ended>,
+    /// Running attempts by task.
+    running: HashMap<Id, Running>,
     /// Event keys being handled here; never claimed twice, even if a lease runs out.
     busy: HashSet<Vec<u8>>,
     /// Running attempts per source.
     per_source: HashMap<String, usize>,
+    /// Running attempts and circuit breakers per forward destination.
+    destinations: Destinations,
+}
+
+/// One attempt the loop started.
+struct Running {
+    source: String,
+    key: Vec<u8>,
+    destination: Option<String>,
+}
+
+/// What one claim pass has let through so far, per source and per destination.
+#[derive(Default)]
+struct Pass {
+    per_source: HashMap<String, usize>,
+    per_destination: HashMap<String, usize>,
 }
 
 impl Dispatcher {
     fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>) -> Dispatcher {
         let policy = RetryPolicy::new(&config.worker);
         let handlers = Handlers::new();
+        let destinations = Destinations::new(&config, metrics.clone());
         Dispatcher {
             shared: Arc::new(Shared {
                 config,
@@ -82,10 +105,11 @@ impl Dispatcher {
             running: HashMap::new(),
             busy: HashSet::new(),
             per_source: HashMap::new(),
+            destinations,
         }
     }
 
-    async fn run(mut self, stop: CancellationToken) {
+    async fn run(mut self, stop: CancellationToken, deadline: CancellationToken) {
         loop {
             while let Some(done) = self.tasks.try_join_next_with_id() {
                 self.finished(done);
@@ -114,8 +138,22 @@ impl Dispatcher {
         if running > 0 {
             tracing::info!(running, "worker stopping; waiting for running handlers");
         }
-        while let Some(done) = self.tasks.join_next_with_id().await {
-            self.finished(done);
+        let drained = async {
+            while let Some(done) = self.tasks.join_next_with_id().await {
+                self.finished(done);
+            }
+        };
+        let in_time = tokio::select! {
+            () = drained => true,
+            () = deadline.cancelled() => false,
+        };
+        if !in_time {
+            tracing::warn!(
+                running = self.tasks.len(),
+                "shutdown deadline reached; ending running handlers (their events run again at the next start)"
+            );
+            // Dropping an attempt's future ends its handler (and a command's process group).
+            self.tasks.shutdown().await;
         }
         tracing::info!("worker stopped");
     }
@@ -131,14 +169,14 @@ impl Dispatcher {
         if free == 0 {
             return Ok(0);
         }
-        let mut reserved: HashMap<String, usize> = HashMap::new();
+        let mut pass = Pass::default();
+        let now = now_ms();
         let claimed = {
             let shared = &self.shared;
-            let (busy, per_source) = (&self.busy, &self.per_source);
-            let mut lease = |r: &EventRecord| lease_ms(shared, busy, per_source, &mut reserved, r);
+            let mut lease = |r: &EventRecord| self.lease_ms(&mut pass, r, now);
             shared
                 .store
-                .claim_due(now_ms(), free, shared.policy.max_attempts(), &mut lease)
+                .claim_due(now, free, shared.policy.max_attempts(), &mut lease)
                 .await?
         };
         let started = claimed.len();
@@ -151,28 +189,71 @@ impl Dispatcher {
     fn start(&mut self, claimed: Claimed) {
         let source = claimed.record.source.clone();
         let key = event_key(&source, &claimed.record.id);
+        let destination = self.destinations.of(&source).map(str::to_owned);
+        if let Some(dest) = &destination {
+            self.destinations.started(dest, now_ms());
+        }
         let handle = self.tasks.spawn(attempt::run(self.shared.clone(), claimed));
         *self.per_source.entry(source.clone()).or_default() += 1;
         self.busy.insert(key.clone());
-        self.running.insert(handle.id(), (source, key));
+        let running = Running {
+            source,
+            key,
+            destination,
+        };
+        self.running.insert(handle.id(), running);
     }
 
-    fn finished(&mut self, done: Result<(Id, ()), JoinError>) {
-        let id = match done {
-            Ok((id, ())) => id,
+    fn finished(&mut self, done: Result<(Id, Ended), JoinError>) {
+        let (id, ended) = match done {
+            Ok((id, ended)) => (id, Some(ended)),
             Err(e) => {
                 // The event stays `processing` until its lease expires, then runs again.
                 tracing::error!(error = %e, "an attempt task failed");
-                e.id()
+                (e.id(), None)
             }
         };
-        let Some((source, key)) = self.running.remove(&id) else {
+        let Some(run) = self.running.remove(&id) else {
             return;
         };
-        self.busy.remove(&key);
-        if let Some(n) = self.per_source.get_mut(&source) {
+        self.busy.remove(&run.key);
+        if let Some(n) = self.per_source.get_mut(&run.source) {
             *n = n.saturating_sub(1);
         }
+        if let Some(dest) = &run.destination {
+            let failed = ended.map(|e| e.destination_failure);
+            self.destinations.finished(dest, failed, now_ms());
+        }
+    }
+
+    /// The lease for claiming `r` at `now`, or `None` to leave it queued: it is already
+    /// running here, its source is at its concurrency cap, or its destination is at its cap
+    /// or behind an open circuit.
+    fn lease_ms(&self, pass: &mut Pass, r: &EventRecord, now: u64) -> Option<u64> {
+        if self.busy.contains(&event_key(&r.source, &r.id)) {
+            return None;
+        }
+        let shared = &self.shared;
+        // An unconfigured source is claimed too: its attempt fails permanently with the reason.
+        let (cap, timeout) = match shared.config.source(&r.source) {
+            Some(s) => (s.concurrency, handler::timeout(&s.handler)),
+            None => (usize::MAX, Duration::ZERO),
+        };
+        let used = self.per_source.get(&r.source).copied().unwrap_or(0);
+        let taken = pass.per_source.get(&r.source).copied().unwrap_or(0);
+        if used + taken >= cap {
+            return None;
+        }
+        if let Some(dest) = self.destinations.of(&r.source) {
+            let reserved = pass.per_destination.get(dest).copied().unwrap_or(0);
+            if !self.destinations.admits(dest, reserved, now) {
+                return None;
+            }
+            *pass.per_destination.entry(dest.to_owned()).or_default() += 1;
+        }
+        *pass.per_source.entry(r.source.clone()).or_default() += 1;
+        let lease = timeout.saturating_add(shared.config.worker.lease_margin);
+        Some(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// How long to sleep when nothing could be claimed: until the next due time if it is in
@@ -182,8 +263,12 @@ impl Dispatcher {
         match self.shared.store.next_due().await {
             Ok(Some(at)) if at > now => Some(Duration::from_millis(at - now)),
             // Due but not claimable: held back by a concurrency cap (a finishing handler wakes
-            // us) or by this worker's own overrunning attempt.
-            Ok(Some(_)) => Some(BLOCKED_RECHECK),
+            // us), an open circuit (its probe time), or this worker's own overrunning attempt.
+            Ok(Some(_)) => {
+                let probe = self.destinations.next_probe_at().filter(|at| *at > now);
+                let until_probe = probe.map(|at| Duration::from_millis(at - now));
+                Some(until_probe.map_or(BLOCKED_RECHECK, |d| d.min(BLOCKED_RECHECK)))
+            }
             Ok(None) => None,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the queue");
@@ -191,31 +276,4 @@ impl Dispatcher {
             }
         }
     }
-}
-
-/// The lease for claiming `r` now, or `None` to leave it queued: it is already running here,
-/// or its source is at its concurrency cap. `reserved` counts this pass's claims per source.
-fn lease_ms(
-    shared: &Shared,
-    busy: &HashSet<Vec<u8>>,
-    per_source: &HashMap<String, usize>,
-    reserved: &mut HashMap<String, usize>,
-    r: &EventRecord,
-) -> Option<u64> {
-    if busy.contains(&event_key(&r.source, &r.id)) {
-        return None;
-    }
-    let margin = shared.config.worker.lease_margin;
-    // An unconfigured source is claimed too: its attempt fails permanently with the reason.
-    let (cap, timeout) = match shared.config.source(&r.source) {
-        Some(s) => (s.concurrency, handler::timeout(&s.handler)),
-        None => (usize::MAX, Duration::ZERO),
-    };
-    let used = per_source.get(&r.source).copied().unwrap_or(0);
-    let taken = reserved.entry(r.source.clone()).or_default();
-    if used + *taken >= cap {
-        return None;
-    }
-    *taken += 1;
-    Some(u64::try_from(timeout.saturating_add(margin).as_millis()).unwrap_or(u64::MAX))
 }

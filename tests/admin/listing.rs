@@ -97,6 +97,8 @@ async fn bad_listing_queries_are_400_problems() {
         "until=2024-05-01T00:00:00%2B02:00",
         "since=10&until=10",
         "cursor=not-a-cursor",
+        // Decodes (all zero bytes: time 0, empty source) but no listing ever hands it out.
+        "cursor=AAAAAAAAAAAAAAAA",
         "sorce=stripe",
         "source=a&source=b",
     ] {

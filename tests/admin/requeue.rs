@@ -137,3 +137,48 @@ async fn bulk_requeue_takes_the_dead_events_of_a_source_and_range() {
     assert_eq!(bad.assert_problem(400), "urn:hookbox:problem:invalid-query");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn attempt_numbers_keep_growing_across_requeues_and_handlers_see_the_requeue() {
+    let toml = format!(
+        r#"{BASE_CONFIG}
+[sources.counting]
+scheme = "github"
+secrets = ["test-counting"]
+
+[sources.counting.handler]
+type = "command"
+program = "/bin/sh"
+args = ["-c", "echo \"attempt=$HOOKBOX_ATTEMPT requeue=$HOOKBOX_REQUEUE\" >&2; exit 3"]
+permanent_exit_code = 3
+"#
+    );
+    let server = TestServer::start(&toml).await;
+    deliver(&server, "counting", "c1", "{}").await;
+    let first = settled(&server, "counting", "c1", 0).await;
+    assert_eq!(
+        first["attempts"][0]["error"],
+        "exit code 3 (permanent): attempt=1 requeue=0"
+    );
+    let reply = admin_post(&server, "/admin/events/counting/c1/requeue").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+
+    let again = settled(&server, "counting", "c1", 1).await;
+    let attempts = again["attempts"].as_array().expect("attempts");
+    let numbers: Vec<u64> = attempts
+        .iter()
+        .filter_map(|a| a["number"].as_u64())
+        .collect();
+    assert_eq!(numbers, [1, 2], "{again}");
+    assert_eq!(
+        attempts[1]["error"],
+        "exit code 3 (permanent): attempt=2 requeue=1"
+    );
+    // One naming convention throughout the resource.
+    assert!(
+        attempts[1]["startedAt"].is_u64() && attempts[1]["durationMs"].is_u64(),
+        "{again}"
+    );
+    assert_eq!(attempts[1]["exitCode"], 3);
+    server.stop().await;
+}

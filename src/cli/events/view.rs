@@ -73,33 +73,46 @@ pub fn print_event(e: &Value) {
     if e["bodyPurged"] == Value::Bool(true) {
         println!("{:13} purged by retention", "body:");
     }
+    for (_, line) in history(e) {
+        println!("  {line}");
+    }
+}
+
+/// The attempts and requeues of a status resource as one list of lines, oldest first.
+fn history(e: &Value) -> Vec<(u64, String)> {
+    let mut lines = Vec::new();
     for a in e["attempts"].as_array().into_iter().flatten() {
         let mut line = format!(
-            "  attempt {} at {}: {} ({} ms)",
+            "attempt {} at {}: {} ({} ms)",
             text(&a["number"]),
-            time(&a["started_at"]),
+            time(&a["startedAt"]),
             text(&a["outcome"]),
-            text(&a["duration_ms"]),
+            text(&a["durationMs"]),
         );
         for (label, key) in [
             ("status", "status"),
-            ("exit", "exit_code"),
+            ("exit", "exitCode"),
             ("error", "error"),
         ] {
             if !a[key].is_null() {
                 line.push_str(&format!(", {label} {}", clip(&text(&a[key]), 200)));
             }
         }
-        println!("{line}");
+        lines.push((a["startedAt"].as_u64().unwrap_or(0), line));
     }
     for r in e["requeues"].as_array().into_iter().flatten() {
-        println!(
-            "  requeued at {} (was {} after {} attempts)",
+        let n = r["previousAttempts"].as_u64().unwrap_or(0);
+        let line = format!(
+            "requeued at {} (was {} after {n} {})",
             time(&r["at"]),
             text(&r["previousState"]),
-            text(&r["previousAttempts"]),
+            if n == 1 { "attempt" } else { "attempts" },
         );
+        lines.push((r["at"].as_u64().unwrap_or(0), line));
     }
+    // Stable: an attempt and a requeue in the same millisecond keep attempts first.
+    lines.sort_by_key(|(at, _)| *at);
+    lines
 }
 
 /// A JSON value as plain text; empty for null.
@@ -141,6 +154,26 @@ mod tests {
         assert_eq!(clip("abcdef", 3), "abc…");
         assert_eq!(clip("one\ntwo", 10), "one…");
         assert_eq!(clip("", 3), "");
+    }
+
+    #[test]
+    fn the_history_is_one_chronological_list() {
+        let e = serde_json::json!({
+            "attempts": [
+                {"number": 1, "startedAt": 1000, "durationMs": 5, "outcome": "permanent", "exitCode": 3},
+                {"number": 2, "startedAt": 3000, "durationMs": 5, "outcome": "success"}
+            ],
+            "requeues": [{"at": 2000, "previousState": "dead", "previousAttempts": 1}]
+        });
+        let lines: Vec<String> = history(&e).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(
+            lines,
+            [
+                "attempt 1 at 1970-01-01T00:00:01.000Z: permanent (5 ms), exit 3",
+                "requeued at 1970-01-01T00:00:02.000Z (was dead after 1 attempt)",
+                "attempt 2 at 1970-01-01T00:00:03.000Z: success (5 ms)",
+            ]
+        );
     }
 
     #[test]

@@ -1,71 +1,95 @@
 //! The `command` handler: runs a program (no shell) with the body on stdin.
 //!
-//! The program sees `HOOKBOX_EVENT_ID`, `HOOKBOX_SOURCE`, `HOOKBOX_ATTEMPT`,
-//! `HOOKBOX_IDEMPOTENCY_KEY` and, when known, `HOOKBOX_EVENT_TYPE`; hookbox's own secret
-//! variables are removed from its environment. Its stdout is discarded; the tail of its stderr
-//! is kept as the attempt's error. Exit 0 succeeds, `permanent_exit_code` is permanent, any
-//! other ending is retried. On timeout the program (not its own children) is killed.
+//! The program sees only an allow-listed environment (see [`process::child_env`]) plus
+//! `HOOKBOX_EVENT_ID`, `HOOKBOX_SOURCE`, `HOOKBOX_ATTEMPT` (growing across requeues),
+//! `HOOKBOX_REQUEUE` (requeues so far), `HOOKBOX_IDEMPOTENCY_KEY` and, when known,
+//! `HOOKBOX_EVENT_TYPE`. Its stdout is discarded; the tail of its stderr is kept as the
+//! attempt's error. Exit 0 succeeds, `permanent_exit_code` is permanent, any other ending is
+//! retried. The attempt ends when the program exits or times out; then its whole process group
+//! is killed, so nothing it started outlives the attempt.
 
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
 
+use super::process::{child_env, ProcessGroup};
 use super::{idempotency_key, tail, Job, Report, MAX_ERROR_BYTES};
 use crate::config::CommandConfig;
 
-/// Environment variables hookbox reads secrets from; a handler program never inherits them.
-const SECRET_SUFFIXES: &[&str] = &["_WEBHOOK_SECRET", "_FORWARD_SECRET", "_ADMIN_TOKEN"];
+/// After the program ended: how long to keep reading stderr that is already written. Its
+/// group is dead by then, so only a process that left the group can hold the pipe this long.
+const STDERR_GRACE: Duration = Duration::from_millis(200);
 
 /// Runs the program once for `job`.
 pub async fn run(cfg: &CommandConfig, job: Job<'_>) -> Report {
     let r = job.record;
+    let mut event = vec![
+        ("HOOKBOX_EVENT_ID", r.id.clone()),
+        ("HOOKBOX_SOURCE", r.source.clone()),
+        ("HOOKBOX_ATTEMPT", job.attempt().to_string()),
+        ("HOOKBOX_REQUEUE", job.requeues().to_string()),
+        ("HOOKBOX_IDEMPOTENCY_KEY", idempotency_key(&r.source, &r.id)),
+    ];
+    if let Some(t) = &r.event_type {
+        event.push(("HOOKBOX_EVENT_TYPE", t.clone()));
+    }
     let mut command = Command::new(&cfg.program);
     command
         .args(&cfg.args)
+        .env_clear()
+        .envs(child_env(
+            std::env::vars_os(),
+            &cfg.pass_env,
+            &cfg.env,
+            &event,
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if SECRET_SUFFIXES.iter().any(|s| text.ends_with(s)) {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("HOOKBOX_EVENT_ID", &r.id)
-        .env("HOOKBOX_SOURCE", &r.source)
-        .env("HOOKBOX_ATTEMPT", job.attempt().to_string())
-        .env("HOOKBOX_IDEMPOTENCY_KEY", idempotency_key(&r.source, &r.id));
-    match &r.event_type {
-        Some(t) => command.env("HOOKBOX_EVENT_TYPE", t),
-        None => command.env_remove("HOOKBOX_EVENT_TYPE"),
-    };
+    #[cfg(unix)]
+    command.process_group(0);
     let mut child = match command.spawn() {
         Ok(child) => child,
         // Retried: a missing program or permission is usually fixed by deploying it.
         Err(e) => return Report::transient(format!("could not start the program: {e}")),
     };
-    let stdin = child.stdin.take();
-    let stderr = child.stderr.take();
+    // Declared after `child`, so it is dropped first: a cancelled attempt (shutdown past its
+    // deadline) kills the group, then kill_on_drop reaps the program.
+    let mut group = ProcessGroup::led_by(child.id());
+    let mut stderr = child.stderr.take();
     let mut errors = Tail::default();
     let finished = tokio::time::timeout(cfg.timeout, async {
-        let (_, _, status) = tokio::join!(feed(stdin, job.body), errors.read(stderr), child.wait());
-        status
+        let feeding = feed(child.stdin.take(), job.body);
+        let reading = errors.read(stderr.as_mut());
+        tokio::pin!(feeding, reading);
+        let (mut fed, mut read) = (false, false);
+        // The program's exit ends the wait; a child it left behind may hold stdin or stderr
+        // open indefinitely, so neither is waited for.
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                () = &mut feeding, if !fed => fed = true,
+                () = &mut reading, if !read => read = true,
+            }
+        }
     })
     .await;
+    if finished.is_err() {
+        // kill_on_drop would do it too, but reaping here leaves no zombie behind.
+        if let Err(e) = child.kill().await {
+            tracing::warn!(error = %e, "could not kill the timed-out program");
+        }
+    }
+    group.end();
+    let _ = tokio::time::timeout(STDERR_GRACE, errors.read(stderr.as_mut())).await;
     match finished {
         Ok(Ok(status)) => report_exit(status, cfg.permanent_exit_code).with_detail(errors.text()),
         Ok(Err(e)) => Report::transient(format!("could not wait for the program: {e}")),
-        Err(_) => {
-            // kill_on_drop would do it too, but reaping here leaves no zombie behind.
-            if let Err(e) = child.kill().await {
-                tracing::warn!(error = %e, "could not kill the timed-out program");
-            }
-            Report::transient(format!("timed out after {:?}; killed", cfg.timeout))
-                .with_detail(errors.text())
-        }
+        Err(_) => Report::transient(format!("timed out after {:?}; killed", cfg.timeout))
+            .with_detail(errors.text()),
     }
 }
 
@@ -110,15 +134,17 @@ async fn feed(stdin: Option<ChildStdin>, body: &[u8]) {
     }
 }
 
-/// The last bytes a program wrote to stderr, read to its end with bounded memory.
+/// The last bytes a program wrote to stderr, read with bounded memory.
 #[derive(Default)]
 struct Tail {
     kept: Vec<u8>,
 }
 
 impl Tail {
-    async fn read(&mut self, stream: Option<impl AsyncRead + Unpin>) {
-        let Some(mut stream) = stream else { return };
+    /// Reads until end of stream. Cancelling it loses nothing: what was read is kept, and a
+    /// later call goes on from there.
+    async fn read(&mut self, stream: Option<&mut (impl AsyncRead + Unpin)>) {
+        let Some(stream) = stream else { return };
         let mut chunk = [0u8; 4096];
         while let Ok(n @ 1..) = stream.read(&mut chunk).await {
             self.kept.extend_from_slice(&chunk[..n]);

@@ -4,6 +4,7 @@
 mod command;
 mod forward;
 mod log;
+mod process;
 mod request;
 
 use std::time::Duration;
@@ -35,9 +36,16 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// This attempt's number, 1 for the first.
+    /// This attempt's number over the event's whole life, 1 for the first; it keeps growing
+    /// across requeues (see [`crate::history`]).
     pub fn attempt(&self) -> u32 {
-        self.record.attempt_count
+        crate::history::overall_attempt(self.record)
+    }
+
+    /// How many times an operator requeued the event: 0 for a first delivery, more for a
+    /// deliberate replay.
+    pub fn requeues(&self) -> usize {
+        self.record.requeues.len()
     }
 
     /// The first stored header called `name` (lower case).

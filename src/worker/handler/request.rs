@@ -70,11 +70,13 @@ pub fn build_request(
         tolerance: Duration::ZERO,
     };
     let attempt = job.attempt().to_string();
+    let requeues = job.requeues().to_string();
     let context = [
         ("hookbox-source", Some(r.source.as_str())),
         ("hookbox-event-id", Some(r.id.as_str())),
         ("hookbox-event-type", r.event_type.as_deref()),
         ("hookbox-attempt", Some(attempt.as_str())),
+        ("hookbox-requeue", Some(requeues.as_str())),
     ];
     let signature = signer.sign(secret, job.body, now_secs, &key);
     let added = signature
@@ -121,6 +123,27 @@ mod tests {
         .expect("a valid record")
     }
 
+    #[test]
+    fn after_a_requeue_the_attempt_number_keeps_growing_and_the_requeue_shows() {
+        let mut rec = record(&[]);
+        rec.attempt_count = 1;
+        rec.requeues = serde_json::from_value(serde_json::json!([
+            {"at": 5, "previous_state": "dead", "previous_attempts": 3}
+        ]))
+        .expect("requeues");
+        let body = Bytes::from_static(b"{}");
+        let cfg = forward_config(&[]);
+        let secret = cfg.secret.clone().expect("secret");
+        let job = Job {
+            record: &rec,
+            body: &body,
+        };
+        let req = build_request(&cfg, job, &secret, 1_700_000_000).expect("request");
+        let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(get("hookbox-attempt"), Some("4"));
+        assert_eq!(get("hookbox-requeue"), Some("1"));
+    }
+
     fn forward_config(pass: &[&str]) -> ForwardConfig {
         ForwardConfig {
             url: "http://127.0.0.1:9/hook".into(),
@@ -164,6 +187,7 @@ mod tests {
         assert_eq!(get("hookbox-event-id"), Some("evt_1"));
         assert_eq!(get("hookbox-event-type"), Some("order.paid"));
         assert_eq!(get("hookbox-attempt"), Some("2"));
+        assert_eq!(get("hookbox-requeue"), Some("0"));
         assert!(get("user-agent").is_some_and(|a| a.starts_with("hookbox/")));
         let verifier = Verifier {
             scheme: Scheme::Standard,

@@ -1,0 +1,89 @@
+//! Validating `[sources.<name>.handler]`: secrets from the environment, URLs, programs and the
+//! environment a command may see.
+
+use super::load::{err, KeyError};
+use super::source::{CommandConfig, HandlerConfig};
+use crate::verify::{self, Scheme, Secret};
+
+/// The handler of the source whose variables start with `env_prefix` and which keeps
+/// `keep_headers`, validated, with its forward secret taken from the environment when set there.
+pub(super) fn build_handler(
+    handler: &HandlerConfig,
+    env_prefix: &str,
+    keep_headers: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<HandlerConfig, KeyError> {
+    let mut handler = handler.clone();
+    match &mut handler {
+        HandlerConfig::Log => {}
+        HandlerConfig::Forward(f) => {
+            if let Some(s) = env(&format!("{env_prefix}_FORWARD_SECRET")) {
+                f.secret = Some(Secret::new(s));
+            }
+            let Some(secret) = &f.secret else {
+                return err(
+                    "handler.secret",
+                    format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
+                );
+            };
+            verify::check_secret(&Scheme::Standard, secret)
+                .or_else(|r| err("handler.secret", r))?;
+            match f.url.parse::<http::Uri>() {
+                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
+                _ => return err("handler.url", "must be an absolute http:// URL"),
+            }
+            check_pass_headers(&f.pass_headers, keep_headers)?;
+        }
+        HandlerConfig::Command(c) => check_command(c)?,
+    }
+    Ok(handler)
+}
+
+/// Only stored headers can be passed on, and hookbox's own (`webhook-*`, `hookbox-*`) are
+/// always its own: naming anything else would forward nothing, silently.
+fn check_pass_headers(pass: &[String], keep_headers: &[String]) -> Result<(), KeyError> {
+    for name in pass {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("webhook-") || lower.starts_with("hookbox-") {
+            return err(
+                "handler.pass_headers",
+                format!("{name:?} is set by hookbox on every forwarded request"),
+            );
+        }
+        if !keep_headers.contains(&lower) {
+            return err(
+                "handler.pass_headers",
+                format!("{name:?} is not kept with the event; add it to keep_headers"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_command(c: &CommandConfig) -> Result<(), KeyError> {
+    if c.program.as_os_str().is_empty() {
+        return err("handler.program", "must not be empty");
+    }
+    for (name, value) in &c.env {
+        if !is_variable_name(name) {
+            return err("handler.env", format!("{name:?} is not a variable name"));
+        }
+        if value.contains('\0') {
+            return err("handler.env", format!("the value of {name} contains NUL"));
+        }
+    }
+    for name in &c.pass_env {
+        if !is_variable_name(name) {
+            return err(
+                "handler.pass_env",
+                format!("{name:?} is not a variable name"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Something `execve` can carry as a name: not empty, no `=`, no NUL.
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
+}

@@ -1,0 +1,166 @@
+//! The circuit breaker of one forward destination (pure: times are unix ms passed in).
+//!
+//! Closed, it counts consecutive failures (timeouts, connection errors, 5xx). At the threshold
+//! it opens: nothing is sent there until the cooldown has passed. Then one attempt goes
+//! through as a probe (half-open): success closes the circuit, failure opens it again for
+//! another cooldown. Events held back meanwhile stay queued and lose no attempt.
+
+use serde::Serialize;
+
+/// Where a breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakerState {
+    /// Attempts go through.
+    Closed,
+    /// No attempt goes through until the cooldown ends.
+    Open,
+    /// One probe attempt is running; its result decides.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// `closed`, `open` or `half-open`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        }
+    }
+}
+
+/// One destination's breaker.
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    state: BreakerState,
+    /// Consecutive failures while closed.
+    failures: u32,
+    /// While open: when a probe may start (unix ms).
+    open_until: u64,
+    /// How many times it opened since start.
+    opened: u64,
+    threshold: u32,
+    cooldown_ms: u64,
+}
+
+impl Breaker {
+    /// A closed breaker that opens after `threshold` consecutive failures for `cooldown_ms`.
+    pub fn new(threshold: u32, cooldown_ms: u64) -> Breaker {
+        Breaker {
+            state: BreakerState::Closed,
+            failures: 0,
+            open_until: 0,
+            opened: 0,
+            threshold: threshold.max(1),
+            cooldown_ms,
+        }
+    }
+
+    /// The state (an open breaker whose cooldown ended stays `Open` until its probe starts).
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Consecutive failures counted while closed.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Times it opened since hookbox started.
+    pub fn opened(&self) -> u64 {
+        self.opened
+    }
+
+    /// While open: when the next probe may start.
+    pub fn open_until(&self) -> Option<u64> {
+        (self.state == BreakerState::Open).then_some(self.open_until)
+    }
+
+    /// Whether an attempt may start at `now`; `probes_reserved` are probes already let
+    /// through but not yet started (at most one goes while not closed).
+    pub fn admits(&self, now: u64, probes_reserved: usize) -> bool {
+        match self.state {
+            BreakerState::Closed => true,
+            BreakerState::Open => now >= self.open_until && probes_reserved == 0,
+            BreakerState::HalfOpen => false,
+        }
+    }
+
+    /// An attempt started at `now`: past an open breaker's cooldown it is the probe.
+    pub fn started(&mut self, now: u64) {
+        if self.state == BreakerState::Open && now >= self.open_until {
+            self.state = BreakerState::HalfOpen;
+        }
+    }
+
+    /// An attempt ended at `now`; `failed` when the destination timed out, refused or
+    /// answered 5xx.
+    pub fn finished(&mut self, failed: bool, now: u64) {
+        match (self.state, failed) {
+            (_, false) => {
+                self.state = BreakerState::Closed;
+                self.failures = 0;
+            }
+            (BreakerState::Closed, true) => {
+                self.failures = self.failures.saturating_add(1);
+                if self.failures >= self.threshold {
+                    self.open(now);
+                }
+            }
+            (BreakerState::HalfOpen, true) => self.open(now),
+            // A late result of an attempt started before it opened changes nothing.
+            (BreakerState::Open, true) => {}
+        }
+    }
+
+    fn open(&mut self, now: u64) {
+        self.state = BreakerState::Open;
+        self.failures = 0;
+        self.open_until = now.saturating_add(self.cooldown_ms);
+        self.opened += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_the_threshold_probes_after_the_cooldown_and_closes_on_success() {
+        let mut b = Breaker::new(3, 1000);
+        b.finished(true, 10);
+        b.finished(false, 20); // a success resets the count
+        b.finished(true, 30);
+        b.finished(true, 40);
+        assert_eq!(b.state(), BreakerState::Closed);
+        b.finished(true, 50);
+        assert_eq!(
+            (b.state(), b.open_until(), b.opened()),
+            (BreakerState::Open, Some(1050), 1)
+        );
+        assert!(!b.admits(1049, 0), "cooling down");
+        assert!(b.admits(1050, 0), "the probe");
+        assert!(!b.admits(1050, 1), "only one probe");
+        b.started(1050);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert!(!b.admits(1060, 0));
+        b.finished(false, 1100);
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert!(b.admits(1100, 5));
+    }
+
+    #[test]
+    fn a_failed_probe_opens_it_again_and_late_failures_change_nothing() {
+        let mut b = Breaker::new(1, 100);
+        b.finished(true, 0);
+        b.finished(true, 50); // started before it opened
+        assert_eq!(b.open_until(), Some(100));
+        b.started(100);
+        b.finished(true, 120);
+        assert_eq!(
+            (b.state(), b.open_until(), b.opened()),
+            (BreakerState::Open, Some(220), 2)
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! Limits per forward destination, so one slow or failing application cannot take the whole
+//! worker: a cap on attempts running against it (below `worker.concurrency` by default) and a
+//! [`Breaker`] that stops sending to it after repeated failures.
+//!
+//! A destination is a forward target's `host:port`; sources forwarding to the same place share
+//! it. `log` and `command` handlers have none. Every change is published to [`Metrics`], which
+//! `/metrics` and `GET /admin/destinations` read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::breaker::Breaker;
+use super::handler::Report;
+use crate::config::{Config, HandlerConfig};
+use crate::metrics::{DestinationSnapshot, Metrics};
+use crate::store::Outcome;
+
+/// The destination of a forward target URL: its `host:port` (port 80 when not written).
+pub fn destination_of(handler: &HandlerConfig) -> Option<String> {
+    let HandlerConfig::Forward(f) = handler else {
+        return None;
+    };
+    let uri: http::Uri = f.url.parse().ok()?;
+    let host = uri.host()?;
+    Some(format!("{host}:{}", uri.port_u16().unwrap_or(80)))
+}
+
+/// Whether `report` says the destination itself is unwell: no answer in time, no connection,
+/// or a 5xx. Its 4xx answers show it is up (the event is what it refused).
+pub fn is_destination_failure(report: &Report) -> bool {
+    report.outcome == Outcome::Transient && report.status.is_none_or(|s| s >= 500)
+}
+
+struct Destination {
+    running: usize,
+    breaker: Breaker,
+    sources: Vec<String>,
+}
+
+/// Every destination's running count and breaker; owned by the claim loop.
+pub struct Destinations {
+    by_source: HashMap<String, String>,
+    map: BTreeMap<String, Destination>,
+    limit: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl Destinations {
+    /// The destinations of `config`'s forward sources, all closed and idle.
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Destinations {
+        let w = &config.worker;
+        let cooldown = u64::try_from(w.circuit_cooldown.as_millis()).unwrap_or(u64::MAX);
+        let mut by_source = HashMap::new();
+        let mut map: BTreeMap<String, Destination> = BTreeMap::new();
+        for source in &config.sources {
+            let Some(dest) = destination_of(&source.handler) else {
+                continue;
+            };
+            by_source.insert(source.name.clone(), dest.clone());
+            map.entry(dest)
+                .or_insert_with(|| Destination {
+                    running: 0,
+                    breaker: Breaker::new(w.circuit_failures, cooldown),
+                    sources: Vec::new(),
+                })
+                .sources
+                .push(source.name.clone());
+        }
+        let destinations = Destinations {
+            by_source,
+            map,
+            limit: w.destination_limit(),
+            metrics,
+        };
+        for name in destinations.map.keys() {
+            destinations.publish(name);
+        }
+        destinations
+    }
+
+    /// The destination events of `source` go to, if it forwards.
+    pub fn of(&self, source: &str) -> Option<&str> {
+        self.by_source.get(source).map(String::as_str)
+    }
+
+    /// Whether one more attempt may start against `dest` at `now`, with `reserved` already
+    /// let through in this claim pass.
+    pub fn admits(&self, dest: &str, reserved: usize, now: u64) -> bool {
+        let Some(d) = self.map.get(dest) else {
+            return true;
+        };
+        d.running + reserved < self.limit && d.breaker.admits(now, reserved)
+    }
+
+    /// An attempt against `dest` started at `now`.
+    pub fn started(&mut self, dest: &str, now: u64) {
+        if let Some(d) = self.map.get_mut(dest) {
+            d.running += 1;
+            d.breaker.started(now);
+            self.publish(dest);
+        }
+    }
+
+    /// An attempt against `dest` ended at `now`; `failed` per [`is_destination_failure`], or
+    /// `None` when it ended without a result (cancelled, panicked).
+    pub fn finished(&mut self, dest: &str, failed: Option<bool>, now: u64) {
+        if let Some(d) = self.map.get_mut(dest) {
+            d.running = d.running.saturating_sub(1);
+            if let Some(failed) = failed {
+                let before = d.breaker.state();
+                d.breaker.finished(failed, now);
+                let after = d.breaker.state();
+                if before != after {
+                    tracing::warn!(
+                        destination = dest,
+                        from = before.name(),
+                        to = after.name(),
+                        "circuit changed"
+                    );
+                }
+            }
+            self.publish(dest);
+        }
+    }
+
+    /// The earliest time an open breaker lets a probe through, if any is open.
+    pub fn next_probe_at(&self) -> Option<u64> {
+        self.map
+            .values()
+            .filter_map(|d| d.breaker.open_until())
+            .min()
+    }
+
+    fn publish(&self, dest: &str) {
+        let Some(d) = self.map.get(dest) else { return };
+        self.metrics.destination(
+            dest,
+            DestinationSnapshot {
+                sources: d.sources.clone(),
+                state: d.breaker.state().name(),
+                in_flight: d.running,
+                limit: self.limit,
+                consecutive_failures: d.breaker.failures(),
+                opened_total: d.breaker.opened(),
+                open_until: d.breaker.open_until(),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destination_failures_are_timeouts_connection_errors_and_5xx() {
+        let with_status = |status| Report {
+            status: Some(status),
+            ..Report::transient("HTTP")
+        };
+        assert!(is_destination_failure(&Report::transient("timed out")));
+        assert!(is_destination_failure(&with_status(503)));
+        assert!(!is_destination_failure(&with_status(429)));
+        assert!(!is_destination_failure(&Report::permanent("HTTP 400")));
+        assert!(!is_destination_failure(&Report::success()));
+    }
+}
