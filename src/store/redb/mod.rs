@@ -205,7 +205,9 @@ impl RedbStore {
             })
             .await?;
         let (took, gone): (Vec<_>, Vec<_>) = updated.into_iter().flatten().partition(|u| u.1);
-        self.slot.pending.fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        self.slot
+            .pending
+            .fetch_sub(gone.len() as u64, Ordering::Relaxed);
         let wanted: Vec<_> = took
             .iter()
             .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
