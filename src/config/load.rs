@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::handler::build_handler;
 use super::scheme::{build_scheme, default_kept};
-use super::source::SourceConfig;
+use super::source::{HandlerConfig, SourceConfig};
 use super::{
     AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
 };
@@ -267,7 +267,12 @@ fn build_source(
             .to_ascii_lowercase()
             .contains(DEVELOPMENT_SECRET_MARKER)
     });
-    let concurrency = cfg.concurrency.unwrap_or(worker.concurrency);
+    // Programs are processes: a command source runs at most a few at once unless told more.
+    let default_concurrency = match cfg.handler {
+        HandlerConfig::Command(_) => worker.concurrency.min(super::COMMANDS_AT_ONCE),
+        _ => worker.concurrency,
+    };
+    let concurrency = cfg.concurrency.unwrap_or(default_concurrency);
     if concurrency == 0 {
         return err("concurrency", "must be at least 1");
     }

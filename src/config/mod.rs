@@ -213,7 +213,10 @@ impl Default for StorageConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
     /// Most events processed at once, over all sources (a slot is held until the attempt's
-    /// result is durable, so a crash repeats at most this many).
+    /// result is durable, so a crash repeats at most this many). High by default: a claim and
+    /// a result each wait for a group commit, so slots are what lets the worker batch them;
+    /// what one application or program receives at once is bounded by
+    /// `destination_concurrency` and, for commands, by the source's `concurrency`.
     pub concurrency: usize,
     /// Delay before each retry; attempt n+1 waits `retry_schedule[n-1]` (±jitter).
     #[serde(deserialize_with = "durations")]
@@ -226,7 +229,8 @@ pub struct WorkerConfig {
     #[serde(with = "humantime_serde")]
     pub lease_margin: Duration,
     /// Most forward attempts running against one destination (`host:port`) at once; default
-    /// half of `concurrency`, so one hanging application never holds every slot.
+    /// half of `concurrency`, at most 16, so one hanging application never holds every slot
+    /// and no application gets more requests at once than it would from a small pool.
     pub destination_concurrency: Option<usize>,
     /// Failures in a row (timeouts, connection errors, 5xx) that open a destination's circuit.
     pub circuit_failures: u32,
@@ -239,7 +243,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         let schedule = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
         WorkerConfig {
-            concurrency: 16,
+            concurrency: 256,
             retry_schedule: schedule.iter().map(|s| Duration::from_secs(*s)).collect(),
             max_attempts: None,
             jitter: 0.2,
@@ -251,11 +255,15 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Default cap of a command source's running programs, and of one forward destination's
+/// requests at once.
+pub const COMMANDS_AT_ONCE: usize = 16;
+
 impl WorkerConfig {
     /// Most attempts against one forward destination at once.
     pub fn destination_limit(&self) -> usize {
         self.destination_concurrency
-            .unwrap_or((self.concurrency / 2).max(1))
+            .unwrap_or((self.concurrency / 2).clamp(1, COMMANDS_AT_ONCE))
     }
 
     /// Attempts allowed before an event is dead.
