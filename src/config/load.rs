@@ -10,7 +10,7 @@ use super::source::{HandlerConfig, HmacConfig, SourceConfig};
 use super::{
     AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
 };
-use crate::verify::{self, HmacScheme, IdLocation, Scheme, Secret, Verifier};
+use crate::verify::{self, HmacScheme, IdLocation, Scheme, SchemeOptions, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +231,13 @@ fn build_source(
         return err("max_body_bytes", "must be at least 1");
     }
     let mut keep_headers = vec!["content-type".to_owned(), "user-agent".to_owned()];
-    keep_headers.extend(default_kept(&scheme).iter().map(|h| (*h).to_owned()));
+    keep_headers.extend(
+        scheme
+            .provider()
+            .kept_headers()
+            .iter()
+            .map(|h| (*h).to_owned()),
+    );
     for h in &cfg.keep_headers {
         if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
             return err("keep_headers", format!("{h:?} is not a header name"));
@@ -255,52 +261,13 @@ fn build_source(
     })
 }
 
-/// Provider headers worth keeping with every event of a scheme (event type, shop, …).
-fn default_kept(scheme: &Scheme) -> &'static [&'static str] {
-    match scheme {
-        Scheme::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
-        Scheme::Shopify => &[
-            "x-shopify-topic",
-            "x-shopify-shop-domain",
-            "x-shopify-webhook-id",
-        ],
-        Scheme::Standard => &["webhook-id", "svix-id"],
-        _ => &[],
-    }
-}
-
 fn build_scheme(cfg: &SourceConfig) -> Result<Scheme, KeyError> {
-    let scheme = match cfg.scheme.as_str() {
-        "stripe" => Scheme::Stripe,
-        "github" => Scheme::Github,
-        "standard" => Scheme::Standard,
-        "shopify" => Scheme::Shopify,
-        "slack" => Scheme::Slack,
-        "paddle" => Scheme::Paddle,
-        "square" => match &cfg.notification_url {
-            Some(url) if !url.is_empty() => Scheme::Square {
-                notification_url: url.clone(),
-            },
-            _ => return err("notification_url", "required for scheme \"square\""),
-        },
-        "hmac" => match &cfg.hmac {
-            Some(h) => Scheme::Hmac(build_hmac(h)?),
-            None => return err("hmac", "a [hmac] table is required for scheme \"hmac\""),
-        },
-        other => {
-            return err(
-                "scheme",
-                format!("unknown scheme {other:?} (expected stripe, github, standard, shopify, slack, paddle, square or hmac)"),
-            )
-        }
+    let hmac = cfg.hmac.as_ref().map(build_hmac).transpose()?;
+    let options = SchemeOptions {
+        url: cfg.notification_url.clone(),
+        hmac,
     };
-    if cfg.scheme != "square" && cfg.notification_url.is_some() {
-        return err("notification_url", "only used with scheme \"square\"");
-    }
-    if cfg.scheme != "hmac" && cfg.hmac.is_some() {
-        return err("hmac", "only used with scheme \"hmac\"");
-    }
-    Ok(scheme)
+    Scheme::build(&cfg.scheme, &options).or_else(|e| err(e.option, e.reason))
 }
 
 fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
@@ -318,7 +285,6 @@ fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {
         timestamp_header: h.timestamp_header.as_ref().map(|t| t.to_ascii_lowercase()),
         id,
     };
-    scheme.validate().or_else(|reason| err("hmac", reason))?;
     Ok(scheme)
 }
 
@@ -340,7 +306,7 @@ fn build_handler(
                     format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
                 );
             };
-            verify::check_secret(&Scheme::Standard, secret)
+            verify::check_secret(&Scheme::standard(), secret)
                 .or_else(|r| err("handler.secret", r))?;
             match f.url.parse::<http::Uri>() {
                 Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}

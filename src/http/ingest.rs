@@ -14,7 +14,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::store::{Accepted, NewEvent};
-use crate::verify::{self, IdError, Scheme};
+use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
 pub async fn ingest(
@@ -41,12 +41,8 @@ pub async fn ingest(
     if let Err(e) = source.verifier.verify(&parts.headers, &body, now.as_secs()) {
         return problem(Reason::BadSignature, &e.to_string());
     }
-    if source.verifier.scheme == Scheme::Slack {
-        if let Some(challenge) = verify::slack_challenge(&body) {
-            let mut res = json_response(StatusCode::OK, &json!({ "challenge": challenge }));
-            res.extensions_mut().insert(Delivery::Challenge);
-            return res;
-        }
+    if let Some(answer) = source.verifier.answer(&parts.headers, &body) {
+        return handshake(answer);
     }
     if source.verifier.needs_json_body() && !is_json(&parts.headers) {
         return problem(
@@ -78,6 +74,19 @@ pub async fn ingest(
             )
         }
     }
+}
+
+/// The 200 a provider's handshake expects (Slack's challenge, …).
+fn handshake(answer: Answer) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(answer.body)));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.extensions_mut().insert(Delivery::Challenge);
+    res
 }
 
 /// A `Content-Type` that is absent or names JSON (`application/json`, `…+json`).

@@ -7,6 +7,7 @@ use hmac::Hmac;
 use http::{HeaderMap, HeaderName};
 use sha2::{Sha256, Sha512};
 
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::{util, IdError, Secret, VerifyError};
 
 /// How a signature is written as text.
@@ -171,6 +172,46 @@ impl HmacScheme {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Builds the generic scheme from its `[hmac]` settings.
+pub(super) fn build(options: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    let Some(scheme) = &options.hmac else {
+        return Err(SchemeError::new(
+            "hmac",
+            "a [hmac] table is required for scheme \"hmac\"",
+        ));
+    };
+    scheme.validate().map_err(|r| SchemeError::new("hmac", r))?;
+    Ok(Box::new(scheme.clone()))
+}
+
+impl Provider for HmacScheme {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        HmacScheme::verify(self, secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, headers: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        HmacScheme::event_id(self, headers, body)
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        match &self.id {
+            IdLocation::JsonPointer(p) => Some(p),
+            IdLocation::Header(_) => None,
+        }
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, id: &str) -> Vec<(String, String)> {
+        HmacScheme::sign(self, secret, body, now, id)
     }
 }
 

@@ -4,6 +4,8 @@
 
 use http::HeaderMap;
 
+use super::provider::Provider;
+use super::IdError;
 use super::{util, Algorithm, Encoding, Secret, VerifyError};
 
 const HEADER: &str = "x-hub-signature-256";
@@ -26,6 +28,39 @@ pub(super) fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, Strin
         (HEADER.to_owned(), format!("{PREFIX}{signature}")),
         ("x-github-delivery".to_owned(), id.to_owned()),
     ]
+}
+
+/// GitHub's scheme: the id is `X-GitHub-Delivery`, the type `X-GitHub-Event`.
+#[derive(Debug, Default)]
+pub(super) struct Github;
+
+impl Provider for Github {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        _: u64,
+        _: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body)
+    }
+
+    fn event_id(&self, headers: &HeaderMap, _: &[u8]) -> Result<String, IdError> {
+        util::header_id(headers, "x-github-delivery")
+    }
+
+    fn event_type(&self, headers: &HeaderMap, _: &[u8]) -> Option<String> {
+        util::header_str(headers, "x-github-event")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], _: u64, id: &str) -> Vec<(String, String)> {
+        sign(secret, body, id)
+    }
+
+    fn kept_headers(&self) -> &'static [&'static str] {
+        &["x-github-event", "x-github-delivery", "x-github-hook-id"]
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use http::HeaderMap;
 
+use super::provider::Provider;
 use super::util::ListHeader;
+use super::{util, IdError};
 use super::{Secret, VerifyError};
 
 const SCHEME: ListHeader = ListHeader {
@@ -29,6 +31,39 @@ pub(super) fn verify(
 /// The `Paddle-Signature` header for `body` at `now`.
 pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
     SCHEME.sign(secret, body, now)
+}
+
+/// Paddle Billing's scheme: the id is the body's `event_id`, the type its `event_type`.
+#[derive(Debug, Default)]
+pub(super) struct Paddle;
+
+impl Provider for Paddle {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        util::json_id(body, "/event_id")
+    }
+
+    fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
+        util::json_str(body, "/event_type")
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        Some("/event_id")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
+        sign(secret, body, now)
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use http::HeaderMap;
 
+use super::provider::Provider;
+use super::IdError;
 use super::{util, Algorithm, Encoding, Secret, VerifyError};
 
 const HEADER: &str = "x-shopify-hmac-sha256";
@@ -26,6 +28,43 @@ pub(super) fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, Strin
         ),
         ("x-shopify-webhook-id".to_owned(), id.to_owned()),
     ]
+}
+
+/// Shopify's scheme: the id is `X-Shopify-Webhook-Id`, the type `X-Shopify-Topic`.
+#[derive(Debug, Default)]
+pub(super) struct Shopify;
+
+impl Provider for Shopify {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        _: u64,
+        _: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body)
+    }
+
+    fn event_id(&self, headers: &HeaderMap, _: &[u8]) -> Result<String, IdError> {
+        util::header_id(headers, "x-shopify-webhook-id")
+    }
+
+    fn event_type(&self, headers: &HeaderMap, _: &[u8]) -> Option<String> {
+        util::header_str(headers, "x-shopify-topic")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], _: u64, id: &str) -> Vec<(String, String)> {
+        sign(secret, body, id)
+    }
+
+    fn kept_headers(&self) -> &'static [&'static str] {
+        &[
+            "x-shopify-topic",
+            "x-shopify-shop-domain",
+            "x-shopify-webhook-id",
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 use http::HeaderMap;
 
+use super::provider::Provider;
 use super::util::ListHeader;
+use super::{util, IdError};
 use super::{Secret, VerifyError};
 
 const SCHEME: ListHeader = ListHeader {
@@ -34,6 +36,35 @@ pub(super) fn verify(
 /// The `Stripe-Signature` header for `body` at `now`.
 pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
     SCHEME.sign(secret, body, now)
+}
+
+/// Stripe's scheme: the id is the body's `id`.
+#[derive(Debug, Default)]
+pub(super) struct Stripe;
+
+impl Provider for Stripe {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        util::json_id(body, "/id")
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        Some("/id")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
+        sign(secret, body, now)
+    }
 }
 
 #[cfg(test)]
