@@ -113,30 +113,51 @@ fn sign_output_verifies_for_every_builtin_scheme() {
         "body.json",
         br#"{"id":"evt_1","event_id":"e1","type":"x"}"#,
     );
-    let cases: [(&str, &str, &[&str]); 7] = [
-        ("stripe", "whsec_test_stripe_old", &[]),
-        ("github", "test-github", &[]),
-        ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &[]),
-        ("shopify", "test-shopify", &[]),
-        ("slack", "test-slack", &[]),
-        ("paddle", "pdl_ntfset_test", &[]),
+    // Braintree signs a base64 payload (its SDKs refuse anything else).
+    let payload = write_temp(dir.path(), "payload", b"PG5vdGlmaWNhdGlvbi8+\n");
+    let square = ["--url", "https://example.test/webhooks/square"];
+    let adyen = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
+    let cases: Vec<(&str, &str, &[&str], &str)> = vec![
+        ("stripe", "whsec_test_stripe_old", &[], &body),
+        ("github", "test-github", &[], &body),
         (
-            "square",
-            "test-square",
-            &["--url", "https://example.test/webhooks/square"],
+            "standard",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            &[],
+            &body,
         ),
+        ("shopify", "test-shopify", &[], &body),
+        ("slack", "test-slack", &[], &body),
+        ("paddle", "pdl_ntfset_test", &[], &body),
+        ("square", "test-square", &square, &body),
+        ("adyen", adyen, &[], &body),
+        ("razorpay", "test-razorpay", &[], &body),
+        ("braintree", "test_public:test_private", &[], &payload),
+        ("checkout", "test-checkout", &[], &body),
+        ("gocardless", "test-gocardless", &[], &body),
+        ("lemonsqueezy", "test-lemonsqueezy", &[], &body),
+        ("coinbase", "test-coinbase", &[], &body),
     ];
-    for (source, secret, extra) in cases {
+    for (source, secret, extra, body) in cases {
         let (code, out, err) = hookbox(&[
             "sign",
             "--source",
             source,
             "--body-file",
-            &body,
+            body,
             "--config",
             &config,
         ]);
         assert_eq!(code, 0, "{source}: {err}");
+        // Schemes that sign inside the body print it after a blank line.
+        let (head, signed_body) = match out.split_once("\n\n") {
+            Some((head, rest)) => {
+                let file = format!("{source}.signed");
+                let rest = rest.strip_suffix('\n').unwrap_or(rest);
+                (head, write_temp(dir.path(), &file, rest.as_bytes()))
+            }
+            None => (out.as_str(), body.to_owned()),
+        };
         let mut args = vec![
             "verify",
             "--scheme",
@@ -144,10 +165,10 @@ fn sign_output_verifies_for_every_builtin_scheme() {
             "--secret",
             secret,
             "--body-file",
-            &body,
+            &signed_body,
         ];
         args.extend_from_slice(extra);
-        for line in out.lines() {
+        for line in head.lines() {
             args.extend(["--header", line]);
         }
         let (code, out, _) = hookbox(&args);

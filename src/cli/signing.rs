@@ -116,7 +116,8 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
-/// Runs `hookbox sign`: prints `Name: value` lines.
+/// Runs `hookbox sign`: prints `Name: value` lines, then, for schemes that sign inside the body,
+/// a blank line and the body to send.
 pub fn sign(args: SignArgs) -> ExitCode {
     let source = match load_source(&args.config, &args.source) {
         Ok((_, source)) => source,
@@ -132,11 +133,22 @@ pub fn sign(args: SignArgs) -> ExitCode {
     let Some(secret) = source.verifier.secrets.first() else {
         return usage_error("the source has no secret");
     };
-    for (name, value) in source.verifier.sign(secret, &body, unix_now(), &id) {
+    let now = unix_now();
+    // Schemes that sign inside the body (Adyen, Mailgun, …) change it: it follows the headers.
+    let signed_body = source.verifier.sign_body(secret, &body, now);
+    for (name, value) in
+        source
+            .verifier
+            .sign(secret, signed_body.as_deref().unwrap_or(&body), now, &id)
+    {
         println!("{name}: {value}");
     }
     if source.verifier.needs_json_body() {
         println!("Content-Type: application/json");
+    }
+    if let Some(signed_body) = signed_body {
+        println!();
+        println!("{}", String::from_utf8_lossy(&signed_body));
     }
     ExitCode::SUCCESS
 }

@@ -47,7 +47,7 @@ pub struct HmacConfig {
     /// `hex` (default) or `base64`.
     #[serde(default = "default_encoding")]
     pub encoding: Encoding,
-    /// `sha256` (default) or `sha512`.
+    /// `sha256` (default), `sha512` or `sha1`.
     #[serde(default = "default_algorithm")]
     pub algorithm: Algorithm,
     /// What is signed: `{body}` (default) or a template with `{timestamp}` and `{id}`.

@@ -65,7 +65,7 @@ pub async fn ingest(
         body,
     };
     match ctx.store.accept(event.clone()).await {
-        Ok(outcome) => accepted(ctx, &event, outcome),
+        Ok(outcome) => accepted(ctx, source, &event, outcome),
         Err(e) => {
             tracing::error!(error = %e, "could not store event");
             problem(
@@ -86,6 +86,15 @@ fn handshake(answer: Answer) -> Response<Full<Bytes>> {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.extensions_mut().insert(Delivery::Challenge);
+    res
+}
+
+fn text_response(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -121,7 +130,8 @@ fn kept_headers(headers: &HeaderMap, keep: &[String]) -> Vec<(String, String)> {
 }
 
 /// The 202/200 answer for a stored or duplicate event.
-fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
+/// The body is JSON unless the provider requires its own text (Adyen's `[accepted]`).
+fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
     let location = super::event_location(&ev.source, &ev.id);
     let (status, body) = match outcome {
         Accepted::New => (
@@ -137,7 +147,10 @@ fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>
             json!({"status": "duplicate", "state": state, "source": ev.source, "eventId": ev.id, "location": location}),
         ),
     };
-    let mut res = json_response(status, &body);
+    let mut res = match source.verifier.acknowledgement() {
+        Some(text) => text_response(status, text),
+        None => json_response(status, &body),
+    };
     res.extensions_mut().insert(match outcome {
         Accepted::New => Delivery::Accepted,
         Accepted::Duplicate(_) => Delivery::Duplicate,

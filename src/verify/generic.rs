@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::Hmac;
 use http::{HeaderMap, HeaderName};
+use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
@@ -28,6 +29,8 @@ pub enum Algorithm {
     Sha256,
     /// HMAC-SHA512.
     Sha512,
+    /// HMAC-SHA1, which Braintree still signs with.
+    Sha1,
 }
 
 /// Where a provider puts its event id.
@@ -285,6 +288,7 @@ impl Algorithm {
         match self {
             Algorithm::Sha256 => util::any_match::<Hmac<Sha256>, K>(keys, message, candidates),
             Algorithm::Sha512 => util::any_match::<Hmac<Sha512>, K>(keys, message, candidates),
+            Algorithm::Sha1 => util::any_match::<Hmac<Sha1>, K>(keys, message, candidates),
         }
     }
 
@@ -293,6 +297,7 @@ impl Algorithm {
         match self {
             Algorithm::Sha256 => util::compute_mac::<Hmac<Sha256>>(key, message),
             Algorithm::Sha512 => util::compute_mac::<Hmac<Sha512>>(key, message),
+            Algorithm::Sha1 => util::compute_mac::<Hmac<Sha1>>(key, message),
         }
     }
 }

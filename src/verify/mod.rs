@@ -4,12 +4,20 @@
 //! provider test vectors and the hostile-input cases live as unit tests beside each scheme.
 //! Signatures are always checked over the raw body bytes and compared in constant time.
 
+mod adyen;
+mod braintree;
+mod checkout;
+mod coinbase;
 mod generic;
 mod github;
+mod gocardless;
+mod lemonsqueezy;
 mod paddle;
 mod provider;
+mod razorpay;
 mod secret;
 mod shopify;
+mod simple;
 mod slack;
 mod square;
 mod standard;
@@ -36,6 +44,13 @@ const REGISTRY: &[Entry] = &[
     Entry::new("slack", plain::<slack::Slack>),
     Entry::new("paddle", plain::<paddle::Paddle>),
     Entry::new("square", square::build).signs_url(),
+    Entry::new("adyen", plain::<adyen::Adyen>),
+    Entry::new("razorpay", razorpay::build),
+    Entry::new("braintree", plain::<braintree::Braintree>),
+    Entry::new("checkout", checkout::build),
+    Entry::new("gocardless", gocardless::build),
+    Entry::new("lemonsqueezy", lemonsqueezy::build),
+    Entry::new("coinbase", coinbase::build),
     Entry::new("hmac", generic::build),
 ];
 
@@ -145,6 +160,9 @@ pub enum VerifyError {
         /// The configured tolerance.
         tolerance_secs: u64,
     },
+    /// The body, which carries the signature or what it signs, cannot be read.
+    #[error("malformed body: {0}")]
+    MalformedBody(&'static str),
     /// Well-formed, but no signature matched any configured secret.
     #[error("no signature matches any configured secret")]
     NoMatch,
@@ -216,7 +234,20 @@ impl Verifier {
         self.scheme.provider().sign(secret, body, now, id)
     }
 
-    /// The handshake answer (Slack's challenge, …) owed instead of a 202. Call
+    /// The body to send in place of `body` for schemes that sign inside it (Adyen, Mailgun, …),
+    /// signed with `secret` at `now`; `None` when `body` goes as it is. Call before [`Verifier::sign`],
+    /// which signs the body actually sent.
+    pub fn sign_body(&self, secret: &Secret, body: &[u8], now: u64) -> Option<Vec<u8>> {
+        self.scheme.provider().sign_body(secret, body, now)
+    }
+
+    /// The plain-text body the provider requires when an event is accepted (Adyen's
+    /// `[accepted]`), if it requires one.
+    pub fn acknowledgement(&self) -> Option<&'static str> {
+        self.scheme.provider().acknowledgement()
+    }
+
+    /// The handshake answer (Slack's challenge, Discord's PING, …) owed instead of a 202. Call
     /// only after [`Verifier::verify`] accepted the request.
     pub fn answer(&self, headers: &HeaderMap, body: &[u8]) -> Option<Answer> {
         self.scheme.provider().answer(&self.secrets, headers, body)

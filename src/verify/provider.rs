@@ -44,6 +44,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// the provider carries the event id in a header.
     fn sign(&self, secret: &Secret, body: &[u8], now: u64, id: &str) -> Vec<(String, String)>;
 
+    /// For providers whose signature (or signed timestamp) travels inside the body (Adyen's
+    /// notification items, Mailgun's `signature` object, …): the body as it must be sent to be
+    /// valid under `secret` at `now`. `None`, the default, means the body is sent as it is.
+    fn sign_body(&self, _secret: &Secret, _body: &[u8], _now: u64) -> Option<Vec<u8>> {
+        None
+    }
+
     /// Whether `secret` is usable with this provider. The reason never echoes the secret.
     fn check_secret(&self, secret: &Secret) -> Result<(), &'static str> {
         if secret.expose().is_empty() {
@@ -61,6 +68,12 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// The answer to a handshake (Slack's `url_verification`, …) instead of storing the request.
     /// Called only after [`Provider::verify`] accepted the request; `secrets` are the source's.
     fn answer(&self, _secrets: &[Secret], _headers: &HeaderMap, _body: &[u8]) -> Option<Answer> {
+        None
+    }
+
+    /// The plain-text body a provider requires when an event is accepted (Adyen's
+    /// `[accepted]`); `None` keeps hookbox's JSON answer. The status is unchanged.
+    fn acknowledgement(&self) -> Option<&'static str> {
         None
     }
 }

@@ -69,6 +69,13 @@ pub(super) fn check_timestamp(
     }
 }
 
+/// `"sha256:"` and the hex SHA-256 of `body`: the id of providers that send none, since their
+/// retries repeat the body byte for byte.
+pub(super) fn body_hash_id(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(body)))
+}
+
 /// The event id in header `name`: absent or blank is `MissingHeader`.
 pub(super) fn header_id(headers: &HeaderMap, name: &str) -> Result<String, IdError> {
     let value = headers
@@ -88,11 +95,27 @@ pub(super) fn header_id(headers: &HeaderMap, name: &str) -> Result<String, IdErr
 /// Fractional numbers are refused because their text form is not stable enough to dedupe on.
 pub(super) fn json_id(body: &[u8], pointer: &str) -> Result<String, IdError> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| IdError::NotJson)?;
+    value_id(&doc, pointer)
+}
+
+/// The id at `pointer` in a parsed document, by the rules of [`json_id`].
+pub(super) fn value_id(doc: &Value, pointer: &str) -> Result<String, IdError> {
     match doc.pointer(pointer) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
         _ => Err(IdError::MissingField(pointer.to_owned())),
     }
+}
+
+/// The ids at each of `pointers`, joined by `:`: for providers whose events carry no single id.
+/// Every part must be present, as [`json_id`] requires.
+pub(super) fn joined_id(body: &[u8], pointers: &[&str]) -> Result<String, IdError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| IdError::NotJson)?;
+    let mut parts = Vec::with_capacity(pointers.len());
+    for pointer in pointers {
+        parts.push(value_id(&doc, pointer)?);
+    }
+    Ok(parts.join(":"))
 }
 
 /// The non-empty string at JSON `pointer`, if `body` is JSON and has one.

@@ -68,6 +68,36 @@ secrets = ["pdl_ntfset_test"]
 scheme = "square"
 secrets = ["test-square"]
 notification_url = "https://example.test/webhooks/square"
+
+[sources.adyen]
+# The HMAC key is hex, as Adyen shows it (not a real one).
+scheme = "adyen"
+secrets = ["DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"]
+
+[sources.razorpay]
+scheme = "razorpay"
+secrets = ["test-razorpay"]
+
+[sources.braintree]
+# public_key:private_key
+scheme = "braintree"
+secrets = ["test_public:test_private"]
+
+[sources.checkout]
+scheme = "checkout"
+secrets = ["test-checkout"]
+
+[sources.gocardless]
+scheme = "gocardless"
+secrets = ["test-gocardless"]
+
+[sources.lemonsqueezy]
+scheme = "lemonsqueezy"
+secrets = ["test-lemonsqueezy"]
+
+[sources.coinbase]
+scheme = "coinbase"
+secrets = ["test-coinbase"]
 "#;
 
 /// Parses `toml` (no environment overlay) with `data_dir` set to `dir`, on the backend under
@@ -146,14 +176,23 @@ impl TestServer {
         headers
     }
 
-    /// POSTs a correctly signed `body` to `/webhooks/<source>`.
+    /// POSTs a correctly signed `body` to `/webhooks/<source>` (re-signed inside for schemes
+    /// that carry their signature in the body).
     pub async fn deliver(&self, source: &str, body: &str, id: &str) -> Reply {
-        let headers = self.sign(source, body.as_bytes(), id);
+        let verifier = &self
+            .config
+            .source(source)
+            .expect("configured source")
+            .verifier;
+        let secret = verifier.secrets.last().expect("a secret");
+        let signed = verifier.sign_body(secret, body.as_bytes(), unix_now());
+        let body = signed.unwrap_or_else(|| body.as_bytes().to_vec());
+        let headers = self.sign(source, &body, id);
         send(
             Method::POST,
             &self.url(&format!("/webhooks/{source}")),
             &headers,
-            body.as_bytes(),
+            &body,
         )
         .await
     }
