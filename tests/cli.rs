@@ -116,7 +116,12 @@ fn sign_output_verifies_for_every_builtin_scheme() {
     // Braintree signs a base64 payload (its SDKs refuse anything else).
     let payload = write_temp(dir.path(), "payload", b"PG5vdGlmaWNhdGlvbi8+\n");
     let square = ["--url", "https://example.test/webhooks/square"];
+    let twilio = ["--url", "https://example.test/webhooks/twilio"];
+    let hubspot = ["--url", "https://example.test/webhooks/hubspot"];
     let adyen = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
+    // The published RFC 6979 and RFC 8032 test keys, as in the test config.
+    let sendgrid = "private:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgya+p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyGhRANCAARg/tS6JVqdMclh63TGNW1owEm4kjth+mzmaWIuYPKftnkD/hAIuLyZpBrp6VYovGTy8bIMLX6fUXejwpTURiKZ";
+    let discord = "private:9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
     let cases: Vec<(&str, &str, &[&str], &str)> = vec![
         ("stripe", "whsec_test_stripe_old", &[], &body),
         ("github", "test-github", &[], &body),
@@ -137,6 +142,16 @@ fn sign_output_verifies_for_every_builtin_scheme() {
         ("gocardless", "test-gocardless", &[], &body),
         ("lemonsqueezy", "test-lemonsqueezy", &[], &body),
         ("coinbase", "test-coinbase", &[], &body),
+        ("intercom", "test-intercom", &[], &body),
+        ("typeform", "test-typeform", &[], &body),
+        ("twilio", "test-twilio", &twilio, &body),
+        ("sendgrid", sendgrid, &[], &body),
+        ("discord", discord, &[], &body),
+        ("zoom", "test-zoom", &[], &body),
+        ("twitch", "test-twitch", &[], &body),
+        ("mailgun", "test-mailgun", &[], &body),
+        ("linear", "test-linear", &[], &body),
+        ("hubspot", "test-hubspot", &hubspot, &body),
     ];
     for (source, secret, extra, body) in cases {
         let (code, out, err) = hookbox(&[

@@ -14,6 +14,12 @@ use serde_json::Value;
 
 /// Adyen's HMAC key is hex.
 const ADYEN_KEY: &str = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
+/// Published test keys (RFC 6979 A.2.5 for P-256, RFC 8032 TEST 1 for Ed25519) as `private:`
+/// secrets, which sign and verify.
+const SENDGRID_KEY: &str = "private:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgya+p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyGhRANCAARg/tS6JVqdMclh63TGNW1owEm4kjth+mzmaWIuYPKftnkD/hAIuLyZpBrp6VYovGTy8bIMLX6fUXejwpTURiKZ";
+const DISCORD_KEY: &str =
+    "private:9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
 /// The "now" every property verifies at (unix seconds).
 const NOW: u64 = 1_700_000_000;
 
@@ -40,6 +46,24 @@ const NAMES: &[&str] = &[
     "cko-signature",
     "x-signature",
     "x-cc-webhook-signature",
+    "x-hub-signature",
+    "typeform-signature",
+    "x-twilio-signature",
+    "i-twilio-idempotency-token",
+    "x-twilio-email-event-webhook-signature",
+    "x-twilio-email-event-webhook-timestamp",
+    "x-signature-ed25519",
+    "x-signature-timestamp",
+    "x-zm-signature",
+    "x-zm-request-timestamp",
+    "twitch-eventsub-message-signature",
+    "twitch-eventsub-message-id",
+    "twitch-eventsub-message-timestamp",
+    "twitch-eventsub-message-type",
+    "linear-signature",
+    "linear-delivery",
+    "x-hubspot-signature-v3",
+    "x-hubspot-request-timestamp",
     "x-sig",
     "x-ts",
     "x-id",
@@ -163,6 +187,17 @@ fn cases() -> Vec<Case> {
     );
     let plain = hmac(Encoding::Base64, Algorithm::Sha256, "{body}", None);
     let hmac_shape = |h: bool| in_header("x-id", h);
+    let sendgrid_headers = &[
+        "x-twilio-email-event-webhook-signature",
+        "x-twilio-email-event-webhook-timestamp",
+    ];
+    let discord_headers = &["x-signature-ed25519", "x-signature-timestamp"];
+    let twitch_headers = &[
+        "twitch-eventsub-message-signature",
+        "twitch-eventsub-message-id",
+        "twitch-eventsub-message-timestamp",
+    ];
+    let hubspot_headers = &["x-hubspot-signature-v3", "x-hubspot-request-timestamp"];
     vec![
         case(
             "stripe",
@@ -269,6 +304,76 @@ fn cases() -> Vec<Case> {
             "cb",
             &["x-cc-webhook-signature"],
             in_body("/event/id", true),
+        ),
+        case(
+            "intercom",
+            named("intercom"),
+            "ic",
+            &["x-hub-signature"],
+            in_body("/id", true),
+        ),
+        case(
+            "typeform",
+            named("typeform"),
+            "tf",
+            &["typeform-signature"],
+            in_body("/event_id", false),
+        ),
+        case(
+            "twilio",
+            with_url("twilio", "https://example.test/twilio?a=1"),
+            "tw",
+            &["x-twilio-signature"],
+            structured(in_header("i-twilio-idempotency-token", false)),
+        ),
+        case(
+            "sendgrid",
+            named("sendgrid"),
+            SENDGRID_KEY,
+            sendgrid_headers,
+            derived(false),
+        ),
+        case(
+            "discord",
+            named("discord"),
+            DISCORD_KEY,
+            discord_headers,
+            in_body("/id", true),
+        ),
+        case(
+            "zoom",
+            named("zoom"),
+            "zm",
+            &["x-zm-signature", "x-zm-request-timestamp"],
+            derived(true),
+        ),
+        case(
+            "twitch",
+            named("twitch"),
+            "tw",
+            twitch_headers,
+            in_header("twitch-eventsub-message-id", true),
+        ),
+        case(
+            "mailgun",
+            named("mailgun"),
+            "mg",
+            &[],
+            structured(in_body("/event-data/id", true)),
+        ),
+        case(
+            "linear",
+            named("linear"),
+            "ln",
+            &["linear-signature"],
+            structured(in_header("linear-delivery", true)),
+        ),
+        case(
+            "hubspot",
+            with_url("hubspot", "https://example.test/hubspot"),
+            "hs",
+            hubspot_headers,
+            derived(false),
         ),
     ]
 }
@@ -435,7 +540,11 @@ proptest! {
     ) {
         let ts = if future { NOW + 300 + beyond } else { NOW - 300 - beyond };
         for case in cases().into_iter().filter(|c| c.any_body) {
-            let timed = ["stripe", "standard", "slack", "paddle", "hmac-hex"].contains(&case.name);
+            let timed = [
+                "stripe", "standard", "slack", "paddle", "hmac-hex", "sendgrid", "discord", "zoom",
+                "twitch", "hubspot",
+            ]
+            .contains(&case.name);
             let headers = header_map(&signed(&case, &body, ts, "evt_1"));
             let verified = case.verifier.verify(&headers, &body, NOW);
             prop_assert_eq!(verified.is_err(), timed, "{}", case.name);

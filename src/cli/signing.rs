@@ -30,7 +30,7 @@ pub struct VerifyArgs {
     /// Largest accepted timestamp distance, seconds.
     #[arg(long, default_value_t = 300)]
     tolerance: u64,
-    /// The URL the provider signs (Square's notification URL; required with --scheme square).
+    /// The URL the provider signs (Square's notification URL, Twilio's and HubSpot's request URL).
     #[arg(long)]
     url: Option<String>,
 }

@@ -76,7 +76,7 @@ pub async fn ingest(
     }
 }
 
-/// The 200 a provider's handshake expects (Slack's challenge, …).
+/// The 200 a provider's handshake expects (Slack's challenge, Discord's PING, …).
 fn handshake(answer: Answer) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from(answer.body)));
     let h = res.headers_mut();
@@ -129,8 +129,8 @@ fn kept_headers(headers: &HeaderMap, keep: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The 202/200 answer for a stored or duplicate event.
-/// The body is JSON unless the provider requires its own text (Adyen's `[accepted]`).
+/// The 202/200 answer for a stored or duplicate event: JSON, unless the provider requires its own
+/// text (Adyen's `[accepted]`).
 fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
     let location = super::event_location(&ev.source, &ev.id);
     let (status, body) = match outcome {

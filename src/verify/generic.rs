@@ -29,7 +29,7 @@ pub enum Algorithm {
     Sha256,
     /// HMAC-SHA512.
     Sha512,
-    /// HMAC-SHA1, which Braintree still signs with.
+    /// HMAC-SHA1, which Intercom, Twilio and Braintree still sign with.
     Sha1,
 }
 

@@ -8,21 +8,31 @@ mod adyen;
 mod braintree;
 mod checkout;
 mod coinbase;
+mod discord;
 mod generic;
 mod github;
 mod gocardless;
+mod hubspot;
+mod intercom;
 mod lemonsqueezy;
+mod linear;
+mod mailgun;
 mod paddle;
 mod provider;
 mod razorpay;
 mod secret;
+mod sendgrid;
 mod shopify;
 mod simple;
 mod slack;
 mod square;
 mod standard;
 mod stripe;
+mod twilio;
+mod twitch;
+mod typeform;
 mod util;
+mod zoom;
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,6 +61,16 @@ const REGISTRY: &[Entry] = &[
     Entry::new("gocardless", gocardless::build),
     Entry::new("lemonsqueezy", lemonsqueezy::build),
     Entry::new("coinbase", coinbase::build),
+    Entry::new("intercom", intercom::build),
+    Entry::new("typeform", typeform::build),
+    Entry::new("twilio", twilio::build).signs_url(),
+    Entry::new("sendgrid", plain::<sendgrid::Sendgrid>),
+    Entry::new("discord", plain::<discord::Discord>),
+    Entry::new("zoom", plain::<zoom::Zoom>),
+    Entry::new("twitch", plain::<twitch::Twitch>),
+    Entry::new("mailgun", plain::<mailgun::Mailgun>),
+    Entry::new("linear", plain::<linear::Linear>),
+    Entry::new("hubspot", hubspot::build).signs_url(),
     Entry::new("hmac", generic::build),
 ];
 

@@ -100,7 +100,7 @@ impl Answer {
 /// Settings some schemes need besides their secrets.
 #[derive(Debug, Clone, Default)]
 pub struct SchemeOptions {
-    /// The URL the provider signs (`notification_url`, `--url`), as Square does.
+    /// The URL the provider signs (`notification_url`, `--url`): Square, Twilio, HubSpot.
     pub url: Option<String>,
     /// The generic HMAC scheme's settings.
     pub hmac: Option<HmacScheme>,

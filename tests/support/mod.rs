@@ -98,6 +98,61 @@ secrets = ["test-lemonsqueezy"]
 [sources.coinbase]
 scheme = "coinbase"
 secrets = ["test-coinbase"]
+
+[sources.intercom]
+scheme = "intercom"
+secrets = ["test-intercom"]
+
+[sources.typeform]
+scheme = "typeform"
+secrets = ["test-typeform"]
+
+[sources.twilio]
+scheme = "twilio"
+secrets = ["test-twilio"]
+notification_url = "https://example.test/webhooks/twilio"
+
+[sources.sendgrid]
+# A private: key signs (hookbox sign, replay) and verifies with its public key. This one is the
+# published RFC 6979 test key: in production give SendGrid's verification key (base64 DER).
+scheme = "sendgrid"
+secrets = ["private:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgya+p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyGhRANCAARg/tS6JVqdMclh63TGNW1owEm4kjth+mzmaWIuYPKftnkD/hAIuLyZpBrp6VYovGTy8bIMLX6fUXejwpTURiKZ"]
+tolerance = "5m"
+
+[sources.discord]
+# A private: key signs and verifies with its public key. This one is the published RFC 8032 test
+# key: in production give the application's public key (hex).
+scheme = "discord"
+secrets = ["private:9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"]
+tolerance = "5m"
+
+[sources.zoom]
+scheme = "zoom"
+secrets = ["test-zoom"]
+tolerance = "5m"
+
+[sources.twitch]
+# Twitch says to refuse messages older than 10 minutes.
+scheme = "twitch"
+secrets = ["test-twitch"]
+tolerance = "10m"
+
+[sources.mailgun]
+scheme = "mailgun"
+secrets = ["test-mailgun"]
+tolerance = "5m"
+
+[sources.linear]
+# @linear/sdk allows one minute.
+scheme = "linear"
+secrets = ["test-linear"]
+tolerance = "1m"
+
+[sources.hubspot]
+scheme = "hubspot"
+secrets = ["test-hubspot"]
+tolerance = "5m"
+notification_url = "https://example.test/webhooks/hubspot"
 "#;
 
 /// Parses `toml` (no environment overlay) with `data_dir` set to `dir`, on the backend under
