@@ -11,7 +11,7 @@ use crate::verify::{Algorithm, Encoding, Secret};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// `stripe`, `github`, `standard`, `shopify`, `slack`, `paddle`, `square` or `hmac`.
+    /// A registered scheme name (see [`crate::verify::Scheme::names`]), `hmac` included.
     pub scheme: String,
     /// Accepted secrets; `<SOURCE>_WEBHOOK_SECRET` (comma-separated) replaces them.
     #[serde(default)]
@@ -21,7 +21,7 @@ pub struct SourceConfig {
     pub tolerance: Option<Duration>,
     /// Largest accepted body in bytes (default 1 MiB).
     pub max_body_bytes: Option<u64>,
-    /// Square only: the notification URL that Square signs along with the body.
+    /// Square, Twilio and HubSpot only: the URL the provider signs along with the body.
     pub notification_url: Option<String>,
     /// `hmac` only: how the generic scheme signs.
     pub hmac: Option<HmacConfig>,

@@ -4,7 +4,7 @@
 //! the body's event `id` (`evt_…`), the same id on every retry.
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const CHECKOUT: Simple = Simple {
@@ -13,7 +13,7 @@ const CHECKOUT: Simple = Simple {
     encoding: Encoding::Hex,
     algorithm: Algorithm::Sha256,
     id: IdFrom::Body("/id"),
-    event_type: "/type",
+    event_type: TypeFrom::Body("/type"),
     kept: &[],
 };
 

@@ -4,7 +4,7 @@
 //! numbers the delivery, not the event.
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const COINBASE: Simple = Simple {
@@ -13,7 +13,7 @@ const COINBASE: Simple = Simple {
     encoding: Encoding::Hex,
     algorithm: Algorithm::Sha256,
     id: IdFrom::Body("/event/id"),
-    event_type: "/event/type",
+    event_type: TypeFrom::Body("/event/type"),
     kept: &[],
 };
 

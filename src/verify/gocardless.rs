@@ -8,7 +8,7 @@
 //! `EV…` id, for handlers that dedupe finer).
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const GOCARDLESS: Simple = Simple {
@@ -17,7 +17,7 @@ const GOCARDLESS: Simple = Simple {
     encoding: Encoding::Hex,
     algorithm: Algorithm::Sha256,
     id: IdFrom::Body("/meta/webhook_id"),
-    event_type: "/events/0/resource_type",
+    event_type: TypeFrom::Body("/events/0/resource_type"),
     kept: &[],
 };
 

@@ -3,7 +3,7 @@
 //! notification's `id` (`notif_…`), the type its `topic`.
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const INTERCOM: Simple = Simple {
@@ -12,7 +12,7 @@ const INTERCOM: Simple = Simple {
     encoding: Encoding::Hex,
     algorithm: Algorithm::Sha1,
     id: IdFrom::Body("/id"),
-    event_type: "/topic",
+    event_type: TypeFrom::Body("/topic"),
     kept: &[],
 };
 

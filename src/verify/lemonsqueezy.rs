@@ -6,7 +6,7 @@
 //! updates of one subscription differ in `updated_at`.
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const LEMONSQUEEZY: Simple = Simple {
@@ -19,7 +19,7 @@ const LEMONSQUEEZY: Simple = Simple {
         "/meta/event_name",
         "/data/attributes/updated_at",
     ]),
-    event_type: "/meta/event_name",
+    event_type: TypeFrom::Body("/meta/event_name"),
     kept: &["x-event-name"],
 };
 

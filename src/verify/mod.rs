@@ -48,9 +48,9 @@ pub use secret::Secret;
 /// The registry: every scheme by name. A new provider is a file above and a line here.
 const REGISTRY: &[Entry] = &[
     Entry::new("stripe", plain::<stripe::Stripe>),
-    Entry::new("github", plain::<github::Github>),
+    Entry::new("github", github::build),
     Entry::new("standard", plain::<standard::Standard>),
-    Entry::new("shopify", plain::<shopify::Shopify>),
+    Entry::new("shopify", shopify::build),
     Entry::new("slack", plain::<slack::Slack>),
     Entry::new("paddle", plain::<paddle::Paddle>),
     Entry::new("square", square::build).signs_url(),

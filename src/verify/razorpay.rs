@@ -4,7 +4,7 @@
 //! same on every retry of one event.
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const RAZORPAY: Simple = Simple {
@@ -13,7 +13,7 @@ const RAZORPAY: Simple = Simple {
     encoding: Encoding::Hex,
     algorithm: Algorithm::Sha256,
     id: IdFrom::Header("x-razorpay-event-id"),
-    event_type: "/event",
+    event_type: TypeFrom::Body("/event"),
     kept: &["x-razorpay-event-id"],
 };
 

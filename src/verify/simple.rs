@@ -19,6 +19,15 @@ pub(super) enum IdFrom {
     Joined(&'static [&'static str]),
 }
 
+/// Where a [`Simple`] provider keeps its event type.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TypeFrom {
+    /// In this header.
+    Header(&'static str),
+    /// At this JSON pointer in the body.
+    Body(&'static str),
+}
+
 /// A provider signing the raw body alone into one header.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Simple {
@@ -32,8 +41,8 @@ pub(super) struct Simple {
     pub algorithm: Algorithm,
     /// Where the event id is.
     pub id: IdFrom,
-    /// The JSON pointer of the event type in the body.
-    pub event_type: &'static str,
+    /// Where the event type is.
+    pub event_type: TypeFrom,
     /// Headers to keep with every event.
     pub kept: &'static [&'static str],
 }
@@ -68,8 +77,11 @@ impl Provider for Simple {
         }
     }
 
-    fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
-        util::json_str(body, self.event_type)
+    fn event_type(&self, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+        match self.event_type {
+            TypeFrom::Header(name) => util::header_str(headers, name),
+            TypeFrom::Body(pointer) => util::json_str(body, pointer),
+        }
     }
 
     fn id_pointer(&self) -> Option<&str> {

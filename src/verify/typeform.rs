@@ -3,7 +3,7 @@
 //! signed. The id is the body's `event_id`, the type its `event_type` (`form_response`).
 
 use super::provider::{Provider, SchemeError, SchemeOptions};
-use super::simple::{IdFrom, Simple};
+use super::simple::{IdFrom, Simple, TypeFrom};
 use super::{Algorithm, Encoding};
 
 const TYPEFORM: Simple = Simple {
@@ -12,7 +12,7 @@ const TYPEFORM: Simple = Simple {
     encoding: Encoding::Base64,
     algorithm: Algorithm::Sha256,
     id: IdFrom::Body("/event_id"),
-    event_type: "/event_type",
+    event_type: TypeFrom::Body("/event_type"),
     kept: &[],
 };
 
