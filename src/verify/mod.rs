@@ -279,3 +279,76 @@ impl Verifier {
 pub fn check_secret(scheme: &Scheme, secret: &Secret) -> Result<(), &'static str> {
     scheme.provider().check_secret(secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(name: &str, url: Option<&str>) -> Result<Scheme, SchemeError> {
+        let options = SchemeOptions {
+            url: url.map(Into::into),
+            hmac: None,
+        };
+        Scheme::build(name, &options)
+    }
+
+    #[test]
+    fn every_registered_name_builds_once() {
+        let names: Vec<&str> = Scheme::names().collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "a name is registered twice");
+        for entry in REGISTRY.iter().filter(|e| e.name != "hmac") {
+            let url = entry.uses_url.then_some("https://example.test/hook");
+            let scheme = build(entry.name, url).unwrap();
+            assert_eq!(scheme.name(), entry.name);
+        }
+    }
+
+    #[test]
+    fn options_are_required_or_refused_by_the_scheme() {
+        for name in ["square", "twilio", "hubspot"] {
+            let err = build(name, None).unwrap_err();
+            assert_eq!(err.option, "notification_url", "{name}");
+        }
+        let err = build("stripe", Some("https://example.test")).unwrap_err();
+        assert_eq!(err.option, "notification_url");
+        assert!(err.reason.contains("square") && err.reason.contains("twilio"));
+        let err = build("nope", None).unwrap_err();
+        assert_eq!(err.option, "scheme");
+        assert!(err.reason.contains("adyen") && err.reason.contains("zoom"));
+        let err = build("hmac", None).unwrap_err();
+        assert_eq!(err.option, "hmac");
+        let hmac = HmacScheme {
+            header: "x-sig".into(),
+            prefix: String::new(),
+            encoding: Encoding::Hex,
+            algorithm: Algorithm::Sha1,
+            signed: "{body}".into(),
+            timestamp_header: None,
+            id: IdLocation::Header("x-id".into()),
+        };
+        let options = SchemeOptions {
+            url: None,
+            hmac: Some(hmac),
+        };
+        assert_eq!(Scheme::build("hmac", &options).unwrap().name(), "hmac");
+        assert_eq!(
+            Scheme::build("github", &options).unwrap_err().option,
+            "hmac"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let verifier = Verifier {
+            scheme: build("twilio", Some("https://example.test/t")).unwrap(),
+            secrets: vec![Secret::new("auth-token-value")],
+            tolerance: Duration::from_secs(1),
+        };
+        let text = format!("{verifier:?}");
+        assert!(!text.contains("auth-token-value"), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+}
