@@ -47,12 +47,12 @@ pub use secret::Secret;
 
 /// The registry: every scheme by name. A new provider is a file above and a line here.
 const REGISTRY: &[Entry] = &[
-    Entry::new("stripe", plain::<stripe::Stripe>),
+    Entry::new("stripe", stripe::build),
     Entry::new("github", github::build),
     Entry::new("standard", plain::<standard::Standard>),
     Entry::new("shopify", shopify::build),
     Entry::new("slack", plain::<slack::Slack>),
-    Entry::new("paddle", plain::<paddle::Paddle>),
+    Entry::new("paddle", paddle::build),
     Entry::new("square", square::build).signs_url(),
     Entry::new("adyen", plain::<adyen::Adyen>),
     Entry::new("razorpay", razorpay::build),

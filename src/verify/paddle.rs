@@ -2,73 +2,44 @@
 //! `"{ts}:{body}"` keyed with the notification secret. Any `h1` may match; other keys are
 //! ignored. The timestamp must be within the tolerance either way.
 
-use http::HeaderMap;
-
-use super::provider::Provider;
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::util::ListHeader;
-use super::{util, IdError};
-use super::{Secret, VerifyError};
 
-const SCHEME: ListHeader = ListHeader {
+const PADDLE: ListHeader = ListHeader {
     header: "paddle-signature",
     separator: ';',
     timestamp_key: "ts",
     signature_key: "h1",
     joiner: ":",
+    id: "/event_id",
+    event_type: "/event_type",
 };
 
-/// Checks `Paddle-Signature` against `body`; the timestamp must be within `tolerance` of `now`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-) -> Result<(), VerifyError> {
-    SCHEME.verify(secrets, headers, body, now, tolerance)
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(PADDLE))
 }
 
-/// The `Paddle-Signature` header for `body` at `now`.
-pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
-    SCHEME.sign(secret, body, now)
-}
+#[cfg(test)]
+mod tests {
+    use http::HeaderMap;
 
-/// Paddle Billing's scheme: the id is the body's `event_id`, the type its `event_type`.
-#[derive(Debug, Default)]
-pub(super) struct Paddle;
+    use super::*;
+    use crate::verify::{Secret, VerifyError};
 
-impl Provider for Paddle {
     fn verify(
-        &self,
         secrets: &[Secret],
         headers: &HeaderMap,
         body: &[u8],
         now: u64,
         tolerance: u64,
     ) -> Result<(), VerifyError> {
-        verify(secrets, headers, body, now, tolerance)
+        PADDLE.verify(secrets, headers, body, now, tolerance)
     }
 
-    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
-        util::json_id(body, "/event_id")
+    fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
+        PADDLE.sign(secret, body, now)
     }
-
-    fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
-        util::json_str(body, "/event_type")
-    }
-
-    fn id_pointer(&self) -> Option<&str> {
-        Some("/event_id")
-    }
-
-    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
-        sign(secret, body, now)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
     use crate::verify::util::{
         self,
         testing::{headers, secrets},

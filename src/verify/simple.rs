@@ -1,10 +1,12 @@
-//! The shape most providers share: one header holding `prefix + encode(HMAC(secret, body))`,
-//! no signed timestamp, and an event id read from a header or the JSON body. A provider of this
-//! shape is a [`Simple`] constant in its own file.
+//! The shapes most providers share, each a constant in the provider's own file: [`Simple`], one
+//! header holding `prefix + encode(HMAC(secret, body))`, no signed timestamp, and an event id
+//! read from a header or the JSON body; and [`ListHeader`], one header listing a timestamp and
+//! hex signatures over `timestamp + joiner + body` (Stripe, Paddle), ids and types in the body.
 
 use http::HeaderMap;
 
 use super::provider::Provider;
+use super::util::ListHeader;
 use super::{util, Algorithm, Encoding, IdError, Secret, VerifyError};
 
 /// Where a [`Simple`] provider keeps its event id.
@@ -102,6 +104,35 @@ impl Provider for Simple {
 
     fn kept_headers(&self) -> &'static [&'static str] {
         self.kept
+    }
+}
+
+impl Provider for ListHeader {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        ListHeader::verify(self, secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        util::json_id(body, self.id)
+    }
+
+    fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
+        util::json_str(body, self.event_type)
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        Some(self.id)
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
+        ListHeader::sign(self, secret, body, now)
     }
 }
 

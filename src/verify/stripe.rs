@@ -7,69 +7,44 @@
 //! further ahead than the tolerance: Stripe does not send them, and accepting them would keep a
 //! captured request replayable for longer than the tolerance promises.
 
-use http::HeaderMap;
-
-use super::provider::Provider;
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::util::ListHeader;
-use super::{util, IdError};
-use super::{Secret, VerifyError};
 
-const SCHEME: ListHeader = ListHeader {
+const STRIPE: ListHeader = ListHeader {
     header: "stripe-signature",
     separator: ',',
     timestamp_key: "t",
     signature_key: "v1",
     joiner: ".",
+    id: "/id",
+    event_type: "/type",
 };
 
-/// Checks `Stripe-Signature` against `body`; the timestamp must be within `tolerance` of `now`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-) -> Result<(), VerifyError> {
-    SCHEME.verify(secrets, headers, body, now, tolerance)
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(STRIPE))
 }
 
-/// The `Stripe-Signature` header for `body` at `now`.
-pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
-    SCHEME.sign(secret, body, now)
-}
+#[cfg(test)]
+mod tests {
+    use http::HeaderMap;
 
-/// Stripe's scheme: the id is the body's `id`.
-#[derive(Debug, Default)]
-pub(super) struct Stripe;
+    use super::*;
+    use crate::verify::{Secret, VerifyError};
 
-impl Provider for Stripe {
     fn verify(
-        &self,
         secrets: &[Secret],
         headers: &HeaderMap,
         body: &[u8],
         now: u64,
         tolerance: u64,
     ) -> Result<(), VerifyError> {
-        verify(secrets, headers, body, now, tolerance)
+        STRIPE.verify(secrets, headers, body, now, tolerance)
     }
 
-    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
-        util::json_id(body, "/id")
+    fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
+        STRIPE.sign(secret, body, now)
     }
-
-    fn id_pointer(&self) -> Option<&str> {
-        Some("/id")
-    }
-
-    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
-        sign(secret, body, now)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
     use crate::verify::util::testing::{headers, secrets, set};
 
     // From stripe/stripe-dotnet, src/StripeTests/Services/Events/EventUtilityTest.cs with the
