@@ -105,6 +105,38 @@ fn verify_prints_valid_or_invalid_with_exit_codes() {
 }
 
 #[test]
+fn verify_shows_the_answer_to_a_handshake() {
+    let dir = tempfile::tempdir().expect("dir");
+    // The self-consistent Twitch challenge of src/verify/twitch.rs.
+    let body = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow","version":"2"}}"#;
+    let file = write_temp(dir.path(), "body", body);
+    let (code, out, _) = hookbox(&[
+        "verify",
+        "--scheme",
+        "twitch",
+        "--secret",
+        "twitch_selfconsistent",
+        "--body-file",
+        &file,
+        "--now",
+        "1573899072",
+        "--header",
+        "Twitch-Eventsub-Message-Signature: sha256=07cd8fe4d7c48cb163e4e9a4486a95c866558492c3e8ef84205342530f3b40a0",
+        "--header",
+        "Twitch-Eventsub-Message-Id: e76c6bd4-55c9-4987-8304-da1588d8988b",
+        "--header",
+        "Twitch-Eventsub-Message-Timestamp: 2019-11-16T10:11:12.634234626Z",
+        "--header",
+        "Twitch-Eventsub-Message-Type: webhook_callback_verification",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "valid\nhandshake: answered 200 text/plain pogchamp-kappa-360noscope-vohiyo\n"
+    );
+}
+
+#[test]
 fn sign_output_verifies_for_every_builtin_scheme() {
     let dir = tempfile::tempdir().expect("dir");
     let config = write_temp(dir.path(), "config.toml", support::BASE_CONFIG.as_bytes());

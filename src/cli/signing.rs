@@ -72,7 +72,8 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Runs `hookbox verify`: exit 0 valid, 1 invalid, 2 usage error.
+/// Runs `hookbox verify`: exit 0 valid, 1 invalid, 2 usage error. A valid handshake (Slack's
+/// `url_verification`, Discord's PING, …) also prints the answer hookbox would send.
 pub fn verify(args: VerifyArgs) -> ExitCode {
     let options = SchemeOptions {
         url: args.url,
@@ -107,6 +108,11 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
     match verifier.verify(&headers, &body, args.now.unwrap_or_else(unix_now)) {
         Ok(()) => {
             println!("valid");
+            // A handshake is answered, not stored: show what hookbox would send back.
+            if let Some(answer) = verifier.answer(&headers, &body) {
+                let text = String::from_utf8_lossy(&answer.body);
+                println!("handshake: answered 200 {} {text}", answer.content_type);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
