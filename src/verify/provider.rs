@@ -1,6 +1,7 @@
-//! What a provider scheme is: one [`Provider`] implementation per file, and the [`REGISTRY`]
-//! that maps a scheme name (`scheme = "…"` in config, `--scheme` on the command line) to the
-//! function that builds it. Adding a provider is one new file and one line in the table.
+//! What a provider scheme is: one [`Provider`] implementation per file, and the registry entry
+//! ([`Entry`], listed in `verify/mod.rs`) that maps a scheme name (`scheme = "…"` in config,
+//! `--scheme` on the command line) to the function that builds it. Adding a provider is one new
+//! file and one line in that table.
 
 use std::fmt;
 
@@ -30,7 +31,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
         util::json_str(body, "/type")
     }
 
-    /// The JSON pointer of the event id when it lives in a JSON body; `None` otherwise.
+    /// Where the id comes from a JSON body: the pointer a replay rewrites to give the event a
+    /// fresh id (the id itself, or the part of it that varies). `None` where the id travels in a
+    /// header or the body is not JSON.
     fn id_pointer(&self) -> Option<&str> {
         None
     }
