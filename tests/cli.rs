@@ -106,6 +106,38 @@ fn verify_prints_valid_or_invalid_with_exit_codes() {
 }
 
 #[test]
+fn verify_shows_the_answer_to_a_handshake() {
+    let dir = tempfile::tempdir().expect("dir");
+    // The self-consistent Twitch challenge of src/verify/twitch.rs.
+    let body = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow","version":"2"}}"#;
+    let file = write_temp(dir.path(), "body", body);
+    let (code, out, _) = hookbox(&[
+        "verify",
+        "--scheme",
+        "twitch",
+        "--secret",
+        "twitch_selfconsistent",
+        "--body-file",
+        &file,
+        "--now",
+        "1573899072",
+        "--header",
+        "Twitch-Eventsub-Message-Signature: sha256=07cd8fe4d7c48cb163e4e9a4486a95c866558492c3e8ef84205342530f3b40a0",
+        "--header",
+        "Twitch-Eventsub-Message-Id: e76c6bd4-55c9-4987-8304-da1588d8988b",
+        "--header",
+        "Twitch-Eventsub-Message-Timestamp: 2019-11-16T10:11:12.634234626Z",
+        "--header",
+        "Twitch-Eventsub-Message-Type: webhook_callback_verification",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "valid\nhandshake: answered 200 text/plain pogchamp-kappa-360noscope-vohiyo\n"
+    );
+}
+
+#[test]
 fn sign_output_verifies_for_every_builtin_scheme() {
     let dir = tempfile::tempdir().expect("dir");
     let config = write_temp(dir.path(), "config.toml", support::BASE_CONFIG.as_bytes());
@@ -114,30 +146,66 @@ fn sign_output_verifies_for_every_builtin_scheme() {
         "body.json",
         br#"{"id":"evt_1","event_id":"e1","type":"x"}"#,
     );
-    let cases: [(&str, &str, &[&str]); 7] = [
-        ("stripe", "whsec_test_stripe_old", &[]),
-        ("github", "test-github", &[]),
-        ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &[]),
-        ("shopify", "test-shopify", &[]),
-        ("slack", "test-slack", &[]),
-        ("paddle", "pdl_ntfset_test", &[]),
+    // Braintree signs a base64 payload (its SDKs refuse anything else).
+    let payload = write_temp(dir.path(), "payload", b"PG5vdGlmaWNhdGlvbi8+\n");
+    let square = ["--url", "https://example.test/webhooks/square"];
+    let twilio = ["--url", "https://example.test/webhooks/twilio"];
+    let hubspot = ["--url", "https://example.test/webhooks/hubspot"];
+    let adyen = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
+    // The published RFC 6979 and RFC 8032 test keys, as in the test config.
+    let sendgrid = "private:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgya+p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyGhRANCAARg/tS6JVqdMclh63TGNW1owEm4kjth+mzmaWIuYPKftnkD/hAIuLyZpBrp6VYovGTy8bIMLX6fUXejwpTURiKZ";
+    let discord = "private:9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    let cases: Vec<(&str, &str, &[&str], &str)> = vec![
+        ("stripe", "whsec_test_stripe_old", &[], &body),
+        ("github", "test-github", &[], &body),
         (
-            "square",
-            "test-square",
-            &["--url", "https://example.test/webhooks/square"],
+            "standard",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            &[],
+            &body,
         ),
+        ("shopify", "test-shopify", &[], &body),
+        ("slack", "test-slack", &[], &body),
+        ("paddle", "pdl_ntfset_test", &[], &body),
+        ("square", "test-square", &square, &body),
+        ("adyen", adyen, &[], &body),
+        ("razorpay", "test-razorpay", &[], &body),
+        ("braintree", "test_public:test_private", &[], &payload),
+        ("checkout", "test-checkout", &[], &body),
+        ("gocardless", "test-gocardless", &[], &body),
+        ("lemonsqueezy", "test-lemonsqueezy", &[], &body),
+        ("coinbase", "test-coinbase", &[], &body),
+        ("intercom", "test-intercom", &[], &body),
+        ("typeform", "test-typeform", &[], &body),
+        ("twilio", "test-twilio", &twilio, &body),
+        ("sendgrid", sendgrid, &[], &body),
+        ("discord", discord, &[], &body),
+        ("zoom", "test-zoom", &[], &body),
+        ("twitch", "test-twitch", &[], &body),
+        ("mailgun", "test-mailgun", &[], &body),
+        ("linear", "test-linear", &[], &body),
+        ("hubspot", "test-hubspot", &hubspot, &body),
     ];
-    for (source, secret, extra) in cases {
+    for (source, secret, extra, body) in cases {
         let (code, out, err) = hookbox(&[
             "sign",
             "--source",
             source,
             "--body-file",
-            &body,
+            body,
             "--config",
             &config,
         ]);
         assert_eq!(code, 0, "{source}: {err}");
+        // Schemes that sign inside the body print it after a blank line.
+        let (head, signed_body) = match out.split_once("\n\n") {
+            Some((head, rest)) => {
+                let file = format!("{source}.signed");
+                let rest = rest.strip_suffix('\n').unwrap_or(rest);
+                (head, write_temp(dir.path(), &file, rest.as_bytes()))
+            }
+            None => (out.as_str(), body.to_owned()),
+        };
         let mut args = vec![
             "verify",
             "--scheme",
@@ -145,10 +213,10 @@ fn sign_output_verifies_for_every_builtin_scheme() {
             "--secret",
             secret,
             "--body-file",
-            &body,
+            &signed_body,
         ];
         args.extend_from_slice(extra);
-        for line in out.lines() {
+        for line in head.lines() {
             args.extend(["--header", line]);
         }
         let (code, out, _) = hookbox(&args);

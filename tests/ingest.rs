@@ -109,11 +109,101 @@ async fn every_scheme_accepts_its_own_signature() {
             r#"{"event_id":"evt_01h","event_type":"transaction.completed"}"#,
         ),
         ("square", r#"{"event_id":"sq-1","type":"payment.updated"}"#),
+        (
+            "adyen",
+            r#"{"data":{"id":"BA1"},"type":"balancePlatform.accountHolder.created"}"#,
+        ),
+        ("razorpay", r#"{"event":"payment.captured"}"#),
+        ("checkout", r#"{"id":"evt_ck","type":"payment_captured"}"#),
+        (
+            "gocardless",
+            r#"{"events":[{"id":"EV1"}],"meta":{"webhook_id":"WB1"}}"#,
+        ),
+        (
+            "lemonsqueezy",
+            r#"{"meta":{"event_name":"order_created"},"data":{"id":"1","attributes":{"updated_at":"2024-01-01T00:00:00Z"}}}"#,
+        ),
+        (
+            "coinbase",
+            r#"{"event":{"id":"cb-1","type":"charge:created"}}"#,
+        ),
+        ("intercom", r#"{"id":"notif_1","topic":"ping"}"#),
+        (
+            "typeform",
+            r#"{"event_id":"tf-1","event_type":"form_response"}"#,
+        ),
+        (
+            "twilio",
+            r#"{"type":"com.twilio.messaging.message.delivered"}"#,
+        ),
+        (
+            "sendgrid",
+            r#"[{"sg_event_id":"sg-1","event":"processed"}]"#,
+        ),
+        ("discord", r#"{"id":"100000000000000002","type":2}"#),
+        ("zoom", r#"{"event":"meeting.started","event_ts":1}"#),
+        (
+            "twitch",
+            r#"{"subscription":{"type":"channel.follow"},"event":{}}"#,
+        ),
+        (
+            "mailgun",
+            r#"{"event-data":{"id":"mg-1","event":"delivered"}}"#,
+        ),
+        (
+            "linear",
+            r#"{"type":"Issue","action":"create","webhookTimestamp":0}"#,
+        ),
+        (
+            "hubspot",
+            r#"[{"eventId":1,"subscriptionType":"contact.creation"}]"#,
+        ),
     ];
     for (source, body) in cases {
         let reply = server.deliver(source, body, &format!("{source}-id")).await;
         assert_eq!(reply.status, 202, "{source}: {:?}", reply.body);
+        if source == "adyen" {
+            // Adyen requires its own acknowledgement in place of hookbox's JSON.
+            assert_eq!(&reply.body[..], b"[accepted]");
+            continue;
+        }
         assert_eq!(reply.json()["status"], "accepted", "{source}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn handshakes_are_answered_only_when_signed() {
+    let server = TestServer::start(BASE_CONFIG).await;
+    let ping = r#"{"id":"100000000000000009","type":1,"token":"t","version":1}"#;
+    let reply = server.deliver("discord", ping, "").await;
+    assert_eq!(
+        (reply.status.as_u16(), &reply.body[..]),
+        (200, &br#"{"type":1}"#[..])
+    );
+
+    let validation = r#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1,"event":"endpoint.url_validation"}"#;
+    let reply = server.deliver("zoom", validation, "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
+    assert_eq!(
+        reply.json()["encryptedToken"].as_str().map(str::len),
+        Some(64)
+    );
+
+    let challenge = r#"{"challenge":"pogchamp-kappa","subscription":{"type":"channel.follow"}}"#;
+    let reply = server.deliver("twitch", challenge, "m-1").await;
+    assert_eq!(
+        (reply.status.as_u16(), &reply.body[..]),
+        (200, &b"pogchamp-kappa"[..])
+    );
+    assert_eq!(reply.header("content-type"), Some("text/plain"));
+
+    // Unsigned, each is refused like any other request.
+    for source in ["discord", "zoom", "twitch"] {
+        let url = server.url(&format!("/webhooks/{source}"));
+        let reply = send(Method::POST, &url, &[], ping.as_bytes()).await;
+        assert_eq!(reply.status, 401, "{source}");
     }
     server.stop().await;
 }

@@ -4,37 +4,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::ValueEnum;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{load_source, usage_error};
-use crate::verify::{self, Scheme, Secret, Verifier};
-
-/// Schemes `verify` knows without a config file.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SchemeArg {
-    /// Stripe-Signature.
-    Stripe,
-    /// X-Hub-Signature-256.
-    Github,
-    /// Standard Webhooks / Svix.
-    Standard,
-    /// X-Shopify-Hmac-Sha256.
-    Shopify,
-    /// X-Slack-Signature.
-    Slack,
-    /// Paddle-Signature.
-    Paddle,
-    /// x-square-hmacsha256-signature (needs --url).
-    Square,
-}
+use crate::verify::{self, Scheme, SchemeOptions, Secret, Verifier};
 
 /// `hookbox verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Signature scheme.
-    #[arg(long, value_enum)]
-    scheme: SchemeArg,
+    /// Signature scheme (any `scheme` a source may name, except `hmac`).
+    #[arg(long, value_parser = scheme_names())]
+    scheme: String,
     /// Signing secret (repeat for several; any may match).
     #[arg(long, required = true)]
     secret: Vec<String>,
@@ -50,7 +30,7 @@ pub struct VerifyArgs {
     /// Largest accepted timestamp distance, seconds.
     #[arg(long, default_value_t = 300)]
     tolerance: u64,
-    /// Square's notification URL (required with --scheme square).
+    /// The URL the provider signs (Square's notification URL, Twilio's and HubSpot's request URL).
     #[arg(long)]
     url: Option<String>,
 }
@@ -72,6 +52,12 @@ pub struct SignArgs {
     id: Option<String>,
 }
 
+/// The names `--scheme` accepts: every registered scheme but the generic one, which needs a
+/// config table.
+fn scheme_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Scheme::names().filter(|n| *n != "hmac"))
+}
+
 fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = s.split_once(':').ok_or("expected 'Name: value'")?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|e| e.to_string())?;
@@ -86,17 +72,19 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Runs `hookbox verify`: exit 0 valid, 1 invalid, 2 usage error.
+/// Runs `hookbox verify`: exit 0 valid, 1 invalid, 2 usage error. A valid handshake (Slack's
+/// `url_verification`, Discord's PING, …) also prints the answer hookbox would send.
 pub fn verify(args: VerifyArgs) -> ExitCode {
-    let scheme = match (args.scheme, args.url) {
-        (SchemeArg::Stripe, _) => Scheme::Stripe,
-        (SchemeArg::Github, _) => Scheme::Github,
-        (SchemeArg::Standard, _) => Scheme::Standard,
-        (SchemeArg::Shopify, _) => Scheme::Shopify,
-        (SchemeArg::Slack, _) => Scheme::Slack,
-        (SchemeArg::Paddle, _) => Scheme::Paddle,
-        (SchemeArg::Square, Some(notification_url)) => Scheme::Square { notification_url },
-        (SchemeArg::Square, None) => return usage_error("--scheme square needs --url"),
+    let options = SchemeOptions {
+        url: args.url,
+        hmac: None,
+    };
+    let scheme = match Scheme::build(&args.scheme, &options) {
+        Ok(scheme) => scheme,
+        Err(e) if e.option == "notification_url" => {
+            return usage_error(format!("--url: {}", e.reason))
+        }
+        Err(e) => return usage_error(format!("--scheme {}: {e}", args.scheme)),
     };
     let secrets: Vec<Secret> = args.secret.into_iter().map(Secret::new).collect();
     for secret in &secrets {
@@ -120,6 +108,11 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
     match verifier.verify(&headers, &body, args.now.unwrap_or_else(unix_now)) {
         Ok(()) => {
             println!("valid");
+            // A handshake is answered, not stored: show what hookbox would send back.
+            if let Some(answer) = verifier.answer(&headers, &body) {
+                let text = String::from_utf8_lossy(&answer.body);
+                println!("handshake: answered 200 {} {text}", answer.content_type);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -129,7 +122,8 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
-/// Runs `hookbox sign`: prints `Name: value` lines.
+/// Runs `hookbox sign`: prints `Name: value` lines, then, for schemes that sign inside the body,
+/// a blank line and the body to send.
 pub fn sign(args: SignArgs) -> ExitCode {
     let source = match load_source(&args.config, &args.source) {
         Ok((_, source)) => source,
@@ -145,11 +139,22 @@ pub fn sign(args: SignArgs) -> ExitCode {
     let Some(secret) = source.verifier.secrets.first() else {
         return usage_error("the source has no secret");
     };
-    for (name, value) in source.verifier.sign(secret, &body, unix_now(), &id) {
+    let now = unix_now();
+    // Schemes that sign inside the body (Adyen, Mailgun, …) change it: it follows the headers.
+    let signed_body = source.verifier.sign_body(secret, &body, now);
+    for (name, value) in
+        source
+            .verifier
+            .sign(secret, signed_body.as_deref().unwrap_or(&body), now, &id)
+    {
         println!("{name}: {value}");
     }
     if source.verifier.needs_json_body() {
         println!("Content-Type: application/json");
+    }
+    if let Some(signed_body) = signed_body {
+        println!();
+        println!("{}", String::from_utf8_lossy(&signed_body));
     }
     ExitCode::SUCCESS
 }

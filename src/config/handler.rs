@@ -26,7 +26,7 @@ pub(super) fn build_handler(
                     format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
                 );
             };
-            verify::check_secret(&Scheme::Standard, secret)
+            verify::check_secret(&Scheme::standard(), secret)
                 .or_else(|r| err("handler.secret", r))?;
             match f.url.parse::<http::Uri>() {
                 Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}

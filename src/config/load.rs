@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::handler::build_handler;
-use super::scheme::{build_scheme, default_kept};
+use super::scheme::build_scheme;
 use super::source::{HandlerConfig, SourceConfig};
 use super::{
     AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
@@ -281,7 +281,13 @@ fn build_source(
         return err("max_body_bytes", "must be at least 1");
     }
     let mut keep_headers = vec!["content-type".to_owned(), "user-agent".to_owned()];
-    keep_headers.extend(default_kept(&scheme).iter().map(|h| (*h).to_owned()));
+    keep_headers.extend(
+        scheme
+            .provider()
+            .kept_headers()
+            .iter()
+            .map(|h| (*h).to_owned()),
+    );
     for h in &cfg.keep_headers {
         if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
             return err("keep_headers", format!("{h:?} is not a header name"));

@@ -1,56 +1,17 @@
 //! Validating a source's signature scheme (`scheme`, `notification_url`, `[hmac]`) into a
-//! [`Scheme`], and the provider headers each scheme keeps by default.
+//! [`Scheme`] through the provider registry.
 
 use super::load::{err, KeyError};
 use super::source::{HmacConfig, SourceConfig};
-use crate::verify::{HmacScheme, IdLocation, Scheme};
-
-/// Provider headers worth keeping with every event of a scheme (event type, shop, …).
-pub(super) fn default_kept(scheme: &Scheme) -> &'static [&'static str] {
-    match scheme {
-        Scheme::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
-        Scheme::Shopify => &[
-            "x-shopify-topic",
-            "x-shopify-shop-domain",
-            "x-shopify-webhook-id",
-        ],
-        Scheme::Standard => &["webhook-id", "svix-id"],
-        _ => &[],
-    }
-}
+use crate::verify::{HmacScheme, IdLocation, Scheme, SchemeOptions};
 
 pub(super) fn build_scheme(cfg: &SourceConfig) -> Result<Scheme, KeyError> {
-    let scheme = match cfg.scheme.as_str() {
-        "stripe" => Scheme::Stripe,
-        "github" => Scheme::Github,
-        "standard" => Scheme::Standard,
-        "shopify" => Scheme::Shopify,
-        "slack" => Scheme::Slack,
-        "paddle" => Scheme::Paddle,
-        "square" => match &cfg.notification_url {
-            Some(url) if !url.is_empty() => Scheme::Square {
-                notification_url: url.clone(),
-            },
-            _ => return err("notification_url", "required for scheme \"square\""),
-        },
-        "hmac" => match &cfg.hmac {
-            Some(h) => Scheme::Hmac(build_hmac(h)?),
-            None => return err("hmac", "a [hmac] table is required for scheme \"hmac\""),
-        },
-        other => {
-            return err(
-                "scheme",
-                format!("unknown scheme {other:?} (expected stripe, github, standard, shopify, slack, paddle, square or hmac)"),
-            )
-        }
+    let hmac = cfg.hmac.as_ref().map(build_hmac).transpose()?;
+    let options = SchemeOptions {
+        url: cfg.notification_url.clone(),
+        hmac,
     };
-    if cfg.scheme != "square" && cfg.notification_url.is_some() {
-        return err("notification_url", "only used with scheme \"square\"");
-    }
-    if cfg.scheme != "hmac" && cfg.hmac.is_some() {
-        return err("hmac", "only used with scheme \"hmac\"");
-    }
-    Ok(scheme)
+    Scheme::build(&cfg.scheme, &options).or_else(|e| err(e.option, e.reason))
 }
 
 fn build_hmac(h: &HmacConfig) -> Result<HmacScheme, KeyError> {

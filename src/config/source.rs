@@ -12,7 +12,7 @@ use crate::verify::{Algorithm, Encoding, Secret};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// `stripe`, `github`, `standard`, `shopify`, `slack`, `paddle`, `square` or `hmac`.
+    /// A registered scheme name (see [`crate::verify::Scheme::names`]), `hmac` included.
     pub scheme: String,
     /// Accepted secrets; `<SOURCE>_WEBHOOK_SECRET` (comma-separated) replaces them.
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct SourceConfig {
     pub tolerance: Option<Duration>,
     /// Largest accepted body in bytes (default 1 MiB).
     pub max_body_bytes: Option<u64>,
-    /// Square only: the notification URL that Square signs along with the body.
+    /// Square, Twilio and HubSpot only: the URL the provider signs along with the body.
     pub notification_url: Option<String>,
     /// `hmac` only: how the generic scheme signs.
     pub hmac: Option<HmacConfig>,
@@ -48,7 +48,7 @@ pub struct HmacConfig {
     /// `hex` (default) or `base64`.
     #[serde(default = "default_encoding")]
     pub encoding: Encoding,
-    /// `sha256` (default) or `sha512`.
+    /// `sha256` (default), `sha512` or `sha1`.
     #[serde(default = "default_algorithm")]
     pub algorithm: Algorithm,
     /// What is signed: `{body}` (default) or a template with `{timestamp}` and `{id}`.

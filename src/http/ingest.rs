@@ -14,7 +14,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::store::{Accepted, NewEvent};
-use crate::verify::{self, IdError, Scheme};
+use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
 pub async fn ingest(
@@ -43,12 +43,8 @@ pub async fn ingest(
     if let Err(e) = source.verifier.verify(&parts.headers, &body, now.as_secs()) {
         return problem(Reason::BadSignature, &e.to_string());
     }
-    if source.verifier.scheme == Scheme::Slack {
-        if let Some(challenge) = verify::slack_challenge(&body) {
-            let mut res = json_response(StatusCode::OK, &json!({ "challenge": challenge }));
-            res.extensions_mut().insert(Delivery::Challenge);
-            return res;
-        }
+    if let Some(answer) = source.verifier.answer(&parts.headers, &body) {
+        return handshake(answer);
     }
     if source.verifier.needs_json_body() && !is_json(&parts.headers) {
         return problem(
@@ -77,7 +73,7 @@ pub async fn ingest(
         body,
     };
     match ctx.store.accept(event.clone()).await {
-        Ok(outcome) => accepted(ctx, &event, outcome),
+        Ok(outcome) => accepted(ctx, source, &event, outcome),
         Err(e) => {
             tracing::error!(error = %e, "could not store event");
             problem(
@@ -120,6 +116,28 @@ fn nesting_depth(body: &[u8]) -> usize {
     deepest
 }
 
+/// The 200 a provider's handshake expects (Slack's challenge, Discord's PING, …).
+fn handshake(answer: Answer) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(answer.body)));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.extensions_mut().insert(Delivery::Challenge);
+    res
+}
+
+fn text_response(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 /// A `Content-Type` that is absent or names JSON (`application/json`, `…+json`).
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
@@ -151,8 +169,9 @@ fn kept_headers(headers: &HeaderMap, keep: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The 202/200 answer for a stored or duplicate event.
-fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
+/// The 202/200 answer for a stored or duplicate event: JSON, unless the provider requires its own
+/// text (Adyen's `[accepted]`).
+fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
     let location = super::event_location(&ev.source, &ev.id);
     let (status, body) = match outcome {
         Accepted::New => (
@@ -168,7 +187,10 @@ fn accepted(ctx: &Ctx, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>
             json!({"status": "duplicate", "state": state, "source": ev.source, "eventId": ev.id, "location": location}),
         ),
     };
-    let mut res = json_response(status, &body);
+    let mut res = match source.verifier.acknowledgement() {
+        Some(text) => text_response(status, text),
+        None => json_response(status, &body),
+    };
     res.extensions_mut().insert(match outcome {
         Accepted::New => Delivery::Accepted,
         Accepted::Duplicate(_) => Delivery::Duplicate,

@@ -98,6 +98,15 @@ fn classify(reply: &Reply) -> Outcome {
     if field("challenge").is_some() {
         return Outcome::Challenge;
     }
+    if json.is_none() && reply.header("location").is_some() {
+        // A provider's own acknowledgement (Adyen's `[accepted]`) in place of hookbox's JSON:
+        // 202 is a new or pending event, 200 a duplicate of a final one; following the status
+        // resource tells the rest.
+        return match reply.status {
+            StatusCode::ACCEPTED => Outcome::Accepted,
+            _ => Outcome::Duplicate("unknown".into()),
+        };
+    }
     match field("status").as_deref() {
         Some("accepted") => Outcome::Accepted,
         Some("duplicate") => Outcome::Duplicate(field("state").unwrap_or_else(|| "unknown".into())),

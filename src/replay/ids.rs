@@ -53,9 +53,9 @@ fn uuid_v4(bits: u128) -> String {
     )
 }
 
-/// Returns `body` with the string or number at the JSON `pointer` (object members only, e.g.
-/// `/id` or `/data/id`) replaced by the JSON string `new_id`; `None` when the body is not a JSON
-/// object or nothing scalar is at that place.
+/// Returns `body` with the string or number at the JSON `pointer` (object members and array
+/// indices, e.g. `/id`, `/data/id` or `/0/sg_event_id`) replaced by the JSON string `new_id`;
+/// `None` when the body is not JSON or nothing scalar is at that place.
 pub fn rewrite_id(body: &[u8], pointer: &str, new_id: &str) -> Option<Vec<u8>> {
     let span = scalar_span(body, pointer)?;
     let replacement = serde_json::to_string(new_id).ok()?;
@@ -73,7 +73,10 @@ fn scalar_span(body: &[u8], pointer: &str) -> Option<Range<usize>> {
     let mut at = skip_ws(body, 0);
     for segment in pointer.strip_prefix('/')?.split('/') {
         let key = segment.replace("~1", "/").replace("~0", "~");
-        at = member_value(body, at, &key)?;
+        at = match key.parse::<usize>() {
+            Ok(index) if body.get(at) == Some(&b'[') => element(body, at, index)?,
+            _ => member_value(body, at, &key)?,
+        };
     }
     let end = value_end(body, at)?;
     matches!(body[at], b'"' | b'-' | b'0'..=b'9').then_some(at..end)
@@ -98,6 +101,22 @@ fn member_value(body: &[u8], at: usize, key: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Position of element `index` of the array starting at `at`.
+fn element(body: &[u8], at: usize, index: usize) -> Option<usize> {
+    let mut i = skip_ws(body, at + 1);
+    for _ in 0..index {
+        if matches!(body.get(i), None | Some(b']')) {
+            return None;
+        }
+        i = skip_ws(body, value_end(body, i)?);
+        if body.get(i) != Some(&b',') {
+            return None;
+        }
+        i = skip_ws(body, i + 1);
+    }
+    (!matches!(body.get(i), None | Some(b']'))).then_some(i)
 }
 
 /// End (exclusive) of the well-formed JSON value starting at `at`.
@@ -177,11 +196,27 @@ mod tests {
     }
 
     #[test]
+    fn follows_array_indices() {
+        let body = r#"[ {"id":"a"} , {"x":[1, 2], "id": 7} ]"#;
+        assert_eq!(
+            rewrite(body, "/1/id").unwrap(),
+            r#"[ {"id":"a"} , {"x":[1, 2], "id": "NEW"} ]"#
+        );
+        assert_eq!(
+            rewrite(r#"{"a":[[],"x"]}"#, "/a/1").unwrap(),
+            r#"{"a":[[],"NEW"]}"#
+        );
+        assert_eq!(rewrite(r#"[{"id":"a"}]"#, "/1/id"), None);
+        assert_eq!(rewrite("[]", "/0/id"), None);
+    }
+
+    #[test]
     fn leaves_bodies_without_a_scalar_there_alone() {
         assert_eq!(rewrite(r#"{"type":"url_verification"}"#, "/event_id"), None);
         assert_eq!(rewrite(r#"{"event_id":{"x":1}}"#, "/event_id"), None);
         assert_eq!(rewrite(r#"{"event_id":null}"#, "/event_id"), None);
         assert_eq!(rewrite(r#"[{"id":"x"}]"#, "/id"), None);
+        assert_eq!(rewrite(r#"{"0":"x"}"#, "/0"), Some(r#"{"0":"NEW"}"#.into()));
         assert_eq!(rewrite(r#"{"id":"x""#, "/id"), None, "not JSON");
     }
 

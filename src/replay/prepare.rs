@@ -61,6 +61,10 @@ pub fn prepare(
             String::new()
         }
     };
+    // Schemes that sign inside the body (Adyen, Mailgun, Linear, …) re-sign it after the id.
+    if let Some(signed_body) = verifier.sign_body(secret, &body, now) {
+        body = signed_body;
+    }
     let signed = verifier.sign(secret, &body, now, &header_id);
     let replaced = |name: &http::HeaderName| {
         [CONTENT_LENGTH, HOST].contains(name)

@@ -5,8 +5,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::Hmac;
 use http::{HeaderMap, HeaderName};
+use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::{util, IdError, Secret, VerifyError};
 
 /// How a signature is written as text.
@@ -27,6 +29,8 @@ pub enum Algorithm {
     Sha256,
     /// HMAC-SHA512.
     Sha512,
+    /// HMAC-SHA1, which Intercom, Twilio and Braintree still sign with.
+    Sha1,
 }
 
 /// Where a provider puts its event id.
@@ -174,6 +178,46 @@ impl HmacScheme {
     }
 }
 
+/// Builds the generic scheme from its `[hmac]` settings.
+pub(super) fn build(options: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    let Some(scheme) = &options.hmac else {
+        return Err(SchemeError::new(
+            "hmac",
+            "a [hmac] table is required for scheme \"hmac\"",
+        ));
+    };
+    scheme.validate().map_err(|r| SchemeError::new("hmac", r))?;
+    Ok(Box::new(scheme.clone()))
+}
+
+impl Provider for HmacScheme {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        HmacScheme::verify(self, secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, headers: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        HmacScheme::event_id(self, headers, body)
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        match &self.id {
+            IdLocation::JsonPointer(p) => Some(p),
+            IdLocation::Header(_) => None,
+        }
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, id: &str) -> Vec<(String, String)> {
+        HmacScheme::sign(self, secret, body, now, id)
+    }
+}
+
 /// Splits a template into literal text and placeholders. Text is kept as slices so the body is
 /// never copied or re-encoded; a `{` that starts no placeholder is literal.
 fn pieces(template: &str) -> Vec<Piece<'_>> {
@@ -244,6 +288,7 @@ impl Algorithm {
         match self {
             Algorithm::Sha256 => util::any_match::<Hmac<Sha256>, K>(keys, message, candidates),
             Algorithm::Sha512 => util::any_match::<Hmac<Sha512>, K>(keys, message, candidates),
+            Algorithm::Sha1 => util::any_match::<Hmac<Sha1>, K>(keys, message, candidates),
         }
     }
 
@@ -252,6 +297,7 @@ impl Algorithm {
         match self {
             Algorithm::Sha256 => util::compute_mac::<Hmac<Sha256>>(key, message),
             Algorithm::Sha512 => util::compute_mac::<Hmac<Sha512>>(key, message),
+            Algorithm::Sha1 => util::compute_mac::<Hmac<Sha1>>(key, message),
         }
     }
 }

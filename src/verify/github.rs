@@ -2,36 +2,43 @@
 //! webhook secret. GitHub signs no timestamp, so replays are caught only by event-id dedupe on
 //! `X-GitHub-Delivery`.
 
-use http::HeaderMap;
+use super::provider::{Provider, SchemeError, SchemeOptions};
+use super::simple::{IdFrom, Simple, TypeFrom};
+use super::{Algorithm, Encoding};
 
-use super::{util, Algorithm, Encoding, Secret, VerifyError};
+const GITHUB: Simple = Simple {
+    header: "x-hub-signature-256",
+    prefix: "sha256=",
+    encoding: Encoding::Hex,
+    algorithm: Algorithm::Sha256,
+    id: IdFrom::Header("x-github-delivery"),
+    event_type: TypeFrom::Header("x-github-event"),
+    kept: &["x-github-event", "x-github-delivery", "x-github-hook-id"],
+};
 
-const HEADER: &str = "x-hub-signature-256";
-const PREFIX: &str = "sha256=";
-
-/// Checks `X-Hub-Signature-256` against `body`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), VerifyError> {
-    let candidates = util::single_candidate(headers, HEADER, PREFIX, Encoding::Hex)?;
-    util::match_secrets(secrets, Algorithm::Sha256, &[body], &candidates)
-}
-
-/// The signature header for `body`, and `id` as the delivery id.
-pub(super) fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, String)> {
-    let signature = util::sign_sha256(secret, &[body], Encoding::Hex);
-    vec![
-        (HEADER.to_owned(), format!("{PREFIX}{signature}")),
-        ("x-github-delivery".to_owned(), id.to_owned()),
-    ]
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(GITHUB))
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderMap;
+
     use super::*;
     use crate::verify::util::testing::{headers, secrets};
+    use crate::verify::{util, Secret, VerifyError};
+
+    const HEADER: &str = GITHUB.header;
+    const PREFIX: &str = GITHUB.prefix;
+
+    fn verify(secrets: &[Secret], headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
+        GITHUB.verify(secrets, headers, body, 0, 0)
+    }
+
+    fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, String)> {
+        GITHUB.sign(secret, body, 0, id)
+    }
 
     // github/docs, content/webhooks/using-webhooks/validating-webhook-deliveries.md.
     const DOCS_SECRET: &str = "It's a Secret to Everybody";

@@ -2,38 +2,44 @@
 //! `"{ts}:{body}"` keyed with the notification secret. Any `h1` may match; other keys are
 //! ignored. The timestamp must be within the tolerance either way.
 
-use http::HeaderMap;
-
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::util::ListHeader;
-use super::{Secret, VerifyError};
 
-const SCHEME: ListHeader = ListHeader {
+const PADDLE: ListHeader = ListHeader {
     header: "paddle-signature",
     separator: ';',
     timestamp_key: "ts",
     signature_key: "h1",
     joiner: ":",
+    id: "/event_id",
+    event_type: "/event_type",
 };
 
-/// Checks `Paddle-Signature` against `body`; the timestamp must be within `tolerance` of `now`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-) -> Result<(), VerifyError> {
-    SCHEME.verify(secrets, headers, body, now, tolerance)
-}
-
-/// The `Paddle-Signature` header for `body` at `now`.
-pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
-    SCHEME.sign(secret, body, now)
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(PADDLE))
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderMap;
+
     use super::*;
+    use crate::verify::{Secret, VerifyError};
+
+    fn verify(
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        PADDLE.verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
+        PADDLE.sign(secret, body, now)
+    }
     use crate::verify::util::{
         self,
         testing::{headers, secrets},

@@ -1,37 +1,46 @@
 //! Shopify: `X-Shopify-Hmac-Sha256: <base64>`, the HMAC-SHA256 of the body keyed with the app's
 //! client secret. No timestamp is signed; dedupe on `X-Shopify-Webhook-Id` catches replays.
 
-use http::HeaderMap;
+use super::provider::{Provider, SchemeError, SchemeOptions};
+use super::simple::{IdFrom, Simple, TypeFrom};
+use super::{Algorithm, Encoding};
 
-use super::{util, Algorithm, Encoding, Secret, VerifyError};
+const SHOPIFY: Simple = Simple {
+    header: "x-shopify-hmac-sha256",
+    prefix: "",
+    encoding: Encoding::Base64,
+    algorithm: Algorithm::Sha256,
+    id: IdFrom::Header("x-shopify-webhook-id"),
+    event_type: TypeFrom::Header("x-shopify-topic"),
+    kept: &[
+        "x-shopify-topic",
+        "x-shopify-shop-domain",
+        "x-shopify-webhook-id",
+    ],
+};
 
-const HEADER: &str = "x-shopify-hmac-sha256";
-
-/// Checks `X-Shopify-Hmac-Sha256` against `body`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), VerifyError> {
-    let candidates = util::single_candidate(headers, HEADER, "", Encoding::Base64)?;
-    util::match_secrets(secrets, Algorithm::Sha256, &[body], &candidates)
-}
-
-/// The signature header for `body`, and `id` as the webhook id.
-pub(super) fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, String)> {
-    vec![
-        (
-            HEADER.to_owned(),
-            util::sign_sha256(secret, &[body], Encoding::Base64),
-        ),
-        ("x-shopify-webhook-id".to_owned(), id.to_owned()),
-    ]
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(SHOPIFY))
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderMap;
+
     use super::*;
     use crate::verify::util::testing::{headers, secrets};
+    use crate::verify::{Secret, VerifyError};
+
+    const HEADER: &str = SHOPIFY.header;
+
+    fn verify(secrets: &[Secret], headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
+        SHOPIFY.verify(secrets, headers, body, 0, 0)
+    }
+
+    fn sign(secret: &Secret, body: &[u8], id: &str) -> Vec<(String, String)> {
+        SHOPIFY.sign(secret, body, 0, id)
+    }
 
     // Shopify/shopify-api-php, tests/Webhooks/RegistryTest.php ($processHeaders, $processBody
     // JSON-encoded) with the API secret "steffi" from tests/BaseTestCase.php.
@@ -66,7 +75,7 @@ mod tests {
         let h = headers(sign(&Secret::new("new"), b"{}", "w1"));
         let keys = secrets(&["old", "new"]);
         assert_eq!(verify(&keys, &h, b"{}"), Ok(()));
-        assert_eq!(util::header_id(&h, "X-Shopify-Webhook-Id"), Ok("w1".into()));
+        assert_eq!(SHOPIFY.event_id(&h, b""), Ok("w1".into()));
         assert_eq!(verify(&keys[..1], &h, b"{}"), Err(VerifyError::NoMatch));
         assert_eq!(verify(&keys, &h, b"{ }"), Err(VerifyError::NoMatch));
     }

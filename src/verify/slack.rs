@@ -5,6 +5,8 @@
 use http::HeaderMap;
 use serde_json::Value;
 
+use super::provider::{Answer, Provider};
+use super::IdError;
 use super::{util, Algorithm, Encoding, Secret, VerifyError};
 
 const SIGNATURE: &str = "x-slack-signature";
@@ -45,6 +47,45 @@ pub(super) fn challenge(body: &[u8]) -> Option<String> {
         return None;
     }
     doc.get("challenge")?.as_str().map(str::to_owned)
+}
+
+/// Slack's scheme: the id is the body's `event_id`; `url_verification` is answered with its
+/// challenge.
+#[derive(Debug, Default)]
+pub(super) struct Slack;
+
+impl Provider for Slack {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        util::json_id(body, "/event_id")
+    }
+
+    fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
+        util::json_str(body, "/event/type").or_else(|| util::json_str(body, "/type"))
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        Some("/event_id")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, _: &str) -> Vec<(String, String)> {
+        sign(secret, body, now)
+    }
+
+    fn answer(&self, _: &[Secret], _: &HeaderMap, body: &[u8]) -> Option<Answer> {
+        let challenge = challenge(body)?;
+        Some(Answer::json(&serde_json::json!({ "challenge": challenge })))
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 use http::HeaderMap;
 
+use super::provider::{Provider, SchemeError, SchemeOptions};
+use super::IdError;
 use super::{util, Algorithm, Encoding, Secret, VerifyError};
 
 const HEADER: &str = "x-square-hmacsha256-signature";
@@ -27,6 +29,44 @@ pub(super) fn sign(secret: &Secret, notification_url: &str, body: &[u8]) -> Vec<
         HEADER.to_owned(),
         util::sign_sha256(secret, &message, Encoding::Base64),
     )]
+}
+
+/// Square's scheme: signs the configured notification URL; the id is the body's `event_id`.
+#[derive(Debug)]
+pub(super) struct Square {
+    /// The exact URL configured in Square's dashboard for this subscription.
+    notification_url: String,
+}
+
+/// Builds Square's scheme; it needs the notification URL.
+pub(super) fn build(options: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    let notification_url = options.required_url("square")?;
+    Ok(Box::new(Square { notification_url }))
+}
+
+impl Provider for Square {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        _: u64,
+        _: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, &self.notification_url, headers, body)
+    }
+
+    fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
+        util::json_id(body, "/event_id")
+    }
+
+    fn id_pointer(&self) -> Option<&str> {
+        Some("/event_id")
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], _: u64, _: &str) -> Vec<(String, String)> {
+        sign(secret, &self.notification_url, body)
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::HeaderMap;
 
+use super::provider::Provider;
 use super::{util, Algorithm, Encoding, IdError, Secret, VerifyError};
 
 /// The three header names of one family.
@@ -101,6 +102,39 @@ pub(super) fn decode_secret(secret: &Secret) -> Result<Vec<u8>, &'static str> {
         return Err("secret is empty");
     }
     Ok(key)
+}
+
+/// Standard Webhooks (and Svix): the id is `webhook-id` (or `svix-id`).
+#[derive(Debug, Default)]
+pub(super) struct Standard;
+
+impl Provider for Standard {
+    fn verify(
+        &self,
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn event_id(&self, headers: &HeaderMap, _: &[u8]) -> Result<String, IdError> {
+        event_id(headers)
+    }
+
+    fn sign(&self, secret: &Secret, body: &[u8], now: u64, id: &str) -> Vec<(String, String)> {
+        sign(secret, body, now, id)
+    }
+
+    fn check_secret(&self, secret: &Secret) -> Result<(), &'static str> {
+        decode_secret(secret).map(|_| ())
+    }
+
+    fn kept_headers(&self) -> &'static [&'static str] {
+        &["webhook-id", "svix-id"]
+    }
 }
 
 #[cfg(test)]

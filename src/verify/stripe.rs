@@ -7,38 +7,44 @@
 //! further ahead than the tolerance: Stripe does not send them, and accepting them would keep a
 //! captured request replayable for longer than the tolerance promises.
 
-use http::HeaderMap;
-
+use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::util::ListHeader;
-use super::{Secret, VerifyError};
 
-const SCHEME: ListHeader = ListHeader {
+const STRIPE: ListHeader = ListHeader {
     header: "stripe-signature",
     separator: ',',
     timestamp_key: "t",
     signature_key: "v1",
     joiner: ".",
+    id: "/id",
+    event_type: "/type",
 };
 
-/// Checks `Stripe-Signature` against `body`; the timestamp must be within `tolerance` of `now`.
-pub(super) fn verify(
-    secrets: &[Secret],
-    headers: &HeaderMap,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-) -> Result<(), VerifyError> {
-    SCHEME.verify(secrets, headers, body, now, tolerance)
-}
-
-/// The `Stripe-Signature` header for `body` at `now`.
-pub(super) fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
-    SCHEME.sign(secret, body, now)
+/// Builds the scheme; it takes no options.
+pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError> {
+    Ok(Box::new(STRIPE))
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderMap;
+
     use super::*;
+    use crate::verify::{Secret, VerifyError};
+
+    fn verify(
+        secrets: &[Secret],
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+        tolerance: u64,
+    ) -> Result<(), VerifyError> {
+        STRIPE.verify(secrets, headers, body, now, tolerance)
+    }
+
+    fn sign(secret: &Secret, body: &[u8], now: u64) -> Vec<(String, String)> {
+        STRIPE.sign(secret, body, now)
+    }
     use crate::verify::util::testing::{headers, secrets, set};
 
     // From stripe/stripe-dotnet, src/StripeTests/Services/Events/EventUtilityTest.cs with the

@@ -48,13 +48,21 @@ pub(super) fn check_timestamp(
     now: u64,
     tolerance: u64,
 ) -> Result<(), VerifyError> {
+    check_age(parse_timestamp(header, text)?, now, tolerance)
+}
+
+/// `text`, read from `header`, as a whole number of plain digits.
+pub(super) fn parse_timestamp(header: &str, text: &str) -> Result<u64, VerifyError> {
     // `u64::from_str` alone would also take "+5"; the sender signed exactly these digits.
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(malformed(header, "timestamp is not a whole number"));
     }
-    let ts: u64 = text
-        .parse()
-        .map_err(|_| malformed(header, "timestamp is out of range"))?;
+    text.parse()
+        .map_err(|_| malformed(header, "timestamp is out of range"))
+}
+
+/// Checks that unix time `ts` is no further than `tolerance` seconds from `now` either way.
+pub(super) fn check_age(ts: u64, now: u64, tolerance: u64) -> Result<(), VerifyError> {
     match now.checked_sub(ts) {
         Some(age) if age > tolerance => Err(VerifyError::TimestampTooOld {
             age_secs: age,
@@ -67,6 +75,38 @@ pub(super) fn check_timestamp(
         }),
         None => Ok(()),
     }
+}
+
+/// The id of a JSON array of events, each with its own id at `field` (a JSON pointer into the
+/// event): that id for a batch of one, else `batch:` and the hex SHA-256 of every id in order.
+/// Providers resend a batch with the same events, so it dedupes as one.
+pub(super) fn batch_id(body: &[u8], field: &str) -> Result<String, IdError> {
+    /// Most events read; providers batch a few hundred at most.
+    const MAX_EVENTS: usize = 10_000;
+    use sha2::{Digest, Sha256};
+    let doc: Value = serde_json::from_slice(body).map_err(|_| IdError::NotJson)?;
+    let events = doc
+        .as_array()
+        .filter(|a| !a.is_empty() && a.len() <= MAX_EVENTS)
+        .ok_or_else(|| IdError::MissingField(format!("/0{field}")))?;
+    let mut ids = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
+        let id =
+            value_id(event, field).map_err(|_| IdError::MissingField(format!("/{i}{field}")))?;
+        ids.push(id);
+    }
+    if let [one] = ids.as_slice() {
+        return Ok(one.clone());
+    }
+    let hash = Sha256::digest(ids.join("\n").as_bytes());
+    Ok(format!("batch:{}", hex::encode(hash)))
+}
+
+/// `"sha256:"` and the hex SHA-256 of `body`: the id of providers that send none, since their
+/// retries repeat the body byte for byte.
+pub(super) fn body_hash_id(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(body)))
 }
 
 /// The event id in header `name`: absent or blank is `MissingHeader`.
@@ -88,11 +128,27 @@ pub(super) fn header_id(headers: &HeaderMap, name: &str) -> Result<String, IdErr
 /// Fractional numbers are refused because their text form is not stable enough to dedupe on.
 pub(super) fn json_id(body: &[u8], pointer: &str) -> Result<String, IdError> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| IdError::NotJson)?;
+    value_id(&doc, pointer)
+}
+
+/// The id at `pointer` in a parsed document, by the rules of [`json_id`].
+pub(super) fn value_id(doc: &Value, pointer: &str) -> Result<String, IdError> {
     match doc.pointer(pointer) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
         _ => Err(IdError::MissingField(pointer.to_owned())),
     }
+}
+
+/// The ids at each of `pointers`, joined by `:`: for providers whose events carry no single id.
+/// Every part must be present, as [`json_id`] requires.
+pub(super) fn joined_id(body: &[u8], pointers: &[&str]) -> Result<String, IdError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| IdError::NotJson)?;
+    let mut parts = Vec::with_capacity(pointers.len());
+    for pointer in pointers {
+        parts.push(value_id(&doc, pointer)?);
+    }
+    Ok(parts.join(":"))
 }
 
 /// The non-empty string at JSON `pointer`, if `body` is JSON and has one.

@@ -135,7 +135,7 @@ pub fn outcomes(status: &Value) -> Vec<&str> {
 /// Checks the signatures hookbox puts on forwarded requests.
 pub fn forward_verifier() -> Verifier {
     Verifier {
-        scheme: Scheme::Standard,
+        scheme: Scheme::standard(),
         secrets: vec![Secret::new(FORWARD_SECRET)],
         tolerance: Duration::from_secs(300),
     }

@@ -68,6 +68,91 @@ secrets = ["pdl_ntfset_test"]
 scheme = "square"
 secrets = ["test-square"]
 notification_url = "https://example.test/webhooks/square"
+
+[sources.adyen]
+# The HMAC key is hex, as Adyen shows it (not a real one).
+scheme = "adyen"
+secrets = ["DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"]
+
+[sources.razorpay]
+scheme = "razorpay"
+secrets = ["test-razorpay"]
+
+[sources.braintree]
+# public_key:private_key
+scheme = "braintree"
+secrets = ["test_public:test_private"]
+
+[sources.checkout]
+scheme = "checkout"
+secrets = ["test-checkout"]
+
+[sources.gocardless]
+scheme = "gocardless"
+secrets = ["test-gocardless"]
+
+[sources.lemonsqueezy]
+scheme = "lemonsqueezy"
+secrets = ["test-lemonsqueezy"]
+
+[sources.coinbase]
+scheme = "coinbase"
+secrets = ["test-coinbase"]
+
+[sources.intercom]
+scheme = "intercom"
+secrets = ["test-intercom"]
+
+[sources.typeform]
+scheme = "typeform"
+secrets = ["test-typeform"]
+
+[sources.twilio]
+scheme = "twilio"
+secrets = ["test-twilio"]
+notification_url = "https://example.test/webhooks/twilio"
+
+[sources.sendgrid]
+# A private: key signs (hookbox sign, replay) and verifies with its public key. This one is the
+# published RFC 6979 test key: in production give SendGrid's verification key (base64 DER).
+scheme = "sendgrid"
+secrets = ["private:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgya+p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyGhRANCAARg/tS6JVqdMclh63TGNW1owEm4kjth+mzmaWIuYPKftnkD/hAIuLyZpBrp6VYovGTy8bIMLX6fUXejwpTURiKZ"]
+tolerance = "5m"
+
+[sources.discord]
+# A private: key signs and verifies with its public key. This one is the published RFC 8032 test
+# key: in production give the application's public key (hex).
+scheme = "discord"
+secrets = ["private:9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"]
+tolerance = "5m"
+
+[sources.zoom]
+scheme = "zoom"
+secrets = ["test-zoom"]
+tolerance = "5m"
+
+[sources.twitch]
+# Twitch says to refuse messages older than 10 minutes.
+scheme = "twitch"
+secrets = ["test-twitch"]
+tolerance = "10m"
+
+[sources.mailgun]
+scheme = "mailgun"
+secrets = ["test-mailgun"]
+tolerance = "5m"
+
+[sources.linear]
+# @linear/sdk allows one minute.
+scheme = "linear"
+secrets = ["test-linear"]
+tolerance = "1m"
+
+[sources.hubspot]
+scheme = "hubspot"
+secrets = ["test-hubspot"]
+tolerance = "5m"
+notification_url = "https://example.test/webhooks/hubspot"
 "#;
 
 /// Parses `toml` (no environment overlay) with `data_dir` set to `dir`, on the backend under
@@ -146,14 +231,23 @@ impl TestServer {
         headers
     }
 
-    /// POSTs a correctly signed `body` to `/webhooks/<source>`.
+    /// POSTs a correctly signed `body` to `/webhooks/<source>` (re-signed inside for schemes
+    /// that carry their signature in the body).
     pub async fn deliver(&self, source: &str, body: &str, id: &str) -> Reply {
-        let headers = self.sign(source, body.as_bytes(), id);
+        let verifier = &self
+            .config
+            .source(source)
+            .expect("configured source")
+            .verifier;
+        let secret = verifier.secrets.last().expect("a secret");
+        let signed = verifier.sign_body(secret, body.as_bytes(), unix_now());
+        let body = signed.unwrap_or_else(|| body.as_bytes().to_vec());
+        let headers = self.sign(source, &body, id);
         send(
             Method::POST,
             &self.url(&format!("/webhooks/{source}")),
             &headers,
-            body.as_bytes(),
+            &body,
         )
         .await
     }

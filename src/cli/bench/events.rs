@@ -65,7 +65,7 @@ impl EventFactory {
     pub fn headers(&self, body: &[u8], id: &str, now: u64) -> Vec<(String, String)> {
         let mut headers = self.verifier.sign(&self.secret, body, now, id);
         headers.push(("content-type".into(), "application/json".into()));
-        if let Scheme::Github = self.verifier.scheme {
+        if self.verifier.scheme.name() == "github" {
             headers.push(("x-github-event".into(), "push".into()));
         }
         headers
@@ -79,8 +79,8 @@ fn id_for(run_tag: &str, n: u64) -> String {
 /// A provider-shaped event, where its padding goes, and where the id goes when the scheme
 /// carries it in a header (so every body is still distinct, as real ones are).
 fn template(scheme: &Scheme, now: u64) -> (Value, &'static str, &'static str) {
-    match scheme {
-        Scheme::Stripe => (
+    match scheme.name() {
+        "stripe" => (
             json!({"id": "", "object": "event", "api_version": "2024-06-20", "created": now,
                 "type": "payment_intent.succeeded", "livemode": false, "pending_webhooks": 1,
                 "data": {"object": {"id": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "object": "payment_intent",
@@ -88,20 +88,20 @@ fn template(scheme: &Scheme, now: u64) -> (Value, &'static str, &'static str) {
             "/data/object/description",
             "/id",
         ),
-        Scheme::Github => (
+        "github" => (
             json!({"ref": "refs/heads/main", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
                 "repository": {"id": 1296269, "full_name": "octocat/Hello-World"},
                 "head_commit": {"id": "", "message": ""}}),
             "/head_commit/message",
             "/head_commit/id",
         ),
-        Scheme::Shopify => (
+        "shopify" => (
             json!({"id": 820982911946154508_u64, "email": "jon@example.com", "currency": "USD",
                 "total_price": "403.00", "financial_status": "paid", "token": "", "note": ""}),
             "/note",
             "/token",
         ),
-        Scheme::Slack => (
+        "slack" => (
             json!({"token": "XXYYZZ", "team_id": "T123ABC456", "api_app_id": "A123ABC456",
                 "type": "event_callback", "event_id": "", "event_time": now,
                 "event": {"type": "message", "channel": "C123ABC456", "user": "U123ABC456",
@@ -109,7 +109,7 @@ fn template(scheme: &Scheme, now: u64) -> (Value, &'static str, &'static str) {
             "/event/text",
             "/event_id",
         ),
-        Scheme::Paddle => (
+        "paddle" => (
             json!({"event_id": "", "event_type": "transaction.completed",
                 "notification_id": "ntf_01h8bkrfe7w1vwf8xmytwn51e7",
                 "data": {"id": "txn_01h8bkrf4x2gyqyxz7ak4d2c4w", "status": "completed",
@@ -117,7 +117,7 @@ fn template(scheme: &Scheme, now: u64) -> (Value, &'static str, &'static str) {
             "/data/custom_data/note",
             "/event_id",
         ),
-        Scheme::Square { .. } => (
+        "square" => (
             json!({"merchant_id": "6SSW7HV8K2ST5", "type": "payment.updated", "event_id": "",
                 "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY",
                     "object": {"payment": {"amount_money": {"amount": 100, "currency": "USD"},
@@ -125,7 +125,7 @@ fn template(scheme: &Scheme, now: u64) -> (Value, &'static str, &'static str) {
             "/data/object/payment/note",
             "/event_id",
         ),
-        Scheme::Standard | Scheme::Hmac(_) => (
+        _ => (
             json!({"type": "invoice.paid", "timestamp": now,
                 "data": {"id": "", "customer": "cus_9s6XKzkNRiz8i3", "amount_due": 2000,
                     "note": ""}}),

@@ -133,6 +133,7 @@ pub(crate) fn sign_sha256(secret: &Secret, message: &[&[u8]], encoding: Encoding
 
 /// A scheme whose one header holds a timestamp and a list of hex HMAC-SHA256 signatures (Stripe's
 /// `t=..,v1=..`, Paddle's `ts=..;h1=..`), signing `timestamp + joiner + body`.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ListHeader {
     /// Header name, lower case.
     pub header: &'static str,
@@ -144,6 +145,10 @@ pub(crate) struct ListHeader {
     pub signature_key: &'static str,
     /// Placed between the timestamp and the body in the signed content.
     pub joiner: &'static str,
+    /// JSON pointer of the event id in the body.
+    pub id: &'static str,
+    /// JSON pointer of the event type in the body.
+    pub event_type: &'static str,
 }
 
 impl ListHeader {

@@ -65,7 +65,7 @@ pub fn build_request(
     }
     let key = idempotency_key(&r.source, &r.id);
     let signer = Verifier {
-        scheme: Scheme::Standard,
+        scheme: Scheme::standard(),
         secrets: vec![secret.clone()],
         tolerance: Duration::ZERO,
     };
@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(get("hookbox-requeue"), Some("0"));
         assert!(get("user-agent").is_some_and(|a| a.starts_with("hookbox/")));
         let verifier = Verifier {
-            scheme: Scheme::Standard,
+            scheme: Scheme::standard(),
             secrets: vec![secret],
             tolerance: Duration::from_secs(60),
         };
