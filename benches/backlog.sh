@@ -10,7 +10,7 @@
 #
 # Env: QUEUED=100000 STORED=1000000 ROUNDS=3 SECS=10 CONNS=32 FILL_CONNS=256
 #      SMALL_CACHE=8388608 (a last run on the full store with this sled cache size)
-#      WORKER_CONCURRENCY=16 (worker.concurrency while draining a backlog).
+#      WORKER_CONCURRENCY=256 (worker.concurrency while draining a backlog; 256 as shipped).
 #
 # A queued backlog is made by filling hookbox while its only handler slot hangs on a TCP
 # listener that never accepts (forward with a 10-minute timeout, worker concurrency 1), then
@@ -47,7 +47,7 @@ drain_backlog() {
   queued=$BACKLOG
   # The drain measures the worker, so the one forward destination may use every slot (by
   # default a destination gets half of them).
-  local workers=${WORKER_CONCURRENCY:-16}
+  local workers=${WORKER_CONCURRENCY:-256}
   write_config "$config" "$data" "$handler" "concurrency = $workers
 destination_concurrency = $workers"
   check_quiet

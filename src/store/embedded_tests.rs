@@ -21,7 +21,7 @@ async fn open(backend: StorageBackend, dir: &Path) -> Store {
     Store::open(&cfg).await.expect("open")
 }
 
-fn event(id: &str, at: u64) -> NewEvent {
+pub(crate) fn event(id: &str, at: u64) -> NewEvent {
     NewEvent {
         source: "s".into(),
         id: id.into(),
@@ -39,7 +39,7 @@ async fn claim(store: &Store, now: u64, lease: u64) -> Vec<Claimed> {
         .expect("claim")
 }
 
-fn attempt(claimed: &Claimed, outcome: Outcome) -> Attempt {
+pub(crate) fn attempt(claimed: &Claimed, outcome: Outcome) -> Attempt {
     Attempt {
         number: claimed.record.attempt_count,
         started_at: claimed.record.claimed_at.expect("claimed"),

@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use super::SledStore as Store;
 use crate::config::StorageConfig;
+use crate::store::embedded_tests::{attempt, event};
 use crate::store::keys::timed_key;
 use crate::store::*;
 
@@ -19,34 +20,11 @@ fn config(dir: &std::path::Path) -> StorageConfig {
     }
 }
 
-fn event(id: &str, at: u64) -> NewEvent {
-    NewEvent {
-        source: "s".into(),
-        id: id.into(),
-        received_at: at,
-        event_type: Some("t".into()),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Bytes::from_static(b"{}"),
-    }
-}
-
 async fn claim(store: &Store, now: u64, lease: u64) -> Vec<Claimed> {
     store
         .claim_due(now, 10, 3, &mut |_| Some(lease))
         .await
         .expect("claim")
-}
-
-fn attempt(claimed: &Claimed, outcome: Outcome) -> Attempt {
-    Attempt {
-        number: claimed.record.attempt_count,
-        started_at: claimed.record.claimed_at.expect("claimed"),
-        duration_ms: 1,
-        outcome,
-        status: None,
-        exit_code: None,
-        error: None,
-    }
 }
 
 /// Bodies written before they were keyed by arrival time (event key alone) are still read,

@@ -37,7 +37,10 @@ impl TestDb {
         let Some(url) = test_url() else {
             // Under CI a test that did not run must not look passed.
             let ci = matches!(std::env::var("CI").as_deref(), Ok("true" | "1"));
-            assert!(!ci, "CI=true: HOOKBOX_TEST_DATABASE_URL must be set to run this test");
+            assert!(
+                !ci,
+                "CI=true: HOOKBOX_TEST_DATABASE_URL must be set to run this test"
+            );
             println!("skipped: HOOKBOX_TEST_DATABASE_URL not set");
             return None;
         };
