@@ -9,7 +9,7 @@
 #   benches/backlog.sh all      # both
 #
 # Env: QUEUED=100000 STORED=1000000 ROUNDS=3 SECS=10 CONNS=32 FILL_CONNS=256
-#      SMALL_CACHE=8388608 (a last run on the full store with this sled cache size)
+#      SMALL_CACHE=8388608 (a last run on the full store with this cache size)
 #      WORKER_CONCURRENCY=256 (worker.concurrency while draining a backlog; 256 as shipped).
 #
 # A queued backlog is made by filling hookbox while its only handler slot hangs on a TCP
@@ -128,7 +128,7 @@ stored() {
     rm -rf "$WORK/data-empty"
     tail -2 "$results" >&2
   done
-  # The sled cache bounds most of the memory: once more with a small one.
+  # The cache bounds most of the memory: once more with a small one.
   check_quiet
   CACHE_BYTES=$SMALL_CACHE measure "$full" small-cache >>"$results"
   tail -1 "$results" >&2
@@ -145,7 +145,7 @@ print(f"stored, RSS with them stored:  {mib(med('full', 6)):.1f} MiB idle after 
       f"({med('full', 5):.3f}s), {mib(med('full', 3)):.1f} MiB after the run (peak "
       f"{mib(med('full', 4)):.1f} MiB); empty store: {mib(med('empty', 3)):.1f} MiB after the run")
 small = [r for r in rows if r[0] == "small-cache"][0]
-print(f"stored, sled cache {int(sys.argv[3]) >> 20} MiB:     {float(small[1]):8.0f} req/s, p99 "
+print(f"stored, cache {int(sys.argv[3]) >> 20} MiB:     {float(small[1]):8.0f} req/s, p99 "
       f"{float(small[2]):.2f} ms, RSS {mib(float(small[6])):.1f} MiB idle, "
       f"{mib(float(small[3])):.1f} MiB after the run")
 EOF
