@@ -88,6 +88,14 @@ fn assert_unavailable(reply: &Reply) {
     assert!(retry >= 1);
 }
 
+/// The test config with its store in `data` on redb, the default, whatever backend the suite
+/// runs on: these tests are about an embedded store's disk and files.
+fn on_redb(data: &Path) -> hookbox::config::Config {
+    let mut config = support::config_in(BASE_CONFIG, data);
+    config.storage.backend = hookbox::config::StorageBackend::Redb;
+    config
+}
+
 /// Delivering each acknowledged event again must find it: a duplicate, not a new event.
 async fn assert_all_known(server: &TestServer, acked: &[String]) {
     for id in acked {
@@ -107,16 +115,13 @@ async fn assert_all_known(server: &TestServer, acked: &[String]) {
 
 #[tokio::test]
 async fn full_disk_is_503_never_202_and_recovers_without_restart() {
-    if support::backend::embedded_only() {
-        return;
-    }
     let Some(fs) = Tmpfs::mount("24m") else {
         support::backend::cannot_run("cannot mount a tmpfs here (needs root)");
         return;
     };
     let data: PathBuf = fs.path().join("data");
     let ballast = fs.path().join("ballast");
-    let server = TestServer::start_in(BASE_CONFIG, &data).await;
+    let server = TestServer::start_with(on_redb(&data)).await;
     let mut acked: Vec<String> = Vec::new();
     for i in 0..20 {
         let id = format!("evt_before_{i}");
@@ -203,7 +208,7 @@ async fn full_disk_is_503_never_202_and_recovers_without_restart() {
     server.stop().await;
 
     // And every acknowledged event is on disk, not just in memory.
-    let server = TestServer::start_in(BASE_CONFIG, &data).await;
+    let server = TestServer::start_with(on_redb(&data)).await;
     assert_all_known(&server, &acked).await;
     server.stop().await;
 }
@@ -215,9 +220,7 @@ async fn full_disk_is_503_never_202_and_recovers_without_restart() {
 async fn a_deleted_data_dir_is_503_and_not_ready() {
     let temp = tempfile::tempdir().expect("temp dir");
     let data = temp.path().join("data");
-    let mut config = support::config_in(BASE_CONFIG, &data);
-    config.storage.backend = hookbox::config::StorageBackend::Redb;
-    let server = TestServer::start_with(config).await;
+    let server = TestServer::start_with(on_redb(&data)).await;
     let reply = server.deliver("stripe", &event("evt_kept"), "").await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
     assert_eq!(get(&server.url("/readyz")).await.status, 200);

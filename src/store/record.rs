@@ -301,3 +301,23 @@ impl EventRecord {
         self.attempts.push(attempt);
     }
 }
+
+/// How long succeeded events keep their body and their id, ms.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Body retention for succeeded events.
+    pub body_ms: u64,
+    /// How long a succeeded event's id is remembered.
+    pub dedupe_ms: u64,
+}
+
+impl Retention {
+    /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
+    pub fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
+        match (r.state, r.finished_at) {
+            (State::Succeeded, Some(t)) if !r.body_purged => Some(t.saturating_add(self.body_ms)),
+            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
+            _ => None,
+        }
+    }
+}

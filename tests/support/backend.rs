@@ -5,7 +5,7 @@
 //! hookbox uses that PostgreSQL database instead, in a schema named after its data dir
 //! ([`schema_for`]): a restart on the same dir finds the same events, exactly as with an
 //! embedded store, and tests never see each other's events. Tests that are about the embedded
-//! store's files call [`embedded_only`] first.
+//! store's files configure redb themselves.
 
 use std::path::Path;
 
@@ -54,16 +54,6 @@ pub fn cannot_run(missing: &str) -> bool {
 /// True when the suite runs on sled (`HOOKBOX_TEST_BACKEND=sled`).
 pub fn sled_under_test() -> bool {
     std::env::var("HOOKBOX_TEST_BACKEND").as_deref() == Ok("sled")
-}
-
-/// True (after printing `skipped: embedded-store test`) when the suite runs on PostgreSQL: the
-/// caller tests something only an embedded store has (its files, its disk) and should return.
-pub fn embedded_only() -> bool {
-    let skip = postgres_under_test().is_some();
-    if skip {
-        println!("skipped: embedded-store test");
-    }
-    skip
 }
 
 /// The schema holding the events of the hookbox whose data dir is `dir`: `hb_` and 16 hex

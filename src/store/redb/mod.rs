@@ -21,11 +21,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use self::open::Slot;
-use self::tables::{Retention, Tables};
+use self::tables::Tables;
 use self::writer::{Job, Msg, Writer};
 use super::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord,
-    NewEvent, Next, Page, RequeueOutcome, State, StoreError, BULK_REQUEUE_MAX, SCAN_BUDGET,
+    NewEvent, Next, Page, RequeueOutcome, Retention, State, StoreError, BULK_REQUEUE_MAX,
+    SCAN_BUDGET,
 };
 use crate::config::{Durability, StorageConfig};
 

@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use redb::{Database, ReadableTableMetadata};
 use tokio::sync::Notify;
 
-use super::tables::{Retention, Tables, DUE, EVENTS};
+use super::tables::{Tables, DUE, EVENTS};
 use crate::config::StorageConfig;
 use crate::store::data_dir::{self, Marker};
-use crate::store::StoreError;
+use crate::store::{Retention, StoreError};
 
 /// Name of the database file in the data dir.
 pub const FILE: &str = "events.redb";
@@ -107,10 +107,8 @@ impl Slot {
     }
 
     /// Makes `db` the handle readers get.
-    pub fn publish(&self, db: Option<Arc<Database>>) {
-        if let Some(db) = db {
-            *self.db.write().unwrap_or_else(|e| e.into_inner()) = Ok(db);
-        }
+    pub fn publish(&self, db: Arc<Database>) {
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Ok(db);
     }
 
     /// Takes the handle away from readers, who get `why` instead.

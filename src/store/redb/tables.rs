@@ -12,7 +12,7 @@
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
 use crate::store::keys::{event_key, timed_key};
-use crate::store::{Accepted, EventRecord, NewEvent, State, StoreError};
+use crate::store::{Accepted, EventRecord, NewEvent, Retention, State, StoreError};
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 pub const EVENTS: Def = TableDefinition::new("events");
@@ -26,26 +26,6 @@ pub const META: Def = TableDefinition::new("meta");
 /// without decoding every queued record.
 pub const PROCESSING: &[u8] = b"p";
 const NONE: &[u8] = &[];
-
-/// How long succeeded events keep their body and their id, ms.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// Body retention for succeeded events.
-    pub body_ms: u64,
-    /// How long a succeeded event's id is remembered.
-    pub dedupe_ms: u64,
-}
-
-impl Retention {
-    /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
-    pub fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
-        match (r.state, r.finished_at) {
-            (State::Succeeded, Some(t)) if !r.body_purged => Some(t.saturating_add(self.body_ms)),
-            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
-            _ => None,
-        }
-    }
-}
 
 /// The tables of one write transaction.
 pub struct Tables<'txn> {
@@ -105,12 +85,10 @@ impl<'txn> Tables<'txn> {
         key: &[u8],
         change: impl FnOnce(&mut EventRecord) -> Option<T>,
     ) -> Result<Result<Option<(EventRecord, T)>, StoreError>, redb::Error> {
-        let before = match self.events.get(key)? {
-            None => return Ok(Ok(None)),
-            Some(raw) => match EventRecord::decode(raw.value()) {
-                Ok(record) => record,
-                Err(e) => return Ok(Err(e)),
-            },
+        let before = match self.get(key)? {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(Ok(None)),
+            Err(e) => return Ok(Err(e)),
         };
         let mut after = before.clone();
         let Some(changed) = change(&mut after) else {
@@ -134,12 +112,10 @@ impl<'txn> Tables<'txn> {
     /// once its body is gone. Returns whether something was removed.
     pub fn expire(&mut self, at: u64, key: &[u8]) -> Result<Result<bool, StoreError>, redb::Error> {
         self.expiry.remove(timed_key(at, key).as_slice())?;
-        let mut record = match self.events.get(key)? {
-            None => return Ok(Ok(false)),
-            Some(raw) => match EventRecord::decode(raw.value()) {
-                Ok(record) => record,
-                Err(e) => return Ok(Err(e)),
-            },
+        let mut record = match self.get(key)? {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(Ok(false)),
+            Err(e) => return Ok(Err(e)),
         };
         if self.retention.expiry_at(&record) != Some(at) {
             return Ok(Ok(false)); // requeued or changed since: its own entry governs it

@@ -20,8 +20,8 @@ use redb::{Database, Durability};
 use tokio::sync::oneshot;
 
 use super::open::{Opened, Slot};
-use super::tables::{Retention, Tables};
-use crate::store::StoreError;
+use super::tables::Tables;
+use crate::store::{Retention, StoreError};
 
 /// Pause between reopen attempts after a failure.
 const REOPEN_PAUSE: Duration = Duration::from_millis(250);
@@ -126,7 +126,7 @@ impl Writer {
         retention: Retention,
         interval: Option<Duration>,
     ) -> Self {
-        slot.publish(Some(opened.db.clone()));
+        slot.publish(opened.db.clone());
         Writer {
             slot,
             db: Some(opened.db),
@@ -260,7 +260,7 @@ impl Writer {
     fn reopen(&mut self) {
         match self.slot.reopen() {
             Ok(opened) => {
-                self.slot.publish(Some(opened.db.clone()));
+                self.slot.publish(opened.db.clone());
                 self.db = Some(opened.db);
                 tracing::info!("storage reopened");
             }

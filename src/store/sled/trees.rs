@@ -20,7 +20,7 @@ use sled::transaction::{
 use sled::{Transactional, Tree};
 
 use crate::store::keys::{event_key, split_timed_key, timed_key};
-use crate::store::{Accepted, EventRecord, NewEvent, State, StoreError};
+use crate::store::{Accepted, EventRecord, NewEvent, Retention, State, StoreError};
 
 /// One result per item of a batch write; the outer error is a storage failure that fails all.
 pub type PerItem<T> = Result<Vec<Result<T, StoreError>>, StoreError>;
@@ -33,10 +33,8 @@ pub struct Trees {
     pub(super) due: Tree,
     pub(super) expiry: Tree,
     pub(super) received: Tree,
-    /// Body retention for succeeded events, ms.
-    pub(super) retention_ms: u64,
-    /// How long a succeeded event's id is remembered, ms.
-    pub(super) dedupe_ms: u64,
+    /// How long succeeded events keep their body and their id.
+    retention: Retention,
     /// Set once a write or flush failed: sled then refuses every later write (see `backend`).
     failed: Arc<AtomicBool>,
 }
@@ -50,8 +48,10 @@ impl Trees {
             due: db.open_tree("due")?,
             expiry: db.open_tree("expiry")?,
             received: db.open_tree("received")?,
-            retention_ms,
-            dedupe_ms,
+            retention: Retention {
+                body_ms: retention_ms,
+                dedupe_ms,
+            },
             failed: Arc::default(),
         })
     }
@@ -75,15 +75,9 @@ impl Trees {
         r
     }
 
-    /// When housekeeping next has work on `r`: purge its body, then forget it. Dead events stay.
+    /// When housekeeping next has work on `r` (see [`Retention::expiry_at`]).
     fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
-        match (r.state, r.finished_at) {
-            (State::Succeeded, Some(t)) if !r.body_purged => {
-                Some(t.saturating_add(self.retention_ms))
-            }
-            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
-            _ => None,
-        }
+        self.retention.expiry_at(r)
     }
 
     /// Inserts each event, its body and its queue entry unless its id is already known, all in
