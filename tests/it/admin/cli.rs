@@ -1,0 +1,98 @@
+//! `hookbox events list|show|requeue`, the real binary against a real hookbox.
+
+use std::process::Output;
+
+use tokio::process::Command;
+
+use super::{config_with_failing, deliver, settled};
+use crate::support::{TestServer, TEST_ADMIN_TOKEN};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
+
+/// Runs `hookbox events --server <server> <args>` with `token` in the environment (or none).
+async fn events(server: &TestServer, token: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .arg("events")
+        .args(["--server", &server.url("")])
+        .args(args)
+        .env_remove("HOOKBOX_ADMIN_TOKEN");
+    if let Some(token) = token {
+        command.env("HOOKBOX_ADMIN_TOKEN", token);
+    }
+    command.output().await.expect("run hookbox events")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs with the right token and expects success; returns stdout.
+async fn ok(server: &TestServer, args: &[&str]) -> String {
+    let out = events(server, Some(TEST_ADMIN_TOKEN), args).await;
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[tokio::test]
+async fn events_lists_shows_and_requeues_through_the_admin_api() {
+    let server = TestServer::start(&config_with_failing()).await;
+    deliver(&server, "failing", "f1", r#"{"n":1}"#).await;
+    let body = r#"{"id":"evt_c","object":"event","type":"invoice.paid"}"#;
+    deliver(&server, "stripe", "", body).await;
+    settled(&server, "failing", "f1", 0).await;
+    settled(&server, "stripe", "evt_c", 0).await;
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&server, &["list", "--json"]).await).expect("JSON");
+    assert_eq!(json["items"].as_array().map(Vec::len), Some(2));
+
+    // Cursors followed with --all, one event a page.
+    let table = ok(&server, &["list", "--limit", "1", "--all"]).await;
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("RECEIVED") && lines[0].contains("STATE"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 3, "{table}");
+    let dead = ok(&server, &["list", "--state", "dead", "--since", "1h"]).await;
+    assert!(dead.contains("f1") && !dead.contains("evt_c"), "{dead}");
+
+    let shown = ok(&server, &["show", "failing", "f1"]).await;
+    assert!(
+        shown.contains("state:") && shown.contains("dead"),
+        "{shown}"
+    );
+    let payload = ok(&server, &["show", "stripe", "evt_c", "--payload"]).await;
+    assert_eq!(payload, body);
+
+    let requeued = ok(&server, &["requeue", "failing", "f1"]).await;
+    assert_eq!(requeued.trim(), "requeued failing/f1 (was dead)");
+    settled(&server, "failing", "f1", 1).await;
+    let bulk = ok(&server, &["requeue", "--dead", "failing"]).await;
+    assert_eq!(bulk.trim(), "requeued 1 dead events");
+    settled(&server, "failing", "f1", 2).await;
+
+    // Refusals: 1 when hookbox says no, 2 for usage errors.
+    let unknown = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["requeue", "stripe", "nope"],
+    )
+    .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("404"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let wrong = events(&server, Some("wrong-token-0123456789"), &["list"]).await;
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains("401"));
+    let missing = events(&server, None, &["list"]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("HOOKBOX_ADMIN_TOKEN"));
+    let half = events(&server, Some(TEST_ADMIN_TOKEN), &["requeue", "failing"]).await;
+    assert_eq!(half.status.code(), Some(2));
+    server.stop().await;
+}

@@ -1,0 +1,25 @@
+//! hookbox's integration tests, in one binary: each module starts the real server (in process
+//! on `127.0.0.1:0`, or the built binary as a child where a test kills it) with a temp data dir
+//! and talks HTTP to it. `support` holds what they share.
+
+mod support;
+
+mod admin;
+mod bench;
+mod cli;
+mod commands;
+mod crash;
+mod crash_cycles;
+mod destinations;
+mod hostile;
+mod hostile_framing;
+mod ingest;
+mod lifecycle;
+mod metrics;
+mod multi_instance;
+mod processing;
+mod proptest_verify;
+mod replay;
+mod replay_attack;
+mod slowloris;
+mod storage_failure;
