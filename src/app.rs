@@ -1,7 +1,8 @@
 //! Wires the store, the HTTP server and the worker together, and drains them on shutdown.
 
+use crate::clock::now_ms;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -43,14 +44,6 @@ async fn deadline_after(
     shutdown.cancelled().await;
     tokio::time::sleep(timeout).await;
     deadline.cancel();
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Runs hookbox on `listener` until `shutdown` is cancelled; then stops accepting and claiming

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -65,13 +65,6 @@ fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     Ok((name, value))
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 /// Runs `hookbox verify`: exit 0 valid, 1 invalid, 2 usage error. A valid handshake (Slack's
 /// `url_verification`, Discord's PING, …) also prints the answer hookbox would send.
 pub fn verify(args: VerifyArgs) -> ExitCode {
@@ -105,7 +98,11 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         secrets,
         tolerance: Duration::from_secs(args.tolerance),
     };
-    match verifier.verify(&headers, &body, args.now.unwrap_or_else(unix_now)) {
+    match verifier.verify(
+        &headers,
+        &body,
+        args.now.unwrap_or_else(crate::clock::now_secs),
+    ) {
         Ok(()) => {
             println!("valid");
             // A handshake is answered, not stored: show what hookbox would send back.
@@ -139,7 +136,7 @@ pub fn sign(args: SignArgs) -> ExitCode {
     let Some(secret) = source.verifier.secrets.first() else {
         return usage_error("the source has no secret");
     };
-    let now = unix_now();
+    let now = crate::clock::now_secs();
     // Schemes that sign inside the body (Adyen, Mailgun, …) change it: it follows the headers.
     let signed_body = source.verifier.sign_body(secret, &body, now);
     for (name, value) in

@@ -9,9 +9,7 @@ use serde::Deserialize;
 use super::handler::build_handler;
 use super::scheme::build_scheme;
 use super::source::{HandlerConfig, SourceConfig};
-use super::{
-    AdminConfig, Config, ServerConfig, Source, StorageBackend, StorageConfig, WorkerConfig,
-};
+use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
 use crate::verify::{self, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
@@ -141,7 +139,8 @@ pub fn load_str(
     if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
         storage.database_url = Some(Secret::new(url));
     }
-    check_storage(&storage).map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
+    super::storage::check_storage(&storage)
+        .map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
     Ok(Config {
         server: raw.server,
         storage,
@@ -189,33 +188,6 @@ fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
         ));
     }
     Ok(())
-}
-
-/// The PostgreSQL settings: a usable URL when the backend needs one, a valid schema name, a
-/// pool of at least one. Errors never quote the URL (it may hold a password).
-fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str, String)> {
-    if storage.pool_size == 0 {
-        return Err(("storage.pool_size", "must be at least 1".into()));
-    }
-    if let Some(schema) = &storage.database_schema {
-        crate::store::postgres::check_schema_name(schema)
-            .map_err(|e| ("storage.database_schema", e.to_string()))?;
-    }
-    match (&storage.database_url, storage.backend) {
-        (None, StorageBackend::Postgres) => Err((
-            "storage.database_url",
-            "required for backend \"postgres\" (or set HOOKBOX_DATABASE_URL)".into(),
-        )),
-        (Some(url), _) => match url.expose().parse::<tokio_postgres::Config>() {
-            Ok(_) => Ok(()),
-            Err(_) => Err((
-                "storage.database_url",
-                "not a PostgreSQL connection URL (postgres://user:password@host:port/database)"
-                    .into(),
-            )),
-        },
-        (None, StorageBackend::Redb | StorageBackend::Sled) => Ok(()),
-    }
 }
 
 /// A problem with one key of a source: (key below `sources.<name>`, reason).

@@ -7,6 +7,7 @@ mod handler;
 mod load;
 mod scheme;
 mod source;
+mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 
 pub use load::{load, load_str, ConfigError};
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, SourceConfig};
+pub use storage::check_schema_name;
 
 use crate::verify::{Secret, Verifier};
 

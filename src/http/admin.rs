@@ -10,7 +10,7 @@ use super::problem::{problem, Reason};
 use super::query::Params;
 use super::status::{status_response, summary, unreadable};
 use super::{event_location, json_response, Ctx};
-use crate::app::now_ms;
+use crate::clock::now_ms;
 use crate::store::RequeueOutcome;
 
 /// `GET /admin/events?source=&state=&since=&until=&limit=&cursor=`: newest first.

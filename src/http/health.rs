@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::problem::{problem, Reason};
 use super::{json_response, Ctx};
-use crate::app::now_ms;
+use crate::clock::now_ms;
 
 /// `GET /healthz`: always 200 while the process serves HTTP.
 pub fn healthz() -> Response<Full<Bytes>> {

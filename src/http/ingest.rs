@@ -1,7 +1,5 @@
 //! `POST /webhooks/<source>`: verify, extract the id, store durably, answer.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -37,10 +35,8 @@ pub async fn ingest(
         Ok(read) => read,
         Err((reason, detail)) => return problem(reason, &detail),
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    if let Err(e) = source.verifier.verify(&parts.headers, &body, now.as_secs()) {
+    let now_ms = crate::clock::now_ms();
+    if let Err(e) = source.verifier.verify(&parts.headers, &body, now_ms / 1000) {
         return problem(Reason::BadSignature, &e.to_string());
     }
     if let Some(answer) = source.verifier.answer(&parts.headers, &body) {
@@ -67,7 +63,7 @@ pub async fn ingest(
     let event = NewEvent {
         source: source.name.clone(),
         id,
-        received_at: u64::try_from(now.as_millis()).unwrap_or(u64::MAX),
+        received_at: now_ms,
         event_type: source.verifier.event_type(&parts.headers, &body),
         headers: kept_headers(&parts.headers, &source.keep_headers),
         body,

@@ -9,7 +9,7 @@ use http_body_util::Full;
 
 use super::problem::Reason;
 use super::Ctx;
-use crate::app::now_ms;
+use crate::clock::now_ms;
 use crate::metrics::{oldest_due_age, Delivery, Gauges, CONTENT_TYPE};
 
 /// `GET /metrics`: every counter and histogram, plus the queue read from the store now.

@@ -2,7 +2,7 @@
 //! its `Location` until the event is final or the deadline passes.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -36,7 +36,12 @@ pub async fn replay_one(
         location: None,
         outcome: Outcome::Failed(String::new()),
     };
-    let prepared = match prepare(&fixture, &source.verifier, options.keep_ids, unix_now()) {
+    let prepared = match prepare(
+        &fixture,
+        &source.verifier,
+        options.keep_ids,
+        crate::clock::now_secs(),
+    ) {
         Ok(prepared) => prepared,
         Err(e) => {
             report.outcome = Outcome::Failed(e.to_string());
@@ -171,11 +176,4 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 fn is_final(state: &str) -> bool {
     matches!(state, "succeeded" | "dead")
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }

@@ -25,9 +25,9 @@ mod walk;
 #[cfg(test)]
 mod embedded_tests;
 
+use crate::clock::millis;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -125,11 +125,6 @@ enum Engine {
     Postgres(PgStore),
 }
 
-/// Milliseconds of a configured duration.
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl Store {
     /// Opens the backend `cfg.backend` names: the sled database in `cfg.data_dir`, or the
     /// PostgreSQL database at `cfg.database_url` (migrating its schema). Must be called inside
@@ -152,8 +147,8 @@ impl Store {
                     url.expose(),
                     cfg.database_schema.as_deref(),
                     cfg.pool_size,
-                    ms(cfg.retention),
-                    ms(cfg.dedupe_window),
+                    millis(cfg.retention),
+                    millis(cfg.dedupe_window),
                 )
                 .await?;
                 Engine::Postgres(store)

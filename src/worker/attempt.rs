@@ -2,7 +2,7 @@
 //! retry policy, and record both in the store.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::Rng;
 use tracing::Instrument;
@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::destinations::is_destination_failure;
 use super::handler::{Handlers, Job, Report};
 use super::retry::{Decision, Failure, RetryPolicy};
-use crate::app::now_ms;
+use crate::clock::{millis, now_ms};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{Attempt, Claimed, Next, Outcome, Store};
@@ -47,7 +47,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
         let clock = Instant::now();
         let report = handle(&shared, &claimed).await;
         shared.metrics.handler_ran(&r.source, clock.elapsed());
-        let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = millis(clock.elapsed());
         let finished_at = started_at.saturating_add(duration_ms);
         let spread = rand::thread_rng().gen_range(-1.0..=1.0);
         let next = next_step(&shared.policy, r.attempt_count, &report, finished_at, spread);
@@ -113,10 +113,6 @@ fn next_step(policy: &RetryPolicy, attempt: u32, report: &Report, now: u64, spre
     }
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// One line per attempt; only the log-safe cause, never bodies or stderr.
 fn log_result(report: &Report, next: &Next, duration_ms: u64) {
     let cause = report.cause.as_deref().unwrap_or("");
@@ -145,6 +141,7 @@ fn log_result(report: &Report, next: &Next, duration_ms: u64) {
 mod tests {
     use super::*;
     use crate::config::WorkerConfig;
+    use std::time::Duration;
 
     fn policy() -> RetryPolicy {
         RetryPolicy::new(&WorkerConfig {

@@ -49,7 +49,7 @@ impl Destinations {
     /// The destinations of `config`'s forward sources, all closed and idle.
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Destinations {
         let w = &config.worker;
-        let cooldown = u64::try_from(w.circuit_cooldown.as_millis()).unwrap_or(u64::MAX);
+        let cooldown = crate::clock::millis(w.circuit_cooldown);
         let mut by_source = HashMap::new();
         let mut map: BTreeMap<String, Destination> = BTreeMap::new();
         for source in &config.sources {

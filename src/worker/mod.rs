@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use self::attempt::{Ended, Shared};
 use self::destinations::Destinations;
 use self::handler::Handlers;
-use crate::app::now_ms;
+use crate::clock::{millis, now_ms};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{event_key, Claimed, EventRecord, Store, StoreError};
@@ -253,7 +253,7 @@ impl Dispatcher {
         }
         *pass.per_source.entry(r.source.clone()).or_default() += 1;
         let lease = timeout.saturating_add(shared.config.worker.lease_margin);
-        Some(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
+        Some(millis(lease))
     }
 
     /// How long to sleep when nothing could be claimed: until the next due time if it is in

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::now_ms;
+use crate::clock::now_ms;
 use crate::config::StorageConfig;
 use crate::store::Store;
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Drain;
-use crate::app::now_ms;
+use crate::clock::now_ms;
 
 /// Between two looks at something not yet final.
 const POLL: Duration = Duration::from_millis(25);

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Tally;
-use crate::app::now_ms;
+use crate::clock::now_ms;
 
 /// How much load, how fast.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{load_source, usage_error};
-use crate::app::now_ms;
+use crate::clock::now_ms;
 use report::{Latency, Report};
 
 /// `hookbox bench`.

@@ -36,8 +36,6 @@ use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-pub use self::schema::check_schema_name;
-
 use self::pending::PendingCount;
 use self::rows::{ms, COLUMNS};
 use self::wake::Wake;

@@ -4,6 +4,7 @@
 //! lock keyed by the schema name: instances starting at once queue on that lock, and each one
 //! after the first finds the versions already recorded in `schema_migrations` and does nothing.
 
+use crate::config::check_schema_name;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::PgError;
@@ -56,10 +57,6 @@ CREATE INDEX events_received ON events (received_at, source, id);
 CREATE INDEX events_source_received ON events (source, received_at, id);
 "#;
 
-/// Longest schema name accepted: the `NOTIFY` channel name built from it must stay within
-/// PostgreSQL's 63-byte identifier limit.
-const MAX_SCHEMA_LEN: usize = 48;
-
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,
 /// so every pooled connection uses it without an extra round trip.
 pub fn connection_config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
@@ -73,7 +70,7 @@ pub fn connection_config(url: &str, schema: Option<&str>) -> Result<Config, PgEr
         config.connect_timeout(super::POOL_TIMEOUT);
     }
     if let Some(schema) = schema {
-        check_schema_name(schema)?;
+        check_schema_name(schema).map_err(PgError::Config)?;
         add_option(&mut config, &format!("-c search_path={schema}"));
     }
     Ok(config)
@@ -86,24 +83,6 @@ pub fn add_option(config: &mut Config, option: &str) {
         _ => option.to_owned(),
     };
     config.options(options);
-}
-
-/// Accepts only schema names that need no quoting anywhere (they are spliced into SQL and
-/// options): lower-case letters, digits and `_`, not starting with a digit or `pg_`.
-pub fn check_schema_name(schema: &str) -> Result<(), PgError> {
-    let mut chars = schema.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if first_ok && rest_ok && schema.len() <= MAX_SCHEMA_LEN && !schema.starts_with("pg_") {
-        Ok(())
-    } else {
-        Err(PgError::Config(format!(
-            "schema name {schema:?}: use lower-case letters, digits and _ (not starting with a \
-             digit or pg_), at most {MAX_SCHEMA_LEN} bytes"
-        )))
-    }
 }
 
 /// The `LISTEN`/`NOTIFY` channel of the deployment living in `schema`.
@@ -199,26 +178,6 @@ async fn synchronous_commit_is_off(client: &Client) -> Result<bool, PgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schema_names_need_no_quoting() {
-        for ok in ["hookbox", "_t1", "test_9f3a"] {
-            assert!(check_schema_name(ok).is_ok(), "{ok}");
-        }
-        let long = "a".repeat(MAX_SCHEMA_LEN + 1);
-        for bad in [
-            "",
-            "1abc",
-            "Hook",
-            "a-b",
-            "a;drop",
-            "pg_temp",
-            "a b",
-            long.as_str(),
-        ] {
-            assert!(check_schema_name(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn options_are_appended_to_the_urls_own() {

@@ -14,6 +14,7 @@ mod tables;
 mod tests;
 mod writer;
 
+use crate::clock::millis;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -52,10 +53,6 @@ fn storage_error(e: impl Into<redb::Error>) -> StoreError {
     }
 }
 
-fn ms(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Applies `change(i, record)` to the record at each `keys[i]` (see [`Tables::update`]); a
 /// record that does not decode is left alone and reported.
 fn update_all<T>(
@@ -81,8 +78,8 @@ impl RedbStore {
     pub fn open(cfg: &StorageConfig) -> Result<RedbStore, StoreError> {
         let (slot, opened) = Slot::open(cfg)?;
         let retention = Retention {
-            body_ms: ms(cfg.retention),
-            dedupe_ms: ms(cfg.dedupe_window),
+            body_ms: millis(cfg.retention),
+            dedupe_ms: millis(cfg.dedupe_window),
         };
         let interval = (cfg.durability == Durability::Interval).then_some(cfg.flush_interval);
         let writer = Writer::new(slot.clone(), opened, retention, interval);

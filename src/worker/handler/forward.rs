@@ -1,7 +1,7 @@
 //! The `forward` handler: POSTs the original body to the application, re-signed with
 //! Standard Webhooks so the application can check it came from hookbox.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, Request};
@@ -58,10 +58,7 @@ impl Forwarder {
         let Some(secret) = &cfg.secret else {
             return Report::permanent("the forward target has no signing secret configured");
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = crate::clock::now_secs();
         let request = match build_request(cfg, job, secret, now) {
             Ok(request) => request,
             Err(e) => {
