@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 
 use percent_encoding::percent_decode_str;
 
-use crate::store::{Cursor, EventFilter, State};
+use crate::store::{Cursor, EventFilter, State, UnknownState};
 
 /// Default page size of `GET /admin/events`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -119,13 +119,7 @@ pub fn parse_time(text: &str) -> Option<u64> {
 }
 
 fn state(text: &str) -> Result<State, String> {
-    match text {
-        "queued" => Ok(State::Queued),
-        "processing" => Ok(State::Processing),
-        "succeeded" => Ok(State::Succeeded),
-        "dead" => Ok(State::Dead),
-        _ => Err("state must be one of queued, processing, succeeded, dead".into()),
-    }
+    text.parse().map_err(|e: UnknownState| e.to_string())
 }
 
 /// Form-style decoding: `+` is a space, then percent-decoding as UTF-8.

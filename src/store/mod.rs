@@ -37,7 +37,8 @@ pub use query::{
     BulkRequeued, Cursor, EventFilter, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET,
 };
 pub use record::{
-    Attempt, EventRecord, Outcome, Requeue, Retention, State, MAX_KEPT_ATTEMPTS, MAX_KEPT_REQUEUES,
+    Attempt, EventRecord, Outcome, Requeue, Retention, State, UnknownState, MAX_KEPT_ATTEMPTS,
+    MAX_KEPT_REQUEUES,
 };
 
 use self::postgres::PgStore;

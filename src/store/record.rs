@@ -24,7 +24,15 @@ impl State {
         matches!(self, State::Succeeded | State::Dead)
     }
 
-    /// The lower-case name used in JSON and metrics.
+    /// Every state, in life order.
+    pub const ALL: [State; 4] = [
+        State::Queued,
+        State::Processing,
+        State::Succeeded,
+        State::Dead,
+    ];
+
+    /// The lower-case name used in JSON, metrics, query parameters and the database.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Queued => "queued",
@@ -32,6 +40,28 @@ impl State {
             State::Succeeded => "succeeded",
             State::Dead => "dead",
         }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not one of [`State::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown state {0:?}: use one of queued, processing, succeeded, dead")]
+pub struct UnknownState(pub String);
+
+impl std::str::FromStr for State {
+    type Err = UnknownState;
+
+    fn from_str(name: &str) -> Result<State, UnknownState> {
+        State::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| UnknownState(name.to_owned()))
     }
 }
 

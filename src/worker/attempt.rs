@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::destinations::is_destination_failure;
 use super::handler::{Handlers, Job, Report};
-use super::retry::{Decision, Failure, RetryPolicy};
+use super::retry::{Decision, FailureKind, RetryPolicy};
 use crate::clock::{millis, now_ms};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -95,8 +95,8 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
 fn next_step(policy: &RetryPolicy, attempt: u32, report: &Report, now: u64, spread: f64) -> Next {
     let failure = match report.outcome {
         Outcome::Success => return Next::Succeeded,
-        Outcome::Permanent => Failure::Permanent,
-        Outcome::Transient | Outcome::Abandoned => Failure::Transient {
+        Outcome::Permanent => FailureKind::Permanent,
+        Outcome::Transient | Outcome::Abandoned => FailureKind::Transient {
             retry_after: report.retry_after,
         },
     };

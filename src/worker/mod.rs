@@ -37,7 +37,7 @@ use crate::metrics::Metrics;
 use crate::store::{event_key, Claimed, EventRecord, Store, StoreError};
 
 pub use handler::{classify_status, idempotency_key};
-pub use retry::{Decision, Failure, RetryPolicy, RETRY_AFTER_MAX, RETRY_AFTER_MIN};
+pub use retry::{Decision, FailureKind, RetryPolicy, RETRY_AFTER_MAX, RETRY_AFTER_MIN};
 
 /// Pause after the store failed before trying it again.
 const STORE_RETRY: Duration = Duration::from_secs(1);

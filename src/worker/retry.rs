@@ -14,7 +14,7 @@ pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
 
 /// How an attempt failed, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum FailureKind {
     /// Worth another attempt; the target may have asked to wait at least this long.
     Transient {
         /// The target's `Retry-After`, if it sent one.
@@ -84,10 +84,10 @@ impl RetryPolicy {
 
     /// Decides what follows failed attempt `attempt` (1-based). A `Retry-After` is clamped to
     /// [`RETRY_AFTER_MIN`, `RETRY_AFTER_MAX`] and never shortens the scheduled delay.
-    pub fn after_failure(&self, attempt: u32, failure: Failure, spread: f64) -> Decision {
+    pub fn after_failure(&self, attempt: u32, failure: FailureKind, spread: f64) -> Decision {
         let retry_after = match failure {
-            Failure::Permanent => return Decision::GiveUpPermanent,
-            Failure::Transient { retry_after } => retry_after,
+            FailureKind::Permanent => return Decision::GiveUpPermanent,
+            FailureKind::Transient { retry_after } => retry_after,
         };
         if attempt >= self.max_attempts {
             return Decision::GiveUpExhausted;
@@ -114,7 +114,7 @@ mod tests {
         })
     }
 
-    const TRANSIENT: Failure = Failure::Transient { retry_after: None };
+    const TRANSIENT: FailureKind = FailureKind::Transient { retry_after: None };
 
     #[test]
     fn follows_the_schedule_then_gives_up_after_the_last_attempt() {
@@ -176,7 +176,7 @@ mod tests {
     fn permanent_failures_give_up_immediately() {
         let p = policy(&[10], Some(5), 0.0);
         assert_eq!(
-            p.after_failure(1, Failure::Permanent, 0.0),
+            p.after_failure(1, FailureKind::Permanent, 0.0),
             Decision::GiveUpPermanent
         );
     }
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn retry_after_is_clamped_and_never_shortens_the_schedule() {
         let p = policy(&[1, 5000], Some(5), 0.0);
-        let asked = |secs| Failure::Transient {
+        let asked = |secs| FailureKind::Transient {
             retry_after: Some(Duration::from_secs(secs)),
         };
         // Honoured when longer than the schedule.

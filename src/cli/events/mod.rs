@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use self::api::{reply_json, Api, Failure};
 use self::view::{print_event, print_table};
 use crate::http::event_location;
+use crate::store::State;
 
 /// `hookbox events`.
 #[derive(Debug, clap::Args)]
@@ -64,9 +65,9 @@ struct ListArgs {
     /// Only this source.
     #[arg(long)]
     source: Option<String>,
-    /// Only this state.
-    #[arg(long, value_parser = ["queued", "processing", "succeeded", "dead"])]
-    state: Option<String>,
+    /// Only this state: queued, processing, succeeded or dead.
+    #[arg(long)]
+    state: Option<State>,
     #[command(flatten)]
     range: RangeArgs,
     /// Events per page (1–1000).
@@ -156,7 +157,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
 async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
     let mut params = vec![("limit", args.limit.to_string())];
     params.extend(args.source.map(|s| ("source", s)));
-    params.extend(args.state.map(|s| ("state", s)));
+    params.extend(args.state.map(|s| ("state", s.to_string())));
     params.extend(range_params(&args.range)?);
     let mut cursor = args.cursor;
     let mut items = Vec::new();

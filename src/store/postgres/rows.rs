@@ -8,7 +8,7 @@ use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
 use super::PgError;
-use crate::store::{EventRecord, State};
+use crate::store::{EventRecord, State, UnknownState};
 
 /// The columns [`record`] reads, in a `SELECT` list.
 pub const COLUMNS: &str = "source, id, received_at, event_type, headers, body_len, state, \
@@ -51,13 +51,8 @@ fn opt_ms(t: Option<i64>) -> Result<Option<u64>, PgError> {
 
 /// A state read from the `state` column.
 pub fn state(name: &str) -> Result<State, PgError> {
-    match name {
-        "queued" => Ok(State::Queued),
-        "processing" => Ok(State::Processing),
-        "succeeded" => Ok(State::Succeeded),
-        "dead" => Ok(State::Dead),
-        other => Err(PgError::Corrupt(format!("unknown state {other:?}"))),
-    }
+    name.parse()
+        .map_err(|e: UnknownState| PgError::Corrupt(e.to_string()))
 }
 
 /// The record in a row selected with [`COLUMNS`].

@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use self::open::Slot;
 use self::tables::Tables;
-use self::writer::{Job, Msg, Writer};
+use self::writer::{ClosureWrite, Msg, Writer};
 use super::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord,
     NewEvent, Next, Page, RequeueOutcome, Retention, State, StoreError, BULK_REQUEUE_MAX,
@@ -98,7 +98,7 @@ impl RedbStore {
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
     {
-        let (job, rx) = Job::boxed(bytes, work);
+        let (job, rx) = ClosureWrite::boxed(bytes, work);
         self.tx
             .send(Msg::Write(job))
             .map_err(|_| unavailable("the store is closed"))?;

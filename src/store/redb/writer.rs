@@ -41,14 +41,14 @@ pub trait Write: Send {
 }
 
 /// A [`Write`] made of a closure and the channel its result goes back on.
-pub struct Job<T, F> {
+pub struct ClosureWrite<T, F> {
     work: Option<F>,
     bytes: usize,
     out: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
-impl<T, F> Job<T, F>
+impl<T, F> ClosureWrite<T, F>
 where
     T: Send + 'static,
     F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
@@ -59,7 +59,7 @@ where
         work: F,
     ) -> (Box<dyn Write>, oneshot::Receiver<Result<T, StoreError>>) {
         let (reply, rx) = oneshot::channel();
-        let job = Job {
+        let job = ClosureWrite {
             work: Some(work),
             bytes,
             out: None,
@@ -69,7 +69,7 @@ where
     }
 }
 
-impl<T, F> Write for Job<T, F>
+impl<T, F> Write for ClosureWrite<T, F>
 where
     T: Send + 'static,
     F: FnOnce(&mut Tables<'_>) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
@@ -86,7 +86,7 @@ where
     }
 
     fn answer(self: Box<Self>, committed: Result<(), StoreError>) {
-        let Job { out, reply, .. } = *self;
+        let ClosureWrite { out, reply, .. } = *self;
         let result = committed
             .and_then(|()| out.unwrap_or_else(|| Err(super::unavailable("write was not applied"))));
         // The caller may have gone (its request was cancelled); the write stands anyway.

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use super::batch::Batcher;
 use super::commit::GroupCommit;
-use super::jobs::Record;
+use super::jobs::FinishedAttempt;
 use super::trees::Trees;
 use crate::config::{Durability, StorageConfig};
 use crate::store::{NewEvent, StoreError};
@@ -30,7 +30,7 @@ pub struct Backend {
     pub(super) db: ::sled::Db,
     pub(super) trees: Trees,
     pub(super) accepts: Batcher<NewEvent>,
-    pub(super) records: Batcher<Record>,
+    pub(super) records: Batcher<FinishedAttempt>,
     commit: Option<GroupCommit>,
 }
 
@@ -101,7 +101,7 @@ impl Backend {
 pub struct Slot {
     cfg: StorageConfig,
     runtime: Handle,
-    state: Mutex<State>,
+    state: Mutex<SlotState>,
     /// Reset to the reopened database's queue length (unflushed changes died with the old one).
     pending: Arc<AtomicU64>,
     /// Woken after a reopen, so the worker looks at the queue again.
@@ -109,7 +109,7 @@ pub struct Slot {
 }
 
 #[derive(Default)]
-struct State {
+struct SlotState {
     current: Option<Arc<Backend>>,
     reopening: bool,
     closed: bool,
@@ -127,9 +127,9 @@ impl Slot {
         Ok(Arc::new(Slot {
             cfg: cfg.clone(),
             runtime: Handle::current(),
-            state: Mutex::new(State {
+            state: Mutex::new(SlotState {
                 current: Some(Arc::new(backend)),
-                ..State::default()
+                ..SlotState::default()
             }),
             pending,
             wake,

@@ -23,7 +23,7 @@ const MAX_JOBS: usize = 256;
 const MAX_BYTES: usize = 4 << 20;
 
 /// One kind of write that can share a transaction with others of its kind.
-pub trait Job: Sized + Send + 'static {
+pub trait BatchedWrite: Sized + Send + 'static {
     /// What one job's caller gets back.
     type Output: Send + 'static;
     /// Payload size, bounding a batch.
@@ -32,9 +32,9 @@ pub trait Job: Sized + Send + 'static {
     fn write_all(trees: &Trees, jobs: Vec<Self>) -> PerItem<Self::Output>;
 }
 
-type Reply<J> = oneshot::Sender<Result<<J as Job>::Output, StoreError>>;
+type Reply<J> = oneshot::Sender<Result<<J as BatchedWrite>::Output, StoreError>>;
 
-enum Request<J: Job> {
+enum Request<J: BatchedWrite> {
     Write(J, Reply<J>),
     /// Write what is queued before this request, then stop (releasing the trees).
     Close(oneshot::Sender<()>),
@@ -42,7 +42,7 @@ enum Request<J: Job> {
 
 /// Handle to one database's batch task for jobs of type `J`. The task stops when every handle
 /// is dropped.
-pub struct Batcher<J: Job> {
+pub struct Batcher<J: BatchedWrite> {
     tx: mpsc::UnboundedSender<Request<J>>,
 }
 
@@ -50,7 +50,7 @@ fn stopped() -> StoreError {
     StoreError::Unavailable(Arc::new(std::io::Error::other("write task has stopped")))
 }
 
-impl<J: Job> Batcher<J> {
+impl<J: BatchedWrite> Batcher<J> {
     /// Starts the batch task for `trees` on the current runtime.
     pub fn start(trees: Trees) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -78,13 +78,13 @@ impl<J: Job> Batcher<J> {
 }
 
 /// Jobs gathered for one transaction.
-struct Batch<J: Job> {
+struct Batch<J: BatchedWrite> {
     jobs: Vec<J>,
     replies: Vec<Reply<J>>,
     bytes: usize,
 }
 
-impl<J: Job> Batch<J> {
+impl<J: BatchedWrite> Batch<J> {
     fn new() -> Self {
         Batch {
             jobs: Vec::new(),
@@ -128,7 +128,7 @@ impl<J: Job> Batch<J> {
     }
 }
 
-async fn run<J: Job>(trees: Trees, mut rx: mpsc::UnboundedReceiver<Request<J>>) {
+async fn run<J: BatchedWrite>(trees: Trees, mut rx: mpsc::UnboundedReceiver<Request<J>>) {
     let mut carried = None;
     loop {
         let next = match carried.take() {

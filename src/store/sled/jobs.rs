@@ -1,11 +1,11 @@
 //! The writes that go through a [`Batcher`](super::batch::Batcher): accepts, and the attempts
 //! the worker records.
 
-use super::batch::Job;
+use super::batch::BatchedWrite;
 use super::trees::{PerItem, Trees};
 use crate::store::{event_key, Accepted, Attempt, EventRecord, NewEvent, Next};
 
-impl Job for NewEvent {
+impl BatchedWrite for NewEvent {
     type Output = Accepted;
 
     fn bytes(&self) -> usize {
@@ -18,7 +18,7 @@ impl Job for NewEvent {
 }
 
 /// One finished attempt to record against the claim that started it.
-pub struct Record {
+pub struct FinishedAttempt {
     /// The record as claimed; the write is skipped unless the stored one still holds its claim.
     pub claimed: EventRecord,
     /// What the attempt did.
@@ -27,7 +27,7 @@ pub struct Record {
     pub next: Next,
 }
 
-impl Job for Record {
+impl BatchedWrite for FinishedAttempt {
     /// The updated record; `None` when the claim is no longer current.
     type Output = Option<EventRecord>;
 

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use self::backend::{Backend, Slot};
-use self::jobs::Record;
+use self::jobs::FinishedAttempt;
 use self::trees::{drop_entry, Trees};
 use super::{event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, StoreError};
 use crate::config::StorageConfig;
@@ -207,7 +207,7 @@ impl SledStore {
         next: Next,
     ) -> Result<bool, StoreError> {
         let backend = self.backend()?;
-        let job = Record {
+        let job = FinishedAttempt {
             claimed: claimed.clone(),
             attempt,
             next,
