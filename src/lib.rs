@@ -2,8 +2,9 @@
 //!
 //! A request flows one way. [`http`] accepts the connection, bounds and reads the body, and asks
 //! [`verify`] (pure code, one file per provider) whether the signature holds and what the event id
-//! is. [`store`] then dedupes and enqueues the event in one sled transaction and answers only
-//! once a group-committed flush makes it durable, so a 202 is never lost. The [`worker`] claims
+//! is. [`store`] then dedupes and enqueues the event in one transaction (redb by default, sled or
+//! PostgreSQL when chosen) and answers only once a group commit has made it durable, so a 202 is
+//! never lost. The [`worker`] claims
 //! due events from the store with a lease, runs the source's handler, and records every attempt;
 //! `http` and `worker` never call each other, the store is their only link; both feed
 //! [`metrics`], which `GET /metrics` exposes. [`config`] turns `config.toml` plus the

@@ -141,7 +141,7 @@ async fn copy_all(source: &Store, target: &Store) -> Result<(u64, u64, u64), Sto
     }
     let (stored, held) = (source.count().await?, target.count().await?);
     if stored != read || held < read {
-        return Err(StoreError::Corrupt(format!(
+        return Err(StoreError::Raced(format!(
             "counts disagree: the source holds {stored} and {read} were read; the target holds \
              {held}. Run the migration again with no hookbox using either store"
         )));

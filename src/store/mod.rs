@@ -82,6 +82,10 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// Another writer changed the data under this operation (another instance, or a hookbox
+    /// still running during a migration); doing it again may succeed.
+    #[error("changed by another writer: {0}")]
+    Raced(String),
     /// The store's files are damaged or shorter than what was stored: hookbox refuses to open
     /// them (the text names the file and the way out).
     #[error("the store is damaged: {0}")]
@@ -177,15 +181,6 @@ impl Store {
             Engine::Redb(s) => s.durable().await,
             Engine::Sled(s) => s.durable().await,
             Engine::Postgres(s) => Ok(s.durable().await?),
-        }
-    }
-
-    /// Flushes everything to disk now, whatever the durability mode (used at shutdown).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.durable().await,
-            Engine::Sled(s) => s.flush().await,
-            Engine::Postgres(s) => Ok(s.flush().await?),
         }
     }
 

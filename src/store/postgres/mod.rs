@@ -54,6 +54,9 @@ pub enum PgError {
     /// A stored row could not be turned into a record.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// Another instance changed the row under this statement; doing it again may succeed.
+    #[error("changed by another writer: {0}")]
+    Raced(String),
     /// The URL, schema name or pool size is unusable (reported at start-up only; never contains
     /// the URL, which may hold a password).
     #[error("invalid database configuration: {0}")]
@@ -74,6 +77,7 @@ impl From<PgError> for super::StoreError {
             e @ PgError::Unavailable(_) => StoreError::Unavailable(Arc::new(e)),
             PgError::Pool(e) => StoreError::Unavailable(e),
             PgError::Corrupt(message) => StoreError::Corrupt(message),
+            PgError::Raced(message) => StoreError::Raced(message),
             PgError::Config(message) => StoreError::Config(message),
         }
     }
@@ -206,7 +210,7 @@ impl PgStore {
                 return Ok(Accepted::Duplicate(rows::state(row.try_get(0)?)?));
             }
         }
-        Err(PgError::Corrupt(
+        Err(PgError::Raced(
             "event id kept disappearing between insert and look-up".into(),
         ))
     }
@@ -231,11 +235,6 @@ impl PgStore {
 
     /// Nothing to wait for: every write returns after its commit (kept for API parity).
     pub async fn durable(&self) -> Result<(), PgError> {
-        Ok(())
-    }
-
-    /// Nothing to flush: every write returns after its commit (kept for API parity).
-    pub async fn flush(&self) -> Result<(), PgError> {
         Ok(())
     }
 

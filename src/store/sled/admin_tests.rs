@@ -260,26 +260,6 @@ async fn bulk_requeue_takes_only_dead_events_in_range() {
 }
 
 #[tokio::test]
-async fn a_lost_index_is_rebuilt_from_the_events() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open(dir.path());
-    accept(&store, "s", "a", 1).await;
-    accept(&store, "s", "b", 2).await;
-    let backend = store.backend().expect("backend");
-    backend.trees.received.clear().expect("clear");
-    assert!(store
-        .list(&EventFilter::default(), 10, None)
-        .expect("list")
-        .items
-        .is_empty());
-    assert_eq!(backend.trees.backfill_received().expect("backfill"), 2);
-    assert_eq!(
-        ids(&store.list(&EventFilter::default(), 10, None).expect("list")),
-        ["b", "a"]
-    );
-}
-
-#[tokio::test]
 async fn the_readiness_probe_writes() {
     let dir = tempfile::tempdir().expect("dir");
     let store = open(dir.path());

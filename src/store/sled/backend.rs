@@ -18,6 +18,7 @@ use super::batch::Batcher;
 use super::commit::GroupCommit;
 use super::jobs::FinishedAttempt;
 use super::trees::Trees;
+use crate::clock::millis;
 use crate::config::{Durability, StorageConfig};
 use crate::store::{NewEvent, StoreError};
 
@@ -44,9 +45,7 @@ impl Backend {
             .cache_capacity(cfg.cache_capacity_bytes)
             .flush_every_ms(interval)
             .open()?;
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let trees = Trees::open(&db, ms(cfg.retention), ms(cfg.dedupe_window))?;
-        trees.backfill_received()?;
+        let trees = Trees::open(&db, millis(cfg.retention), millis(cfg.dedupe_window))?;
         let commit = match fsync {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
             false => None,

@@ -92,13 +92,6 @@ impl SledStore {
         self.backend()?.durable().await
     }
 
-    /// Flushes everything to disk now, whatever the durability mode (used at shutdown).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        let backend = self.backend()?;
-        backend.check(backend.db.flush_async().await.map_err(StoreError::from))?;
-        Ok(())
-    }
-
     /// Flushes and stops the commit task, so the database closes once every handle is dropped
     /// (a new store can then open the same directory). Call once, at shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {

@@ -3,7 +3,6 @@
 
 use super::trees::{decode, Trees};
 use super::SledStore;
-use crate::store::keys::timed_key;
 use crate::store::walk;
 use crate::store::{Cursor, EventFilter, EventRecord, Page, StoreError, SCAN_BUDGET};
 
@@ -50,26 +49,6 @@ impl Trees {
             .rev()
             .map(|entry| Ok(entry.map(|(k, _)| k.to_vec())?));
         walk::walk(keys, |key| self.get(key), filter, after, budget, visit)
-    }
-}
-
-impl Trees {
-    /// Builds the `received` index of a database written before it existed, in one atomic
-    /// batch so an interrupted start-up simply does it again. Returns the entries added.
-    pub(super) fn backfill_received(&self) -> Result<usize, StoreError> {
-        if !self.received.is_empty() || self.events.is_empty() {
-            return Ok(0);
-        }
-        let mut batch = ::sled::Batch::default();
-        let mut added = 0;
-        for entry in self.events.iter() {
-            let (key, raw) = entry?;
-            let record = decode(&raw)?;
-            batch.insert(timed_key(record.received_at, &key), &[][..]);
-            added += 1;
-        }
-        self.received.apply_batch(batch)?;
-        Ok(added)
     }
 }
 

@@ -3,7 +3,7 @@
 //! - `events`: event key → JSON [`EventRecord`] (no body)
 //! - `bodies`: (received_at, event key) → raw body. Time-ordered, so a new body lands at the end
 //!   of the tree instead of splitting nodes all over it (a third less CPU per accept with 1 KiB
-//!   bodies). Bodies stored before this order are keyed by event key alone and still read.
+//!   bodies).
 //! - `due`: (time, event key) → () for every queued or processing event
 //! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
 //!   when they are forgotten
@@ -124,10 +124,7 @@ impl Trees {
 
     /// The body of the event at `key`, received at `received_at` (absent once purged).
     pub fn body(&self, key: &[u8], received_at: u64) -> Result<Option<Bytes>, StoreError> {
-        let body = match self.bodies.get(timed_key(received_at, key))? {
-            Some(body) => Some(body),
-            None => self.bodies.get(key)?, // stored before bodies were time-ordered
-        };
+        let body = self.bodies.get(timed_key(received_at, key))?;
         Ok(body.map(|v| Bytes::copy_from_slice(&v)))
     }
 
@@ -225,9 +222,7 @@ impl Trees {
             if self.expiry_at(&record) != Some(at) {
                 return Ok(false); // requeued or changed since: its own entry governs it
             }
-            if bodies.remove(timed_key(record.received_at, key))?.is_none() {
-                bodies.remove(key)?; // stored before bodies were time-ordered
-            }
+            bodies.remove(timed_key(record.received_at, key))?;
             if record.body_purged {
                 events.remove(key)?;
                 received.remove(timed_key(record.received_at, key))?;
