@@ -1,33 +1,23 @@
 //! The admin API's handlers (routed and authorised in `router`): list events, fetch a payload,
 //! requeue one event, bulk-requeue dead events, show forward destinations.
 
-use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 
-use super::problem::{problem, Reason};
+use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::status::{status_response, summary, unreadable};
+use super::status::{status_response, summary};
 use super::{event_location, json_response, Ctx};
 use crate::clock::now_ms;
 use crate::store::RequeueOutcome;
 
 /// `GET /admin/events?source=&state=&since=&until=&limit=&cursor=`: newest first.
-pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
+pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &["source", "state", "since", "until", "limit", "cursor"];
-    let parsed = Params::parse(query, ALLOWED).and_then(|p| {
-        let filter = p.filter()?;
-        Ok((filter, p.limit()?, p.cursor()?))
-    });
-    let (filter, limit, cursor) = match parsed {
-        Ok(parsed) => parsed,
-        Err(detail) => return problem(Reason::InvalidQuery, &detail),
-    };
-    let page = match ctx.store.list(&filter, limit, cursor.as_ref()).await {
-        Ok(page) => page,
-        Err(e) => return unreadable(&e),
-    };
+    let p = Params::parse(query, ALLOWED)?;
+    let (filter, limit, cursor) = (p.filter()?, p.limit()?, p.cursor()?);
+    let page = ctx.store.list(&filter, limit, cursor.as_ref()).await?;
     let items: Vec<Value> = page
         .items
         .iter()
@@ -42,20 +32,15 @@ pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>
     if let Some(next) = page.next {
         body["nextCursor"] = Value::String(next.encode());
     }
-    json_response(StatusCode::OK, &body)
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
-pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
-    let record = match ctx.store.get(source, id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return problem(Reason::NotFound, "no such event"),
-        Err(e) => return unreadable(&e),
-    };
-    let body = match ctx.store.body(source, id).await {
-        Ok(Some(body)) if !record.body_purged => body,
-        Ok(_) => return no_body(record.body_purged),
-        Err(e) => return unreadable(&e),
+pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
+    let body = match ctx.store.body(source, id).await? {
+        Some(body) if !record.body_purged => body,
+        _ => return Err(no_body(record.body_purged)),
     };
     let content_type = record
         .headers
@@ -71,18 +56,23 @@ pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>>
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    res
+    Ok(res)
+}
+
+/// The 404 for an event hookbox does not know.
+pub fn no_event() -> Problem {
+    Problem::new(Reason::NotFound, "no such event")
 }
 
 /// Why there is no body to answer with: purged by retention as the record says (404), or
 /// gone although the record says it is kept (500: the store lost it, and saying "purged"
 /// would contradict the status resource's `bodyPurged: false`).
-fn no_body(purged: bool) -> Response<Full<Bytes>> {
+fn no_body(purged: bool) -> Problem {
     if purged {
-        return problem(Reason::NotFound, "the body was purged by retention");
+        return Problem::new(Reason::NotFound, "the body was purged by retention");
     }
     tracing::error!("an event's body is missing although it was never purged");
-    problem(
+    Problem::new(
         Reason::BodyMissing,
         "the stored body is missing although retention has not purged it",
     )
@@ -90,68 +80,48 @@ fn no_body(purged: bool) -> Response<Full<Bytes>> {
 
 /// `POST /admin/events/<source>/<id>/requeue`: queue a dead or succeeded event again now;
 /// answers with its new status.
-pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Response<Full<Bytes>> {
-    match ctx.store.requeue(source, id, now_ms()).await {
-        Ok(RequeueOutcome::Requeued(record)) => {
+pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    match ctx.store.requeue(source, id, now_ms()).await? {
+        RequeueOutcome::Requeued(record) => {
             tracing::info!(
                 previous_state = record.requeues.last().map(|r| r.previous_state.as_str()),
                 "event requeued"
             );
-            status_response(ctx, &record)
+            Ok(status_response(ctx, &record))
         }
-        Ok(RequeueOutcome::Unknown) => problem(Reason::NotFound, "no such event"),
-        Ok(RequeueOutcome::NotFinal(state)) => problem(
+        RequeueOutcome::Unknown => Err(no_event()),
+        RequeueOutcome::NotFinal(state) => Err(Problem::new(
             Reason::Conflict,
-            &format!(
-                "the event is {}; only dead or succeeded events can be requeued",
-                state.as_str()
-            ),
-        ),
-        Ok(RequeueOutcome::BodyPurged) => problem(
+            format!("the event is {state}; only dead or succeeded events can be requeued"),
+        )),
+        RequeueOutcome::BodyPurged => Err(Problem::new(
             Reason::Conflict,
             "the body was purged by retention, so there is nothing left to process",
-        ),
-        Err(e) => not_written(&e),
+        )),
     }
 }
 
 /// `POST /admin/requeue?source=&since=&until=&cursor=`: requeue dead events in range, bounded
 /// per call (see `Store::requeue_dead`); `more: true` with `nextCursor` when some may remain.
-pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Response<Full<Bytes>> {
+pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &["source", "since", "until", "cursor"];
-    let parsed = Params::parse(query, ALLOWED).and_then(|p| Ok((p.filter()?, p.cursor()?)));
-    let (filter, cursor) = match parsed {
-        Ok(parsed) => parsed,
-        Err(detail) => return problem(Reason::InvalidQuery, &detail),
-    };
-    match ctx
+    let p = Params::parse(query, ALLOWED)?;
+    let (filter, cursor) = (p.filter()?, p.cursor()?);
+    let done = ctx
         .store
         .requeue_dead(&filter, cursor.as_ref(), now_ms())
-        .await
-    {
-        Ok(done) => {
-            tracing::info!(requeued = done.requeued, "dead events requeued");
-            let mut body = json!({ "requeued": done.requeued, "more": done.next.is_some() });
-            if let Some(next) = done.next {
-                body["nextCursor"] = Value::String(next.encode());
-            }
-            json_response(StatusCode::OK, &body)
-        }
-        Err(e) => not_written(&e),
+        .await?;
+    tracing::info!(requeued = done.requeued, "dead events requeued");
+    let mut body = json!({ "requeued": done.requeued, "more": done.next.is_some() });
+    if let Some(next) = done.next {
+        body["nextCursor"] = Value::String(next.encode());
     }
-}
-
-fn not_written(e: &crate::store::StoreError) -> Response<Full<Bytes>> {
-    tracing::error!(error = %e, "could not requeue");
-    problem(
-        Reason::StorageUnavailable,
-        "the requeue could not be stored durably; retry later",
-    )
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /admin/destinations`: every forward destination's limit, load and circuit state, as
 /// the worker last published them.
-pub fn destinations(ctx: &Ctx) -> Response<Full<Bytes>> {
+pub fn destinations(ctx: &Ctx) -> Reply {
     let items: Vec<Value> = ctx
         .metrics
         .destinations()
@@ -162,7 +132,10 @@ pub fn destinations(ctx: &Ctx) -> Response<Full<Bytes>> {
             item
         })
         .collect();
-    json_response(StatusCode::OK, &json!({ "destinations": items }))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "destinations": items }),
+    ))
 }
 
 #[cfg(test)]
@@ -171,8 +144,8 @@ mod tests {
 
     #[test]
     fn a_missing_body_is_not_called_purged() {
-        assert_eq!(no_body(true).status(), StatusCode::NOT_FOUND);
-        let missing = no_body(false);
+        assert_eq!(no_body(true).response().status(), StatusCode::NOT_FOUND);
+        let missing = no_body(false).response();
         assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             missing.extensions().get::<Reason>(),

@@ -3,13 +3,11 @@
 //! Tokens are compared as SHA-256 digests with a constant-time equality, so neither the
 //! token's bytes nor its length leak through timing.
 
-use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Response};
-use http_body_util::Full;
+use http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::problem::{problem, Reason};
+use super::problem::{Problem, Reason};
 use crate::config::AdminConfig;
 
 /// What a request wants to reach.
@@ -32,10 +30,10 @@ pub enum Denied {
     Invalid,
 }
 
-impl Denied {
-    /// The 401 problem, with `WWW-Authenticate: Bearer`, saying what to do.
-    pub fn response(self) -> Response<Full<Bytes>> {
-        let detail = match self {
+/// The 401 problem, with `WWW-Authenticate: Bearer`, saying what to do.
+impl From<Denied> for Problem {
+    fn from(denied: Denied) -> Problem {
+        let detail = match denied {
             Denied::Disabled(Access::Admin) => {
                 "the admin API is disabled: set HOOKBOX_ADMIN_TOKEN (or admin.token) to enable it"
             }
@@ -46,12 +44,8 @@ impl Denied {
             Denied::Missing => "send the admin token as `Authorization: Bearer <token>`",
             Denied::Invalid => "the bearer token is not valid",
         };
-        let mut res = problem(Reason::Unauthorized, detail);
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"hookbox\""),
-        );
-        res
+        Problem::new(Reason::Unauthorized, detail)
+            .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"hookbox\"")
     }
 }
 
@@ -142,7 +136,7 @@ mod tests {
             Denied::Invalid,
             Denied::Disabled(Access::Admin),
         ] {
-            let res = denied.response();
+            let res = Problem::from(denied).response();
             assert_eq!(res.status(), 401);
             assert_eq!(
                 res.headers()[header::WWW_AUTHENTICATE],

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
 use super::budget::{BodyBudget, Reservation};
-use super::problem::Reason;
+use super::problem::{Problem, Reason};
 
 /// Reads the whole body, rejecting it as soon as it is known to exceed `max` bytes (up front
 /// from `Content-Length`, else while reading a chunked body) or not to fit in `budget` (before
@@ -21,17 +21,17 @@ pub async fn read_limited(
     max: u64,
     deadline: Duration,
     budget: &BodyBudget,
-) -> Result<(Bytes, Reservation), (Reason, String)> {
+) -> Result<(Bytes, Reservation), Problem> {
     let too_large = || {
-        (
+        Problem::new(
             Reason::TooLarge,
             format!("the body exceeds this source's limit of {max} bytes"),
         )
     };
     let busy = || {
-        (
+        Problem::new(
             Reason::Busy,
-            "too many request bodies are being received at once; retry later".to_owned(),
+            "too many request bodies are being received at once; retry later",
         )
     };
     let mut reservation = budget.reservation();
@@ -40,12 +40,7 @@ pub async fn read_limited(
             .to_str()
             .ok()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| {
-                (
-                    Reason::Malformed,
-                    "Content-Length is not a number".to_owned(),
-                )
-            })?;
+            .ok_or_else(|| Problem::new(Reason::Malformed, "Content-Length is not a number"))?;
         if len > max {
             return Err(too_large());
         }
@@ -62,7 +57,7 @@ pub async fn read_limited(
                 if e.is::<LengthLimitError>() {
                     too_large()
                 } else {
-                    (Reason::Malformed, format!("could not read the body: {e}"))
+                    Problem::new(Reason::Malformed, format!("could not read the body: {e}"))
                 }
             })?;
             let Ok(chunk) = frame.into_data() else {
@@ -78,7 +73,7 @@ pub async fn read_limited(
         Ok(data.freeze())
     };
     match tokio::time::timeout(deadline, read).await {
-        Err(_) => Err((
+        Err(_) => Err(Problem::new(
             Reason::BodyTimeout,
             format!("the body did not arrive within {}s", deadline.as_secs()),
         )),

@@ -1,30 +1,31 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (storage takes writes and the worker
 //! runs), for load balancers and orchestrators. Neither needs a token.
 
-use bytes::Bytes;
-use http::{Response, StatusCode};
-use http_body_util::Full;
+use http::StatusCode;
 use serde_json::json;
 
-use super::problem::{problem, Reason};
+use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
 use crate::clock::now_ms;
 
 /// `GET /healthz`: always 200 while the process serves HTTP.
-pub fn healthz() -> Response<Full<Bytes>> {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+pub fn healthz() -> Reply {
+    Ok(json_response(StatusCode::OK, &json!({"status": "ok"})))
 }
 
 /// `GET /readyz`: 200 when a probe write becomes durable and the worker is running, else 503.
-pub async fn readyz(ctx: &Ctx) -> Response<Full<Bytes>> {
+pub async fn readyz(ctx: &Ctx) -> Reply {
     if !ctx.store.worker_running() {
-        return problem(Reason::NotReady, "the worker is not running");
+        return Err(Problem::new(Reason::NotReady, "the worker is not running"));
     }
     if let Err(e) = ctx.store.check_writable(now_ms()).await {
         tracing::error!(error = %e, "readiness probe write failed");
-        return problem(Reason::NotReady, "storage does not accept writes");
+        return Err(Problem::new(
+            Reason::NotReady,
+            "storage does not accept writes",
+        ));
     }
-    json_response(StatusCode::OK, &json!({"status": "ready"}))
+    Ok(json_response(StatusCode::OK, &json!({"status": "ready"})))
 }
 
 #[cfg(test)]
@@ -47,19 +48,25 @@ mod tests {
             metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),
             body_budget: super::super::BodyBudget::new(1024),
         };
-        let not_ready = readyz(&ctx).await;
+        let not_ready = readyz(&ctx).await.unwrap_or_else(|p| p.response());
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             not_ready.headers()[http::header::CONTENT_TYPE],
             "application/problem+json"
         );
         let running = store.worker_running_guard();
-        assert_eq!(readyz(&ctx).await.status(), StatusCode::OK);
+        assert_eq!(
+            readyz(&ctx).await.unwrap_or_else(|p| p.response()).status(),
+            StatusCode::OK
+        );
         drop(running);
-        assert_eq!(readyz(&ctx).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            readyz(&ctx).await.unwrap_or_else(|p| p.response()).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let _running = store.worker_running_guard();
         store.close().await.expect("close");
-        let closed = readyz(&ctx).await;
+        let closed = readyz(&ctx).await.unwrap_or_else(|p| p.response());
         assert_eq!(
             closed.status(),
             StatusCode::SERVICE_UNAVAILABLE,

@@ -7,7 +7,7 @@ use hyper::body::Incoming;
 use serde_json::json;
 
 use super::body::read_limited;
-use super::problem::{problem, Reason};
+use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
@@ -15,50 +15,30 @@ use crate::store::{Accepted, NewEvent};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
-pub async fn ingest(
-    ctx: &Ctx,
-    source: &Source,
-    req: http::Request<Incoming>,
-) -> Response<Full<Bytes>> {
+pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) -> Reply {
     let (parts, body) = req.into_parts();
+    let timeout = ctx.config.server.body_read_timeout;
     let max = source.max_body_bytes;
     // `_held` keeps the body's bytes counted against the budget until the answer is ready.
-    let (body, _held) = match read_limited(
-        &parts.headers,
-        body,
-        max,
-        ctx.config.server.body_read_timeout,
-        &ctx.body_budget,
-    )
-    .await
-    {
-        Ok(read) => read,
-        Err((reason, detail)) => return problem(reason, &detail),
-    };
+    let (body, _held) = read_limited(&parts.headers, body, max, timeout, &ctx.body_budget).await?;
     let now_ms = crate::clock::now_ms();
-    if let Err(e) = source.verifier.verify(&parts.headers, &body, now_ms / 1000) {
-        return problem(Reason::BadSignature, &e.to_string());
-    }
+    source
+        .verifier
+        .verify(&parts.headers, &body, now_ms / 1000)
+        .map_err(|e| Problem::new(Reason::BadSignature, e.to_string()))?;
     if let Some(answer) = source.verifier.answer(&parts.headers, &body) {
-        return handshake(answer);
+        return Ok(handshake(answer));
     }
     if source.verifier.needs_json_body() && !is_json(&parts.headers) {
-        return problem(
+        return Err(Problem::new(
             Reason::NotJson,
             "this source needs a JSON body (Content-Type application/json)",
-        );
+        ));
     }
-    let id = match source.verifier.event_id(&parts.headers, &body) {
-        Ok(id) => id,
-        Err(IdError::NotJson) if nesting_depth(&body) > JSON_DEPTH_LIMIT => {
-            return problem(
-                Reason::JsonTooDeep,
-                &format!("the JSON body nests deeper than {JSON_DEPTH_LIMIT} levels, too deep to read its event id"),
-            )
-        }
-        Err(IdError::NotJson) => return problem(Reason::NotJson, "the body is not valid JSON"),
-        Err(e) => return problem(Reason::NoEventId, &e.to_string()),
-    };
+    let id = source
+        .verifier
+        .event_id(&parts.headers, &body)
+        .map_err(|e| no_id(&e, &body))?;
     tracing::Span::current().record("event_id", id.as_str());
     let event = NewEvent {
         source: source.name.clone(),
@@ -68,15 +48,28 @@ pub async fn ingest(
         headers: kept_headers(&parts.headers, &source.keep_headers),
         body,
     };
-    match ctx.store.accept(event.clone()).await {
-        Ok(outcome) => accepted(ctx, source, &event, outcome),
-        Err(e) => {
-            tracing::error!(error = %e, "could not store event");
-            problem(
-                Reason::StorageUnavailable,
-                "the event could not be stored durably; retry later",
-            )
-        }
+    let outcome = ctx.store.accept(event.clone()).await.map_err(|e| {
+        tracing::error!(error = %e, "could not store event");
+        Problem::new(
+            Reason::StorageUnavailable,
+            "the event could not be stored durably; retry later",
+        )
+    })?;
+    Ok(accepted(ctx, source, &event, outcome))
+}
+
+/// Why no event id could be read from `body`.
+fn no_id(e: &IdError, body: &[u8]) -> Problem {
+    match e {
+        IdError::NotJson if nesting_depth(body) > JSON_DEPTH_LIMIT => Problem::new(
+            Reason::JsonTooDeep,
+            format!(
+                "the JSON body nests deeper than {JSON_DEPTH_LIMIT} levels, too deep to read \
+                 its event id"
+            ),
+        ),
+        IdError::NotJson => Problem::new(Reason::NotJson, "the body is not valid JSON"),
+        e => Problem::new(Reason::NoEventId, e.to_string()),
     }
 }
 

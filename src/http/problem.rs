@@ -1,9 +1,69 @@
 //! RFC 9457 problem details: every rejection hookbox sends, in one place.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// What a handler answers: a response, or a [`Problem`] that `?` carries to the router.
+pub type Reply = Result<Response<Full<Bytes>>, Problem>;
+
+/// A rejection on its way to the client: a documented [`Reason`], a detail for the client
+/// (never a secret, a signature or a body) and at most one header the status calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    reason: Reason,
+    detail: String,
+    header: Option<(HeaderName, &'static str)>,
+}
+
+impl Problem {
+    /// A problem for `reason` with `detail`.
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Problem {
+        Problem {
+            reason,
+            detail: detail.into(),
+            header: None,
+        }
+    }
+
+    /// A 405 naming the methods the route accepts (also sent as `Allow`).
+    pub fn not_allowed(allow: &'static str) -> Problem {
+        let detail = format!("this route accepts {allow}");
+        Problem::new(Reason::MethodNotAllowed, detail).with_header(header::ALLOW, allow)
+    }
+
+    /// The same problem with `name: value` added to the response.
+    pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Problem {
+        self.header = Some((name, value));
+        self
+    }
+
+    /// The problem+json response.
+    pub fn response(&self) -> Response<Full<Bytes>> {
+        let mut res = problem(self.reason, &self.detail);
+        if let Some((name, value)) = &self.header {
+            res.headers_mut()
+                .insert(name.clone(), HeaderValue::from_static(value));
+        }
+        res
+    }
+}
+
+/// Any storage failure is a 503 with `Retry-After`: the same request may succeed later, and
+/// repeating a write is safe (an event sent again is deduplicated, a requeue of a queued event
+/// is refused). The cause goes to the log only.
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        tracing::error!(error = %e, "storage failed");
+        Problem::new(
+            Reason::StorageUnavailable,
+            "storage is unavailable; retry later (repeating the request is safe)",
+        )
+    }
+}
 
 /// Why a request was rejected; each maps to one documented status and `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +171,7 @@ struct Body<'a> {
 
 /// A problem+json response for `reason` (also kept in its extensions); `detail` must not
 /// contain secrets or signatures.
-pub fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
+fn problem(reason: Reason, detail: &str) -> Response<Full<Bytes>> {
     let (status, slug, title) = reason.parts();
     let body = Body {
         kind: format!("urn:hookbox:problem:{slug}"),

@@ -6,6 +6,7 @@ use std::time::UNIX_EPOCH;
 
 use percent_encoding::percent_decode_str;
 
+use super::problem::{Problem, Reason};
 use crate::store::{Cursor, EventFilter, State, UnknownState};
 
 /// Default page size of `GET /admin/events`.
@@ -13,25 +14,38 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest page size of `GET /admin/events`.
 pub const MAX_LIMIT: usize = 1000;
 
+/// A parameter that is unknown, repeated or not valid, and what is wrong with it (a 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct QueryError(pub String);
+
+impl From<QueryError> for Problem {
+    fn from(e: QueryError) -> Problem {
+        Problem::new(Reason::InvalidQuery, e.0)
+    }
+}
+
 /// The parameters of one request; an empty value counts as absent.
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
 
 impl Params {
     /// Parses `query`, accepting only the names in `allowed`.
-    pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, String> {
+    pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, QueryError> {
         let mut params = HashMap::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (name, value) = (decode(name)?, decode(value)?);
             if !allowed.contains(&name.as_str()) {
-                return Err(format!(
+                return Err(QueryError(format!(
                     "unknown parameter {name:?}; this route accepts {}",
                     allowed.join(", ")
-                ));
+                )));
             }
             if params.insert(name.clone(), value).is_some() {
-                return Err(format!("parameter {name:?} is given more than once"));
+                return Err(QueryError(format!(
+                    "parameter {name:?} is given more than once"
+                )));
             }
         }
         params.retain(|_, v| !v.is_empty());
@@ -44,7 +58,7 @@ impl Params {
     }
 
     /// The filter named by `source`, `state`, `since` and `until` (those present).
-    pub fn filter(&self) -> Result<EventFilter, String> {
+    pub fn filter(&self) -> Result<EventFilter, QueryError> {
         let filter = EventFilter {
             source: self.0.get("source").cloned(),
             state: self.0.get("state").map(|s| state(s)).transpose()?,
@@ -53,45 +67,47 @@ impl Params {
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since >= until {
-                return Err("since must be earlier than until".into());
+                return Err(QueryError("since must be earlier than until".into()));
             }
         }
         Ok(filter)
     }
 
     /// `limit`: 1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
-    pub fn limit(&self) -> Result<usize, String> {
+    pub fn limit(&self) -> Result<usize, QueryError> {
         let Some(text) = self.0.get("limit") else {
             return Ok(DEFAULT_LIMIT);
         };
         match text.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(format!(
+            _ => Err(QueryError(format!(
                 "limit must be a whole number from 1 to {MAX_LIMIT}"
-            )),
+            ))),
         }
     }
 
     /// `cursor`, as returned in a previous answer's `nextCursor`.
-    pub fn cursor(&self) -> Result<Option<Cursor>, String> {
+    pub fn cursor(&self) -> Result<Option<Cursor>, QueryError> {
         self.0
             .get("cursor")
             .map(|c| {
                 Cursor::parse(c)
                     .filter(issued)
-                    .ok_or_else(|| "cursor is not one hookbox issued".into())
+                    .ok_or_else(|| QueryError("cursor is not one hookbox issued".into()))
             })
             .transpose()
     }
 
     /// A time parameter: unix milliseconds, or RFC 3339 in UTC (`2024-05-01T12:00:00Z`).
-    fn time(&self, name: &str) -> Result<Option<u64>, String> {
+    fn time(&self, name: &str) -> Result<Option<u64>, QueryError> {
         let Some(text) = self.0.get(name) else {
             return Ok(None);
         };
-        parse_time(text)
-            .map(Some)
-            .ok_or_else(|| format!("{name} must be unix milliseconds or an RFC 3339 UTC time"))
+        parse_time(text).map(Some).ok_or_else(|| {
+            QueryError(format!(
+                "{name} must be unix milliseconds or an RFC 3339 UTC time"
+            ))
+        })
     }
 }
 
@@ -118,17 +134,18 @@ pub fn parse_time(text: &str) -> Option<u64> {
     u64::try_from(since_epoch.as_millis()).ok()
 }
 
-fn state(text: &str) -> Result<State, String> {
-    text.parse().map_err(|e: UnknownState| e.to_string())
+fn state(text: &str) -> Result<State, QueryError> {
+    text.parse()
+        .map_err(|e: UnknownState| QueryError(e.to_string()))
 }
 
 /// Form-style decoding: `+` is a space, then percent-decoding as UTF-8.
-fn decode(text: &str) -> Result<String, String> {
+fn decode(text: &str) -> Result<String, QueryError> {
     let spaced = text.replace('+', " ");
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| "the query string is not valid percent-encoded UTF-8".to_owned())
+        .map_err(|_| QueryError("the query string is not valid percent-encoded UTF-8".into()))
 }
 
 #[cfg(test)]

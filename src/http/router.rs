@@ -3,14 +3,14 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response};
+use http::{Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
 use super::auth::{authorize, Access};
-use super::problem::{problem, Reason};
+use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{admin, health, ingest::ingest, metrics, status::event_status, Ctx};
 
@@ -29,7 +29,10 @@ pub async fn route(
         source = tracing::field::Empty,
         event_id = tracing::field::Empty,
     );
-    let res = dispatch(&ctx, req).instrument(span.clone()).await;
+    let res = dispatch(&ctx, req)
+        .instrument(span.clone())
+        .await
+        .unwrap_or_else(|problem| problem.response());
     metrics::count_delivery(&ctx, &path, &res, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
@@ -41,112 +44,86 @@ pub async fn route(
     Ok(res)
 }
 
-async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let readable = matches!(*req.method(), Method::GET | Method::HEAD);
     match segments.as_slice() {
         ["webhooks", source] => {
-            let Some(source) = ctx.config.source(source) else {
-                return problem(Reason::NotFound, "no source of that name is configured");
-            };
+            let source = ctx.config.source(source).ok_or_else(|| {
+                Problem::new(Reason::NotFound, "no source of that name is configured")
+            })?;
             tracing::Span::current().record("source", source.name.as_str());
             if req.method() != Method::POST {
-                return not_allowed("POST");
+                return Err(Problem::not_allowed("POST"));
             }
             ingest(ctx, source, req).await
         }
         // The form `event_location` gives ids that are dot segments.
         ["events", source] if req.uri().query().is_some() => {
-            if req.method() != Method::GET && req.method() != Method::HEAD {
-                return not_allowed("GET, HEAD");
+            if !readable {
+                return Err(Problem::not_allowed("GET, HEAD"));
             }
-            let id = match Params::parse(req.uri().query(), &["id"]) {
-                Ok(params) => params.text("id").map(str::to_owned),
-                Err(reason) => return problem(Reason::InvalidQuery, &reason),
-            };
-            match (decode(source), id) {
-                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id).await,
-                (None, _) => bad_path(),
-                (_, None) => problem(Reason::InvalidQuery, "the id parameter is required"),
-            }
+            let params = Params::parse(req.uri().query(), &["id"])?;
+            let source = decode(source)?;
+            let id = params.text("id").ok_or_else(|| {
+                Problem::new(Reason::InvalidQuery, "the id parameter is required")
+            })?;
+            event_status(ctx, req.headers(), &source, id).await
         }
         ["events", source, id] => {
-            if req.method() != Method::GET && req.method() != Method::HEAD {
-                return not_allowed("GET, HEAD");
+            if !readable {
+                return Err(Problem::not_allowed("GET, HEAD"));
             }
-            match (decode(source), decode(id)) {
-                (Some(source), Some(id)) => event_status(ctx, req.headers(), &source, &id).await,
-                _ => bad_path(),
-            }
+            event_status(ctx, req.headers(), &decode(source)?, &decode(id)?).await
         }
         ["admin", rest @ ..] => {
             // Authorise before routing, so without the token nothing about the API is revealed.
-            if let Err(denied) = authorize(&ctx.config.admin, req.headers(), Access::Admin) {
-                return denied.response();
-            }
+            authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
             dispatch_admin(ctx, &req, rest).await
         }
         ["healthz"] => health::healthz(),
         ["readyz"] => health::readyz(ctx).await,
-        ["metrics"] if matches!(*req.method(), Method::GET | Method::HEAD) => {
-            metrics::scrape(ctx).await
-        }
-        ["metrics"] => not_allowed("GET, HEAD"),
-        _ => problem(Reason::NotFound, "no such route"),
+        ["metrics"] if readable => Ok(metrics::scrape(ctx).await),
+        ["metrics"] => Err(Problem::not_allowed("GET, HEAD")),
+        _ => Err(Problem::new(Reason::NotFound, "no such route")),
     }
 }
 
-async fn dispatch_admin(
-    ctx: &Ctx,
-    req: &Request<Incoming>,
-    rest: &[&str],
-) -> Response<Full<Bytes>> {
+async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Reply {
     let (method, query) = (req.method(), req.uri().query());
     let readable = method == Method::GET || method == Method::HEAD;
     match rest {
         ["events"] if readable => admin::list_events(ctx, query).await,
-        ["events"] => not_allowed("GET, HEAD"),
+        ["events"] => Err(Problem::not_allowed("GET, HEAD")),
         ["events", source, id, action @ ("payload" | "requeue")] => {
-            let (Some(source), Some(id)) = (decode(source), decode(id)) else {
-                return bad_path();
-            };
+            let (source, id) = (decode(source)?, decode(id)?);
             tracing::Span::current().record("source", source.as_str());
             tracing::Span::current().record("event_id", id.as_str());
             match *action {
                 "payload" if readable => admin::payload(ctx, &source, &id).await,
-                "payload" => not_allowed("GET, HEAD"),
+                "payload" => Err(Problem::not_allowed("GET, HEAD")),
                 _ if method == Method::POST => admin::requeue_one(ctx, &source, &id).await,
-                _ => not_allowed("POST"),
+                _ => Err(Problem::not_allowed("POST")),
             }
         }
         ["destinations"] if readable => admin::destinations(ctx),
-        ["destinations"] => not_allowed("GET, HEAD"),
+        ["destinations"] => Err(Problem::not_allowed("GET, HEAD")),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
-        ["requeue"] => not_allowed("POST"),
-        _ => problem(Reason::NotFound, "no such admin route"),
+        ["requeue"] => Err(Problem::not_allowed("POST")),
+        _ => Err(Problem::new(Reason::NotFound, "no such admin route")),
     }
 }
 
-fn bad_path() -> Response<Full<Bytes>> {
-    problem(
-        Reason::Malformed,
-        "the path is not valid percent-encoded UTF-8",
-    )
-}
-
-fn decode(segment: &str) -> Option<String> {
+/// A path segment, percent-decoded as UTF-8.
+fn decode(segment: &str) -> Result<String, Problem> {
     percent_decode_str(segment)
         .decode_utf8()
-        .ok()
         .map(|s| s.into_owned())
-}
-
-fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
-    let mut res = problem(
-        Reason::MethodNotAllowed,
-        &format!("this route accepts {allow}"),
-    );
-    res.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    res
+        .map_err(|_| {
+            Problem::new(
+                Reason::Malformed,
+                "the path is not valid percent-encoded UTF-8",
+            )
+        })
 }

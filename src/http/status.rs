@@ -6,28 +6,18 @@ use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
+use super::admin::no_event;
 use super::auth::{authorize, Access};
-use super::problem::{problem, Reason};
+use super::problem::Reply;
 use super::{json_response, Ctx};
 use crate::history;
-use crate::store::{EventRecord, StoreError};
+use crate::store::EventRecord;
 
 /// The status resource of one event (the `Location` of its 202).
-pub async fn event_status(
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    source: &str,
-    id: &str,
-) -> Response<Full<Bytes>> {
-    if let Err(denied) = authorize(&ctx.config.admin, headers, Access::Status) {
-        return denied.response();
-    }
-    let record = match ctx.store.get(source, id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return problem(Reason::NotFound, "no such event"),
-        Err(e) => return unreadable(&e),
-    };
-    status_response(ctx, &record)
+pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
+    authorize(&ctx.config.admin, headers, Access::Status)?;
+    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
+    Ok(status_response(ctx, &record))
 }
 
 /// The full status of `record`, with `Retry-After` while it is not final.
@@ -92,13 +82,4 @@ pub fn summary(record: &EventRecord) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     }
-}
-
-/// The 503 for a failed read, logged without detail to the client.
-pub fn unreadable(e: &StoreError) -> Response<Full<Bytes>> {
-    tracing::error!(error = %e, "could not read event");
-    problem(
-        Reason::StorageUnavailable,
-        "the event could not be read; retry later",
-    )
 }
