@@ -108,11 +108,14 @@ fn nesting_depth(body: &[u8]) -> usize {
 /// The 200 a provider's handshake expects (Slack's challenge, Discord's PING, …).
 fn handshake(answer: Answer) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from(answer.body)));
+    *res.status_mut() = answer.status;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(answer.content_type),
-    );
+    if answer.status != StatusCode::NO_CONTENT {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(answer.content_type),
+        );
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.extensions_mut().insert(Delivery::Challenge);
     res

@@ -1,9 +1,16 @@
-//! Discord interactions: `X-Signature-Ed25519: <hex>` is the Ed25519 signature of
-//! `X-Signature-Timestamp` followed by the raw body, checked against the application's public
-//! key (hex, from the Developer Portal), as `verifyKey` does in discord-interactions. Discord's
-//! libraries do not bound the timestamp; hookbox holds it to the tolerance, as for every signed
-//! timestamp. A PING (`"type": 1`) is answered with `{"type": 1}` once its signature verifies;
-//! the id of every other interaction is its `id` (a snowflake).
+//! Discord interactions and webhook events: `X-Signature-Ed25519: <hex>` is the Ed25519
+//! signature of `X-Signature-Timestamp` followed by the raw body, checked against the
+//! application's public key (hex, from the Developer Portal), as `verifyKey` does in
+//! discord-interactions. Discord's libraries do not bound the timestamp; hookbox holds it to the
+//! tolerance, as for every signed timestamp.
+//!
+//! Both kinds of endpoint share the signature but not the body:
+//! - an interaction PING (`"type": 1`, no `event`) is answered with `{"type": 1}`; every other
+//!   interaction is stored under its `id` (a snowflake);
+//! - a webhook-events PING (`"type": 0`) is answered with an empty 204; a webhook event
+//!   (`"type": 1` with an `event` object) carries no id, so it is stored under
+//!   `sha256:<hex of the body>` — Discord resends the same body when it retries, which makes a
+//!   retry a duplicate — with `event.type` as its type.
 //!
 //! `hookbox sign` needs the private key: a secret written `private:<hex 32-byte seed>` signs, and
 //! verifies with the public key derived from it (for tests and local development).
@@ -11,6 +18,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use http::HeaderMap;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::provider::{Answer, Provider};
 use super::{util, IdError, Secret, VerifyError};
@@ -78,11 +86,19 @@ impl Provider for Discord {
     }
 
     fn event_id(&self, _: &HeaderMap, body: &[u8]) -> Result<String, IdError> {
-        util::json_id(body, "/id")
+        match serde_json::from_slice::<Value>(body) {
+            Ok(doc) if is_webhook_event(&doc) => {
+                Ok(format!("sha256:{}", hex::encode(Sha256::digest(body))))
+            }
+            _ => util::json_id(body, "/id"),
+        }
     }
 
     fn event_type(&self, _: &HeaderMap, body: &[u8]) -> Option<String> {
         let doc: Value = serde_json::from_slice(body).ok()?;
+        if is_webhook_event(&doc) {
+            return doc.pointer("/event/type")?.as_str().map(str::to_owned);
+        }
         let name = match doc.get("type")?.as_u64()? {
             1 => "PING",
             2 => "APPLICATION_COMMAND",
@@ -114,8 +130,18 @@ impl Provider for Discord {
 
     fn answer(&self, _: &[Secret], _: &HeaderMap, body: &[u8]) -> Option<Answer> {
         let doc: Value = serde_json::from_slice(body).ok()?;
-        (doc.get("type")?.as_u64()? == 1).then(|| Answer::json(&json!({ "type": 1 })))
+        match doc.get("type")?.as_u64()? {
+            0 => Some(Answer::no_content()),
+            1 if !is_webhook_event(&doc) => Some(Answer::json(&json!({ "type": 1 }))),
+            _ => None,
+        }
     }
+}
+
+/// A webhook event (`"type": 1` with an `event` object), as opposed to an interaction.
+fn is_webhook_event(doc: &Value) -> bool {
+    doc.get("type").and_then(Value::as_u64) == Some(1)
+        && doc.get("event").is_some_and(Value::is_object)
 }
 
 #[cfg(test)]
@@ -181,6 +207,28 @@ mod tests {
         );
         let id = Discord.event_id(&HeaderMap::new(), command.as_bytes());
         assert_eq!(id, Ok("100000000000000002".into()));
+    }
+
+    /// Shapes from Discord's "Webhook Events" page (developers/events/webhook-events).
+    #[test]
+    fn webhook_events_are_pinged_with_204_and_stored_by_body_hash() {
+        let ping = br#"{"version":1,"application_id":"1234560123453231555","type":0}"#;
+        let answer = Discord.answer(&[], &HeaderMap::new(), ping).unwrap();
+        assert_eq!(answer.status, http::StatusCode::NO_CONTENT);
+        assert!(answer.body.is_empty());
+
+        let event = br#"{"version":1,"application_id":"1234560123453231555","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{"scopes":["applications.commands"]}}}"#;
+        assert_eq!(
+            Discord.answer(&[], &HeaderMap::new(), event),
+            None,
+            "stored, not answered"
+        );
+        let id = Discord.event_id(&HeaderMap::new(), event).unwrap();
+        assert_eq!(id, format!("sha256:{}", hex::encode(Sha256::digest(event))));
+        assert_eq!(
+            Discord.event_type(&HeaderMap::new(), event),
+            Some("APPLICATION_AUTHORIZED".into())
+        );
     }
 
     #[test]

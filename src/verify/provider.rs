@@ -81,9 +81,12 @@ pub trait Provider: Send + Sync + fmt::Debug {
     }
 }
 
-/// A response a provider expects instead of the usual 202: a handshake's echo. Always a 200.
+/// A response a provider expects instead of the usual 202: a handshake's echo (200) or a
+/// bare acknowledgement (204).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// 200 with a body, or 204 without one.
+    pub status: http::StatusCode,
     /// `Content-Type` of the body.
     pub content_type: &'static str,
     /// The exact bytes to send.
@@ -91,11 +94,21 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// A JSON answer.
+    /// A JSON answer (200).
     pub fn json(value: &serde_json::Value) -> Self {
         Answer {
+            status: http::StatusCode::OK,
             content_type: "application/json",
             body: value.to_string().into_bytes(),
+        }
+    }
+
+    /// An empty 204.
+    pub fn no_content() -> Self {
+        Answer {
+            status: http::StatusCode::NO_CONTENT,
+            content_type: "text/plain",
+            body: Vec::new(),
         }
     }
 }

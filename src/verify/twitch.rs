@@ -88,6 +88,7 @@ impl Provider for Twitch {
         let doc: Value = serde_json::from_slice(body).ok()?;
         let challenge = doc.get("challenge")?.as_str()?;
         Some(Answer {
+            status: http::StatusCode::OK,
             content_type: "text/plain",
             body: challenge.as_bytes().to_vec(),
         })
