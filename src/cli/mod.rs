@@ -2,6 +2,7 @@
 //! `migrate`.
 
 mod bench;
+mod compact;
 mod events;
 mod migrate;
 mod replay;
@@ -46,6 +47,9 @@ enum Command {
     /// Copy every event from one store to another (sled to redb, or to PostgreSQL), verified by
     /// counts; safe to run again after an interruption.
     Migrate(migrate::MigrateArgs),
+    /// Shrink the redb file of a stopped hookbox to what it holds (redb reuses freed space but
+    /// never returns it to the file system by itself).
+    Compact(compact::CompactArgs),
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
         Some(Command::Events(args)) => events::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Migrate(args)) => migrate::run(args),
+        Some(Command::Compact(args)) => compact::run(args),
     }
 }
 

@@ -457,3 +457,37 @@ async fn migrate_copies_every_event_and_is_safe_to_run_again() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1500 written"), "{out}");
 }
+
+/// `hookbox compact` refuses a store a running hookbox holds, compacts it once stopped (after
+/// a SIGKILL too), and refuses a configuration whose backend is not redb.
+#[cfg(unix)]
+#[tokio::test]
+async fn compact_waits_for_the_store_to_be_free_and_names_what_it_did() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let storage = format!(
+        "[storage]\nbackend = \"redb\"\ndata_dir = {}\n",
+        toml::Value::String(data.display().to_string())
+    );
+    let text = support::BASE_CONFIG.replace("[storage]\n", &storage);
+    let config = write_temp(dir.path(), "config.toml", text.as_bytes());
+    let running = support::process::Hookbox::start(std::path::Path::new(&config)).await;
+    let (code, _, stderr) = hookbox(&["compact", "--config", &config]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+    running.kill();
+
+    let (code, stdout, stderr) = hookbox(&["compact", "--config", &config]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("compacted "), "{stdout}");
+    assert!(stdout.contains("events.redb"), "{stdout}");
+
+    let pg = text.replace(
+        "backend = \"redb\"",
+        "backend = \"postgres\"\ndatabase_url = \"postgres://u@127.0.0.1/x\"",
+    );
+    let pg_config = write_temp(dir.path(), "pg.toml", pg.as_bytes());
+    let (code, _, stderr) = hookbox(&["compact", "--config", &pg_config]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not redb"), "{stderr}");
+}

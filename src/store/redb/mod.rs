@@ -7,6 +7,7 @@
 //! transactions beside it. The `due`, `expiry` and `received` indexes change in the same
 //! transaction as the record they point to, so a crash at any point leaves a consistent queue.
 
+mod compact;
 mod open;
 mod read;
 mod tables;
@@ -31,6 +32,7 @@ use super::{
 };
 use crate::config::{Durability, StorageConfig};
 
+pub use self::compact::{compact, Compacted};
 pub use self::open::FILE;
 
 /// Handle to the redb event store. Cheap to clone.

@@ -147,7 +147,7 @@ impl Slot {
 
 /// Opens (or, when `create`, creates) `file`, creates the tables, and counts what it holds.
 /// redb's panics on a damaged file become a refusal.
-fn open_file(
+pub(super) fn open_file(
     cfg: &StorageConfig,
     file: &std::path::Path,
     create: bool,

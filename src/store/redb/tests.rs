@@ -152,3 +152,64 @@ async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
     assert_eq!(store.pending(), 20);
     store.close().await.expect("close");
 }
+
+/// Succeeded events whose bodies and ids retention has dropped leave free pages behind;
+/// compaction gives them back, keeps what remains readable, and needs the file to itself.
+#[tokio::test]
+async fn compaction_returns_freed_space_and_keeps_the_rest() {
+    use crate::store::embedded_tests::attempt;
+    use crate::store::{Next, Outcome};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = StorageConfig {
+        retention: std::time::Duration::from_millis(1),
+        dedupe_window: std::time::Duration::from_millis(1),
+        ..config(dir.path())
+    };
+    let store = RedbStore::open(&cfg).expect("open");
+    for i in 0..200 {
+        store
+            .accept(event(&format!("e{i}"), 16 * 1024))
+            .await
+            .expect("accept");
+    }
+    store.accept(event("kept", 16)).await.expect("accept");
+    let claimed = store
+        .claim_due(10, 200, 3, &mut |r| (r.id != "kept").then_some(1000))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 200);
+    for c in &claimed {
+        let done = attempt(c, Outcome::Success);
+        store
+            .record_attempt(&c.record, done, Next::Succeeded)
+            .await
+            .expect("record");
+    }
+    // Twice: the first pass purges bodies, the second forgets the ids.
+    let far = u64::MAX / 2;
+    store.expire(far, 1000).await.expect("purge");
+    store.expire(far, 1000).await.expect("forget");
+    assert_eq!(store.count().expect("count"), 1);
+    let busy = super::compact(&cfg);
+    assert!(
+        matches!(busy, Err(StoreError::Config(ref why)) if why.contains("in use")),
+        "{busy:?}"
+    );
+    store.close().await.expect("close");
+
+    let done = super::compact(&cfg).expect("compact");
+    assert!(done.after * 4 < done.before, "{done:?}");
+    let reopened = RedbStore::open(&cfg).expect("reopen after compaction");
+    assert_eq!(reopened.count().expect("count"), 1);
+    let kept = reopened.get("s", "kept").expect("get").expect("kept");
+    assert_eq!(kept.state, crate::store::State::Queued);
+    reopened.close().await.expect("close");
+
+    let empty = tempfile::tempdir().expect("dir");
+    let nothing = super::compact(&config(empty.path()));
+    assert!(
+        matches!(nothing, Err(StoreError::Config(ref why)) if why.contains("does not exist")),
+        "{nothing:?}"
+    );
+}

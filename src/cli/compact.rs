@@ -1,0 +1,50 @@
+//! `hookbox compact`: shrinks the redb file of a stopped hookbox to what it holds.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::StorageBackend;
+
+/// Options of `hookbox compact`.
+#[derive(Debug, clap::Args)]
+pub struct CompactArgs {
+    /// Configuration file naming the data dir.
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    /// Data directory, overriding `storage.data_dir`.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// Runs `hookbox compact`: exit 0 compacted, 1 refused or failed, 2 bad configuration.
+pub fn run(args: CompactArgs) -> ExitCode {
+    let mut storage = match crate::config::load(&args.config) {
+        Ok(config) => config.storage,
+        Err(e) => return super::usage_error(e),
+    };
+    if let Some(dir) = args.data_dir {
+        storage.data_dir = dir;
+    }
+    if storage.backend != StorageBackend::Redb {
+        return super::usage_error(format!(
+            "{}: storage.backend is not redb; only the redb file needs compacting (PostgreSQL \
+             has VACUUM)",
+            args.config.display()
+        ));
+    }
+    match crate::store::redb::compact(&storage) {
+        Ok(done) => {
+            println!(
+                "compacted {}: {} → {} bytes",
+                done.file.display(),
+                done.before,
+                done.after
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookbox compact: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
