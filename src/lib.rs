@@ -9,17 +9,18 @@
 //! `http` and `worker` never call each other, the store is their only link; both feed
 //! [`metrics`], which `GET /metrics` exposes. [`config`] turns `config.toml` plus the
 //! environment into validated settings, [`app`] wires the pieces and drains them on shutdown,
-//! and [`cli`] is the command line. [`history`] numbers an event's attempts across requeues for
-//! both the worker and the status resource.
+//! and [`cli`] is the command line. [`client`] holds the tools that talk to a running hookbox
+//! over HTTP (`replay`, `events`, `bench`) with the one HTTP client they share. [`history`]
+//! numbers an event's attempts across requeues for both the worker and the status resource.
 
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod history;
 pub mod http;
 pub mod metrics;
-pub mod replay;
 pub mod store;
 pub mod verify;
 pub mod worker;

@@ -1,11 +1,8 @@
 //! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
 //! `migrate`.
 
-mod bench;
 mod compact;
-mod events;
 mod migrate;
-mod replay;
 mod serve;
 mod signing;
 
@@ -14,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::client::{bench, events, replay};
 use crate::config::LogFormat;
 
 /// hookbox — receive, verify, dedupe and durably queue webhooks, then process them.
@@ -80,7 +78,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Verify(args)) => signing::verify(args),
         Some(Command::Sign(args)) => signing::sign(args),
-        Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Replay(args)) => replay::run_command(args),
         Some(Command::Events(args)) => events::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Migrate(args)) => migrate::run(args),
@@ -101,13 +99,13 @@ fn quiet_on_closed_pipe() {
 }
 
 /// Reports a usage error on stderr; exit status 2.
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("hookbox: {message}");
     ExitCode::from(2)
 }
 
 /// Loads `path` and the source called `name` from it; a usage error when either fails.
-fn load_source(
+pub(crate) fn load_source(
     path: &std::path::Path,
     name: &str,
 ) -> Result<(crate::config::Config, crate::config::Source), ExitCode> {

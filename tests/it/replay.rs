@@ -63,7 +63,7 @@ async fn replay(config: &Path, args: &[&str]) -> Output {
 }
 
 fn fixture_count() -> usize {
-    let all = hookbox::replay::fixture::collect(&["fixtures".into()], None);
+    let all = hookbox::client::replay::fixture::collect(&["fixtures".into()], None);
     all.expect("fixtures").len()
 }
 

@@ -108,12 +108,14 @@ fn header_map(headers: &[(String, String)]) -> Option<http::HeaderMap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::fixture;
+    use crate::client::replay::fixture;
 
     fn verifier(source: &str) -> Verifier {
         let config =
-            crate::config::load_str(include_str!("../../config.toml"), "config.toml", &|_| None)
-                .unwrap();
+            crate::config::load_str(include_str!("../../../config.toml"), "config.toml", &|_| {
+                None
+            })
+            .unwrap();
         config.source(source).unwrap().verifier.clone()
     }
 

@@ -8,11 +8,11 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use tokio::time::Instant;
 
-use super::client::{Client, Reply};
 use super::fixture::Fixture;
 use super::prepare::prepare;
 use super::report::{Outcome, Report};
 use super::Options;
+use crate::client::{Client, Reply};
 use crate::config::Source;
 
 /// First pause between status polls; it doubles up to [`MAX_POLL_INTERVAL`].

@@ -1,12 +1,13 @@
-//! `hookbox replay`: the command line around [`crate::replay`].
+//! `hookbox replay`: the command line around [`crate::client::replay`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::usage_error;
+use super::fixture;
+use crate::cli::usage_error;
+use crate::client::{replay, Target};
 use crate::config;
-use crate::replay::{self, client::Target, fixture};
 
 /// `hookbox replay`.
 #[derive(Debug, clap::Args)]
@@ -48,7 +49,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(config) => config,
         Err(e) => return usage_error(e),
     };
-    let target = match Target::parse(&args.to) {
+    let target = match Target::parse("--to", &args.to) {
         Ok(target) => target,
         Err(e) => return usage_error(e),
     };

@@ -5,7 +5,7 @@
 //! id and fresh signature headers, [`deliver`] sends one and follows its status resource, and
 //! [`report`] prints a line per event. [`run`] drives them with bounded concurrency.
 
-pub mod client;
+mod command;
 mod deliver;
 pub mod fixture;
 pub mod ids;
@@ -18,7 +18,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::config::Source;
-use client::{Client, Target};
+pub use command::{run as run_command, ReplayArgs};
+
+use crate::client::{Client, Target};
 use fixture::Fixture;
 use report::{Outcome, Printer, Report, Summary};
 

@@ -8,7 +8,7 @@ use http::Method;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
-use crate::replay::client::{Client, Reply, Target};
+use crate::client::{Client, Reply, Target};
 
 /// Time allowed for one request to hookbox.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,22 +40,22 @@ pub fn reply_json(reply: &Reply) -> Result<Value, Failure> {
 /// The admin API of one hookbox, with the token.
 pub struct Api {
     client: Client,
-    base: String,
+    target: Target,
     token: String,
 }
 
 impl Api {
     /// The hookbox at `server`, with the token from `HOOKBOX_ADMIN_TOKEN`.
     pub fn new(server: &str) -> Result<Api, Failure> {
-        Target::parse(server)
-            .map_err(|e| Failure::Usage(e.to_string().replace("--to", "--server")))?;
+        let target =
+            Target::parse("--server", server).map_err(|e| Failure::Usage(e.to_string()))?;
         let token = std::env::var("HOOKBOX_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Failure::Usage("set HOOKBOX_ADMIN_TOKEN to the admin token".into()))?;
         Ok(Api {
             client: Client::new(REQUEST_TIMEOUT),
-            base: server.trim_end_matches('/').to_owned(),
+            target,
             token,
         })
     }
@@ -75,13 +75,13 @@ impl Api {
 
     /// Sends a request; any answer but 2xx becomes a `Server` failure naming its detail.
     pub async fn call(&self, method: Method, path: &str) -> Result<Reply, Failure> {
-        let url = format!("{}{path}", self.base);
+        let url = self.target.url(path);
         let auth = vec![("authorization".to_owned(), format!("Bearer {}", self.token))];
         let reply = self
             .client
             .send(method, &url, &auth, Bytes::new())
             .await
-            .map_err(|e| Failure::Server(format!("{}: {e}", self.base)))?;
+            .map_err(|e| Failure::Server(format!("{}: {e}", self.target.url(""))))?;
         if reply.status.is_success() {
             return Ok(reply);
         }

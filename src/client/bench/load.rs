@@ -1,4 +1,5 @@
-//! The load itself: N keep-alive connections sharing one ticket counter, closed- or open-loop.
+//! The load itself: N tasks, each with one request in flight on the shared client's keep-alive
+//! pool (so N connections), sharing one ticket counter, closed- or open-loop.
 //!
 //! Closed loop: each connection sends its next request as soon as the previous one is
 //! answered; latency is measured from the actual send. Open loop (`--rate`): ticket `i` is due
@@ -10,19 +11,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Tally;
+use crate::client::{Client, ClientError, Target};
 use crate::clock::now_ms;
 
 /// How much load, how fast.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Connections (each with at most one request in flight).
+    /// Concurrent requests (each task keeps one in flight, so this many connections).
     pub connections: usize,
     /// Most requests sent.
     pub requests: u64,
@@ -85,12 +87,17 @@ impl Shared {
     }
 }
 
-/// Opens every connection, then runs `plan` against `target`.
-pub async fn run(plan: Plan, factory: EventFactory, target: &Target) -> Result<Outcome, SendError> {
-    let mut conns = Vec::with_capacity(plan.connections);
-    for _ in 0..plan.connections {
-        conns.push(Conn::open(target).await?);
-    }
+/// Runs `plan` against `target` once one request has shown it answers.
+pub async fn run(
+    plan: Plan,
+    factory: EventFactory,
+    client: &Client,
+    target: &Target,
+) -> Result<Outcome, ClientError> {
+    // An unreachable target fails the run before the clock starts, not as N × errors.
+    let client = client.with_timeout(plan.timeout);
+    (client.send(Method::GET, &target.url("/healthz"), &[], Bytes::new())).await?;
+    let url: Arc<str> = target.url(&plan.path).into();
     let shared = Arc::new(Shared {
         plan,
         factory,
@@ -98,9 +105,8 @@ pub async fn run(plan: Plan, factory: EventFactory, target: &Target) -> Result<O
         tickets: AtomicU64::new(0),
         unique: AtomicU64::new(0),
     });
-    let tasks: Vec<_> = conns
-        .into_iter()
-        .map(|conn| tokio::spawn(drive(conn, shared.clone())))
+    let tasks: Vec<_> = (0..shared.plan.connections)
+        .map(|_| tokio::spawn(drive(client.clone(), url.clone(), shared.clone())))
         .collect();
     let mut tally = Tally::new();
     for task in tasks {
@@ -117,10 +123,9 @@ pub async fn run(plan: Plan, factory: EventFactory, target: &Target) -> Result<O
 }
 
 /// One connection's loop.
-async fn drive(mut conn: Conn, shared: Arc<Shared>) -> Tally {
+async fn drive(client: Client, url: Arc<str>, shared: Arc<Shared>) -> Tally {
     let mut tally = Tally::new();
     let mut rng = StdRng::from_entropy();
-    let plan = &shared.plan;
     while let Some((_, due)) = shared.take() {
         // Latency counts from the intended time when the connection was behind schedule (the
         // stall is the server's), from the actual send when it had to wait for the ticket (the
@@ -137,12 +142,11 @@ async fn drive(mut conn: Conn, shared: Arc<Shared>) -> Tally {
         let id = shared.factory.id(n);
         let body = shared.factory.body(&id);
         let headers = shared.factory.headers(&body, &id, now_ms() / 1000);
-        let result = conn
-            .send(Method::POST, &plan.path, &headers, body, plan.timeout)
-            .await;
+        let result = client.send(Method::POST, &url, &headers, body).await;
         tally.record_latency(from.elapsed());
         match result {
-            Ok((status, _)) => {
+            Ok(reply) => {
+                let status = reply.status;
                 *tally.statuses.entry(status.as_u16()).or_default() += 1;
                 if status.as_u16() == 202 && !duplicate {
                     tally.accepted.push(n);

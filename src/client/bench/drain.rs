@@ -12,9 +12,9 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::Value;
 
-use super::client::{Conn, SendError, Target};
 use super::events::EventFactory;
 use super::report::Drain;
+use crate::client::{Client, ClientError, Target};
 use crate::clock::now_ms;
 
 /// Between two looks at something not yet final.
@@ -25,7 +25,7 @@ const POLL: Duration = Duration::from_millis(25);
 pub enum DrainError {
     /// A request failed.
     #[error(transparent)]
-    Send(#[from] SendError),
+    Send(#[from] ClientError),
     /// The server answered something other than the expected JSON.
     #[error("{path}: unexpected answer {status}: {body}")]
     Unexpected {
@@ -43,7 +43,8 @@ pub enum DrainError {
 
 /// Polls status resources or the admin listing with bearer auth where configured.
 pub struct Watcher {
-    conn: Conn,
+    client: Client,
+    target: Target,
     auth: Vec<(String, String)>,
     source: String,
     deadline: Instant,
@@ -52,33 +53,36 @@ pub struct Watcher {
 
 impl Watcher {
     /// A watcher for `source` on `target` that gives up after `limit`.
-    pub async fn new(
+    pub fn new(
+        client: &Client,
         target: &Target,
         source: &str,
         token: Option<&str>,
         limit: Duration,
-    ) -> Result<Self, DrainError> {
+    ) -> Self {
         let auth = token
             .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
             .unwrap_or_default();
-        Ok(Watcher {
-            conn: Conn::open(target).await?,
+        Watcher {
+            client: client.with_timeout(Duration::from_secs(30)),
+            target: target.clone(),
             auth,
             source: source.to_owned(),
             deadline: Instant::now() + limit,
             limit,
-        })
+        }
     }
 
     async fn get(&mut self, path: &str) -> Result<(StatusCode, Bytes), DrainError> {
         if Instant::now() > self.deadline {
             return Err(DrainError::TimedOut(self.limit));
         }
-        let timeout = Duration::from_secs(30);
-        let auth = &self.auth;
-        Ok((self.conn)
-            .send(Method::GET, path, auth, Bytes::new(), timeout)
-            .await?)
+        let url = self.target.url(path);
+        let reply = (self
+            .client
+            .send(Method::GET, &url, &self.auth, Bytes::new()))
+        .await?;
+        Ok((reply.status, reply.body))
     }
 
     async fn get_json(&mut self, path: &str) -> Result<Value, DrainError> {

@@ -6,7 +6,6 @@
 //! requests/s, latency percentiles from an HDR histogram and counts per status; with
 //! `--wait-drained`, also how long the worker took to finish every accepted event.
 
-mod client;
 mod drain;
 mod events;
 mod load;
@@ -16,7 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{load_source, usage_error};
+use crate::cli::{load_source, usage_error};
+use crate::client::{Client, Target};
 use crate::clock::now_ms;
 use report::{Latency, Report};
 
@@ -131,24 +131,29 @@ pub fn run(args: BenchArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let target = match client::Target::resolve(&args.to, args.allow_remote).await {
+        let target = match Target::parse("--to", &args.to) {
             Ok(target) => target,
             Err(e) => return usage_error(e),
         };
-        let watcher =
-            |target| drain::Watcher::new(target, &args.source, token.as_deref(), drain_limit);
+        if !args.allow_remote {
+            if let Err(e) = target.check_loopback().await {
+                return usage_error(e);
+            }
+        }
+        let client = Client::new(plan.timeout);
+        let watcher = |target| {
+            let limit = drain_limit;
+            drain::Watcher::new(&client, target, &args.source, token.as_deref(), limit)
+        };
         if plan.requests == 0 && args.wait_drained {
             let started = now_ms();
-            let result = match watcher(&target).await {
-                Ok(mut w) => w.backlog(started).await,
-                Err(e) => Err(e),
-            };
+            let result = watcher(&target).backlog(started).await;
             return match result {
                 Ok(d) => print(&args, &report(&args, &plan, None, Some(d))),
                 Err(e) => failure(format!("waiting for the backlog: {e}")),
             };
         }
-        let outcome = match load::run(plan.clone(), factory.clone(), &target).await {
+        let outcome = match load::run(plan.clone(), factory.clone(), &client, &target).await {
             Ok(outcome) => outcome,
             Err(e) => return failure(format!("{}: {e}", args.to)),
         };
@@ -158,10 +163,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
             let since = |at: std::time::Instant| now - at.elapsed().as_millis() as u64;
             let (started, finished) = (since(outcome.started), since(outcome.finished));
             let accepted = outcome.tally.accepted;
-            let result = match watcher(&target).await {
-                Ok(mut w) => w.events(&factory, accepted, started, finished).await,
-                Err(e) => Err(e),
-            };
+            let result = (watcher(&target))
+                .events(&factory, accepted, started, finished)
+                .await;
             match result {
                 Ok(d) => report.drain = Some(d),
                 Err(e) => {
