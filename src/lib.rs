@@ -22,5 +22,6 @@ pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod store;
+pub mod tls;
 pub mod verify;
 pub mod worker;

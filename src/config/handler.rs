@@ -2,7 +2,10 @@
 //! environment a command may see.
 
 use super::load::{err, KeyError};
-use super::source::{CommandConfig, HandlerConfig};
+use std::sync::Arc;
+
+use super::source::{CommandConfig, ForwardConfig, HandlerConfig};
+use crate::tls::{self, PemRole, TlsError, TlsFiles};
 use crate::verify::{self, Scheme, Secret};
 
 /// The handler of the source whose variables start with `env_prefix` and which keeps
@@ -29,14 +32,44 @@ pub(super) fn build_handler(
             verify::check_secret(&Scheme::standard(), secret)
                 .or_else(|r| err("handler.secret", r))?;
             match f.url.parse::<http::Uri>() {
-                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
-                _ => return err("handler.url", "must be an absolute http:// URL"),
+                Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {
+                    f.tls = Some(build_tls(f)?);
+                }
+                Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {
+                    let tls_files = [&f.ca_file, &f.client_cert_file, &f.client_key_file];
+                    if tls_files.iter().any(|file| file.is_some()) {
+                        return err("handler.url", "must be https:// when TLS files are set");
+                    }
+                }
+                _ => return err("handler.url", "must be an absolute http:// or https:// URL"),
             }
             check_pass_headers(&f.pass_headers, keep_headers)?;
         }
         HandlerConfig::Command(c) => check_command(c)?,
     }
     Ok(handler)
+}
+
+/// The TLS client of an `https://` forward, its files read and checked now.
+fn build_tls(f: &ForwardConfig) -> Result<Arc<rustls::ClientConfig>, KeyError> {
+    let files = TlsFiles {
+        ca_file: f.ca_file.as_deref(),
+        client_cert_file: f.client_cert_file.as_deref(),
+        client_key_file: f.client_key_file.as_deref(),
+    };
+    tls::client_config(&files).or_else(|e| {
+        let key = match &e {
+            TlsError::File {
+                role: PemRole::Ca, ..
+            } => "handler.ca_file",
+            TlsError::File {
+                role: PemRole::ClientCert,
+                ..
+            } => "handler.client_cert_file",
+            _ => "handler.client_key_file",
+        };
+        err(key, e.to_string())
+    })
 }
 
 /// Only stored headers can be passed on, and hookbox's own (`webhook-*`, `hookbox-*`) are

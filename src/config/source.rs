@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -91,7 +92,7 @@ pub enum HandlerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardConfig {
-    /// Target URL (`http://`).
+    /// Target URL (`http://` or `https://`).
     pub url: String,
     /// Standard Webhooks secret (`whsec_<base64>`) used to sign forwarded requests;
     /// `<SOURCE>_FORWARD_SECRET` replaces it.
@@ -105,6 +106,15 @@ pub struct ForwardConfig {
     /// 4xx statuses to retry rather than treat as permanent (408, 425 and 429 always retry).
     #[serde(default)]
     pub retry_statuses: Vec<u16>,
+    /// `https://` only: PEM certificates trusted on top of the system's roots (a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// `https://` only: PEM client certificate chain presented to the target (mTLS).
+    pub client_cert_file: Option<PathBuf>,
+    /// `https://` only: PEM private key of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
+    /// The TLS client built from the three files above at load time (`https://` URLs only).
+    #[serde(skip)]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 fn default_forward_timeout() -> Duration {

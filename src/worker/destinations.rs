@@ -2,7 +2,7 @@
 //! worker: a cap on attempts running against it (below `worker.concurrency` by default) and a
 //! [`Breaker`] that stops sending to it after repeated failures.
 //!
-//! A destination is a forward target's `host:port`; sources forwarding to the same place share
+//! A destination is a forward target's `scheme://host:port`; sources forwarding to the same place share
 //! it. `log` and `command` handlers have none. Every change is published to [`Metrics`], which
 //! `/metrics` and `GET /admin/destinations` read.
 
@@ -15,14 +15,20 @@ use crate::config::{Config, HandlerConfig};
 use crate::metrics::{DestinationSnapshot, Metrics};
 use crate::store::Outcome;
 
-/// The destination of a forward target URL: its `host:port` (port 80 when not written).
+/// The destination of a forward target URL: its `scheme://host:port` (the scheme's port when
+/// not written). The scheme is part of it: `http://h:8443` and `https://h:8443` are different
+/// services as far as the breaker can tell.
 pub fn destination_of(handler: &HandlerConfig) -> Option<String> {
     let HandlerConfig::Forward(f) = handler else {
         return None;
     };
     let uri: http::Uri = f.url.parse().ok()?;
     let host = uri.host()?;
-    Some(format!("{host}:{}", uri.port_u16().unwrap_or(80)))
+    let scheme = uri.scheme_str()?;
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some(format!("{scheme}://{host}:{port}"))
 }
 
 /// Whether `report` says the destination itself is unwell: no answer in time, no connection,

@@ -91,7 +91,7 @@ struct Pass {
 impl Dispatcher {
     fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>) -> Dispatcher {
         let policy = RetryPolicy::new(&config.worker);
-        let handlers = Handlers::new();
+        let handlers = Handlers::new(&config);
         let destinations = Destinations::new(&config, metrics.clone());
         Dispatcher {
             shared: Arc::new(Shared {

@@ -65,7 +65,7 @@ async fn a_hanging_destination_cannot_starve_other_sources() {
         .await;
     }
     let metrics = String::from_utf8(get(&server.url("/metrics")).await.body.to_vec()).unwrap();
-    let dest = target.addr.to_string();
+    let dest = format!("http://{}", target.addr);
     assert!(
         metrics.contains(&format!(
             "hookbox_destination_in_flight{{destination=\"{dest}\"}} 2"
@@ -97,7 +97,7 @@ async fn a_failing_destination_opens_its_circuit_probes_and_closes() {
     assert_eq!(open["openedTotal"], 1, "{open}");
     assert!(open["openUntil"].is_u64(), "{open}");
     let metrics = String::from_utf8(get(&server.url("/metrics")).await.body.to_vec()).unwrap();
-    let dest = target.addr.to_string();
+    let dest = format!("http://{}", target.addr);
     let series =
         format!("hookbox_destination_circuit_state{{destination=\"{dest}\",state=\"open\"}} 1");
     assert!(metrics.contains(&series), "{metrics}");

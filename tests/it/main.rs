@@ -23,3 +23,4 @@ mod replay;
 mod replay_attack;
 mod slowloris;
 mod storage_failure;
+mod tls;

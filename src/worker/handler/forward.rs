@@ -6,14 +6,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, Request};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
+use std::collections::HashMap;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::request::build_request;
 use super::{error_chain, truncate, Job, Report};
-use crate::config::ForwardConfig;
+use crate::config::{Config, ForwardConfig, HandlerConfig};
 use crate::store::Outcome;
+use crate::tls;
 use crate::worker::retry_after::parse_retry_after;
 
 /// Most of a response body read (to reuse the connection and keep an excerpt).
@@ -35,22 +39,41 @@ pub fn classify_status(status: u16, retry_statuses: &[u16]) -> Outcome {
     }
 }
 
-/// The HTTP client shared by every forward (one connection pool per process).
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The HTTP clients of the forwards: one keep-alive pool for every `http://` target, and one
+/// per `https://` source (each has its own trust and client certificate).
 #[derive(Debug, Clone)]
 pub struct Forwarder {
-    client: Client<HttpConnector, Full<Bytes>>,
+    plain: Client<HttpConnector, Full<Bytes>>,
+    tls: HashMap<String, HttpsClient>,
+}
+
+/// A client with a keep-alive pool over `connector`.
+fn pooled<C: Connect + Clone>(connector: C) -> Client<C, Full<Bytes>> {
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
 }
 
 impl Forwarder {
-    /// A client with a keep-alive pool. Must be called inside a tokio runtime.
-    pub fn new() -> Forwarder {
+    /// The clients for `config`'s forward sources. Must be called inside a tokio runtime.
+    pub fn new(config: &Config) -> Forwarder {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        Forwarder { client }
+        let tls = (config.sources.iter())
+            .filter_map(|s| match &s.handler {
+                HandlerConfig::Forward(ForwardConfig { tls: Some(tls), .. }) => {
+                    Some((s.name.clone(), pooled(tls::connector(tls))))
+                }
+                _ => None,
+            })
+            .collect();
+        Forwarder {
+            plain: pooled(connector),
+            tls,
+        }
     }
 
     /// Delivers `job` to the target once, within the target's timeout.
@@ -65,43 +88,49 @@ impl Forwarder {
                 return Report::permanent("could not build the request").with_detail(e.to_string())
             }
         };
-        let answer = tokio::time::timeout(cfg.timeout, self.exchange(request)).await;
-        match answer {
+        let exchange = async {
+            match &cfg.tls {
+                None => exchange(&self.plain, request).await,
+                Some(tls) => match self.tls.get(&job.record.source) {
+                    Some(client) => exchange(client, request).await,
+                    None => exchange(&pooled(tls::connector(tls)), request).await,
+                },
+            }
+        };
+        match tokio::time::timeout(cfg.timeout, exchange).await {
             Err(_) => Report::transient(format!("no answer within {:?}", cfg.timeout)),
-            Ok(Err(e)) => Report::transient(format!("request failed: {}", error_chain(&e))),
+            Ok(Err(e)) => Report::transient(
+                tls::handshake_failure(&e)
+                    .unwrap_or_else(|| format!("request failed: {}", error_chain(&e))),
+            ),
             Ok(Ok(answer)) => answer.report(&cfg.retry_statuses, now),
         }
     }
-
-    async fn exchange(
-        &self,
-        request: Request<Full<Bytes>>,
-    ) -> Result<Answer, hyper_util::client::legacy::Error> {
-        let response = self.client.request(request).await?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        // A body too large or cut short only loses the excerpt, not the status.
-        let body = Limited::new(response.into_body(), RESPONSE_READ_LIMIT)
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
-    }
 }
 
-impl Default for Forwarder {
-    fn default() -> Self {
-        Forwarder::new()
-    }
+/// Sends `request` and reads the status, `Retry-After` and the start of the body.
+async fn exchange<C: Connect + Clone + Send + Sync + 'static>(
+    client: &Client<C, Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+) -> Result<Answer, hyper_util::client::legacy::Error> {
+    let response = client.request(request).await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // A body too large or cut short only loses the excerpt, not the status.
+    let body = Limited::new(response.into_body(), RESPONSE_READ_LIMIT)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// What the target said.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::HandlerConfig;
+use crate::config::{Config, HandlerConfig};
 use crate::store::{EventRecord, Outcome};
 
 pub use forward::classify_status;
@@ -143,10 +143,10 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    /// Ready-to-use handlers. Must be called inside a tokio runtime.
-    pub fn new() -> Handlers {
+    /// Ready-to-use handlers for `config`'s sources. Must be called inside a tokio runtime.
+    pub fn new(config: &Config) -> Handlers {
         Handlers {
-            forward: forward::Forwarder::new(),
+            forward: forward::Forwarder::new(config),
         }
     }
 
@@ -157,12 +157,6 @@ impl Handlers {
             HandlerConfig::Forward(cfg) => self.forward.run(cfg, job).await,
             HandlerConfig::Command(cfg) => command::run(cfg, job).await,
         }
-    }
-}
-
-impl Default for Handlers {
-    fn default() -> Self {
-        Handlers::new()
     }
 }
 

@@ -151,6 +151,10 @@ mod tests {
             timeout: Duration::from_secs(1),
             pass_headers: pass.iter().map(|p| (*p).into()).collect(),
             retry_statuses: Vec::new(),
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            tls: None,
         }
     }
 

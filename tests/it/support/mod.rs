@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod flow;
 pub mod pids;
+pub mod pki;
 pub mod process;
 pub mod raw;
 pub mod target;

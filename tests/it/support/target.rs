@@ -1,5 +1,6 @@
-//! A downstream application for processing tests: a real HTTP server on 127.0.0.1:0 that
-//! records every request and answers from a script, plus a bounded polling helper.
+//! A downstream application for processing tests: a real HTTP (or HTTPS) server on
+//! 127.0.0.1:0 that records every request and answers from a script, plus a bounded polling
+//! helper.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -105,6 +106,10 @@ struct State {
 pub struct Target {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Whether it speaks TLS (then its URL names `localhost`, what its certificate says).
+    tls: bool,
+    /// Handshakes that failed (TLS targets only).
+    handshake_failures: Arc<AtomicUsize>,
     state: Arc<Mutex<State>>,
     release: CancellationToken,
     connections: Arc<AtomicUsize>,
@@ -114,6 +119,15 @@ pub struct Target {
 impl Target {
     /// Starts a target that answers 200 unless scripted otherwise.
     pub async fn start() -> Target {
+        Target::start_with(None).await
+    }
+
+    /// [`Target::start`] speaking HTTPS with `config`.
+    pub async fn start_tls(config: Arc<rustls::ServerConfig>) -> Target {
+        Target::start_with(Some(tokio_rustls::TlsAcceptor::from(config))).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Target {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind target");
         let addr = listener.local_addr().expect("target addr");
         let state = Arc::new(Mutex::new(State {
@@ -123,14 +137,20 @@ impl Target {
         }));
         let release = CancellationToken::new();
         let connections = Arc::new(AtomicUsize::new(0));
+        let handshake_failures = Arc::new(AtomicUsize::new(0));
+        let counters = (connections.clone(), handshake_failures.clone());
+        let is_tls = tls.is_some();
         let accept = tokio::spawn(accept_loop(
             listener,
+            tls,
             state.clone(),
             release.clone(),
-            connections.clone(),
+            counters,
         ));
         Target {
             addr,
+            tls: is_tls,
+            handshake_failures,
             state,
             release,
             connections,
@@ -138,9 +158,18 @@ impl Target {
         }
     }
 
-    /// `http://<addr>/hook`.
+    /// `http://<addr>/hook`, or `https://localhost:<port>/hook`.
     pub fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
+        if self.tls {
+            format!("https://localhost:{}/hook", self.addr.port())
+        } else {
+            format!("http://{}/hook", self.addr)
+        }
+    }
+
+    /// TLS handshakes that failed so far.
+    pub fn handshake_failures(&self) -> usize {
+        self.handshake_failures.load(Ordering::SeqCst)
     }
 
     /// Answers for the next requests, in order; then the default applies again.
@@ -201,19 +230,32 @@ impl Drop for Target {
 
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<Mutex<State>>,
     release: CancellationToken,
-    connections: Arc<AtomicUsize>,
+    (connections, handshake_failures): (Arc<AtomicUsize>, Arc<AtomicUsize>),
 ) {
     while let Ok((stream, _)) = listener.accept().await {
         let (state, release) = (state.clone(), release.clone());
         let service = service_fn(move |req| answer(req, state.clone(), release.clone()));
-        let connections = connections.clone();
+        let (connections, failures) = (connections.clone(), handshake_failures.clone());
+        let tls = tls.clone();
         connections.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Err(_) => {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                },
+            }
             connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
