@@ -1,13 +1,17 @@
 //! The one HTTP/1 client of the client tools (`replay`, `events`, `bench`): a keep-alive pool,
 //! one request with a deadline, and a bounded response body.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+use crate::tls::{self, TlsError, TlsFiles};
 
 /// Largest response body read; hookbox's answers are a few hundred bytes.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -41,8 +45,8 @@ pub enum ClientError {
     /// The URL or a header could not be used in a request.
     #[error("invalid request: {0}")]
     Request(#[from] http::Error),
-    /// Connecting or exchanging the request failed.
-    #[error("{0}")]
+    /// Connecting (TLS included) or exchanging the request failed.
+    #[error("{}", describe(.0))]
     Send(#[from] hyper_util::client::legacy::Error),
     /// The response body could not be read (or was over 1 MiB).
     #[error("reading the response: {0}")]
@@ -52,21 +56,40 @@ pub enum ClientError {
     Timeout(Duration),
 }
 
-/// A pooled HTTP/1 client with a per-request deadline.
+/// What a failed exchange says: the TLS failure in plain words, or the error and its sources
+/// (so "client error (Connect)" also says "Connection refused").
+fn describe(error: &hyper_util::client::legacy::Error) -> String {
+    if let Some(tls) = tls::handshake_failure(error) {
+        return tls;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// A pooled HTTP/1 client (`http://` and `https://`) with a per-request deadline.
 #[derive(Clone)]
 pub struct Client {
-    inner: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    inner: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl Client {
-    /// A client whose requests (head and body) must complete within `timeout`.
-    pub fn new(timeout: Duration) -> Client {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+    /// A client whose requests (head and body) must complete within `timeout`, trusting the
+    /// system's roots and the PEM certificates in `ca_file` for `https://`.
+    pub fn new(timeout: Duration, ca_file: Option<&Path>) -> Result<Client, TlsError> {
+        let files = TlsFiles {
+            ca_file,
+            ..TlsFiles::default()
+        };
+        let connector = tls::connector(&*tls::client_config(&files)?);
         let inner =
             hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
-        Client { inner, timeout }
+        Ok(Client { inner, timeout })
     }
 
     /// The same connection pool with another deadline.

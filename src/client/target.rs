@@ -1,8 +1,9 @@
-//! Where a client tool sends: the base URL of a running hookbox (`--to`, `--server`).
+//! Where a client tool sends: the base URL of a running hookbox (`--to`, `--server`), `http://`
+//! or `https://` (hookbox behind a TLS proxy).
 
 use std::net::SocketAddr;
 
-/// A hookbox base URL such as `http://127.0.0.1:8080` or `http://host/prefix/`.
+/// A hookbox base URL such as `http://127.0.0.1:8080` or `https://host/prefix/`.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// `scheme://authority`, used to resolve `Location` paths.
@@ -25,10 +26,8 @@ pub enum TargetError {
         /// What was given.
         url: String,
     },
-    /// A scheme other than `http`.
-    #[error(
-        "{flag} {url:?}: only http:// is supported (send to hookbox itself, not its TLS proxy)"
-    )]
+    /// A scheme other than `http` and `https`.
+    #[error("{flag} {url:?}: only http:// and https:// are supported")]
     Scheme {
         /// The flag that gave it.
         flag: &'static str,
@@ -58,8 +57,9 @@ impl Target {
         };
         let uri: http::Uri = url.parse().map_err(|_| invalid())?;
         let authority = uri.authority().ok_or_else(invalid)?;
-        let port = match uri.scheme_str() {
-            Some("http") => authority.port_u16().unwrap_or(80),
+        let (scheme, port) = match uri.scheme_str() {
+            Some("http") => ("http", authority.port_u16().unwrap_or(80)),
+            Some("https") => ("https", authority.port_u16().unwrap_or(443)),
             _ => {
                 return Err(TargetError::Scheme {
                     flag,
@@ -68,7 +68,7 @@ impl Target {
             }
         };
         Ok(Target {
-            origin: format!("http://{authority}"),
+            origin: format!("{scheme}://{authority}"),
             base: url.trim_end_matches('/').to_owned(),
             host: authority.host().trim_matches(['[', ']']).to_owned(),
             port,
@@ -137,6 +137,8 @@ mod tests {
             "http://proxy.test/events/github/x"
         );
         assert_eq!(prefixed.resolve("http://a.test/e"), "http://a.test/e");
+        let tls = Target::parse("--to", "https://hooks.test/").unwrap();
+        assert_eq!(tls.resolve("/events/a/b"), "https://hooks.test/events/a/b");
         assert!(matches!(
             Target::parse("--to", "ftp://x.test"),
             Err(TargetError::Scheme { .. })

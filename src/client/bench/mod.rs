@@ -23,7 +23,8 @@ use report::{Latency, Report};
 /// `hookbox bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Base URL to load, e.g. `http://127.0.0.1:8080` (loopback only unless --allow-remote).
+    /// Base URL to load, e.g. `http://127.0.0.1:8080` or `https://…` (loopback only unless
+    /// --allow-remote).
     #[arg(long)]
     to: String,
     /// Source to send as: its scheme and first secret come from --config.
@@ -64,6 +65,9 @@ pub struct BenchArgs {
     /// Time allowed for one request, seconds.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
+    /// PEM file of a CA to trust for an https:// URL, on top of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     allow_remote: bool,
@@ -140,7 +144,10 @@ pub fn run(args: BenchArgs) -> ExitCode {
                 return usage_error(e);
             }
         }
-        let client = Client::new(plan.timeout);
+        let client = match Client::new(plan.timeout, args.ca_file.as_deref()) {
+            Ok(client) => client,
+            Err(e) => return usage_error(format!("--ca-file: {e}")),
+        };
         let watcher = |target| {
             let limit = drain_limit;
             drain::Watcher::new(&client, target, &args.source, token.as_deref(), limit)

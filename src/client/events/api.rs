@@ -46,7 +46,7 @@ pub struct Api {
 
 impl Api {
     /// The hookbox at `server`, with the token from `HOOKBOX_ADMIN_TOKEN`.
-    pub fn new(server: &str) -> Result<Api, Failure> {
+    pub fn new(server: &str, ca_file: Option<&std::path::Path>) -> Result<Api, Failure> {
         let target =
             Target::parse("--server", server).map_err(|e| Failure::Usage(e.to_string()))?;
         let token = std::env::var("HOOKBOX_ADMIN_TOKEN")
@@ -54,7 +54,8 @@ impl Api {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Failure::Usage("set HOOKBOX_ADMIN_TOKEN to the admin token".into()))?;
         Ok(Api {
-            client: Client::new(REQUEST_TIMEOUT),
+            client: Client::new(REQUEST_TIMEOUT, ca_file)
+                .map_err(|e| Failure::Usage(format!("--ca-file: {e}")))?,
             target,
             token,
         })

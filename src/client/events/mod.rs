@@ -19,9 +19,12 @@ use crate::store::State;
 /// `hookbox events`.
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {
-    /// Base URL of the running hookbox.
+    /// Base URL of the running hookbox (http:// or https://).
     #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// PEM file of a CA to trust for an https:// URL, on top of the system's roots.
+    #[arg(long, global = true, value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: EventsCommand,
 }
@@ -124,7 +127,7 @@ fn fail(failure: Failure) -> ExitCode {
 }
 
 async fn execute(args: EventsArgs) -> Result<(), Failure> {
-    let api = Api::new(&args.server)?;
+    let api = Api::new(&args.server, args.ca_file.as_deref())?;
     match args.command {
         EventsCommand::List(list) => list_events(&api, list).await,
         EventsCommand::Show {

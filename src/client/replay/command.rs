@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::fixture;
+use super::{fixture, REQUEST_TIMEOUT};
 use crate::cli::usage_error;
-use crate::client::{replay, Target};
+use crate::client::{replay, Client, Target};
 use crate::config;
 
 /// `hookbox replay`.
@@ -15,9 +15,12 @@ pub struct ReplayArgs {
     /// Fixture files or folders (folders are searched for `*.json`; the folder names the source).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Base URL of the running hookbox.
+    /// Base URL of the running hookbox (http:// or https://).
     #[arg(long)]
     to: String,
+    /// PEM file of a CA to trust for an https:// URL, on top of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Send every fixture to this source instead of the one its folder names.
     #[arg(long)]
     source: Option<String>,
@@ -53,6 +56,10 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(target) => target,
         Err(e) => return usage_error(e),
     };
+    let client = match Client::new(REQUEST_TIMEOUT, args.ca_file.as_deref()) {
+        Ok(client) => client,
+        Err(e) => return usage_error(format!("--ca-file: {e}")),
+    };
     let fixtures = match fixture::collect(&args.paths, args.source.as_deref()) {
         Ok(fixtures) => fixtures,
         Err(e) => return usage_error(e),
@@ -85,7 +92,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let summary = runtime.block_on(replay::run(options, jobs));
+    let summary = runtime.block_on(replay::run(client, options, jobs));
     eprintln!("{summary}");
     if summary.failures() > 0 {
         ExitCode::from(1)

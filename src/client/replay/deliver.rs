@@ -56,7 +56,7 @@ pub async fn replay_one(
     {
         Ok(reply) => reply,
         Err(e) => {
-            report.outcome = Outcome::Failed(chain(&e));
+            report.outcome = Outcome::Failed(e.to_string());
             return report;
         }
     };
@@ -132,7 +132,7 @@ async fn follow(client: &Client, url: &str, token: Option<&str>, timeout: Durati
         let poll = client.send(Method::GET, url, &headers, Bytes::new());
         let reply = match tokio::time::timeout_at(deadline, poll).await {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return Outcome::Failed(format!("status resource: {}", chain(&e))),
+            Ok(Err(e)) => return Outcome::Failed(format!("status resource: {}", e)),
             Err(_) => return Outcome::TimedOut(last_state),
         };
         match reply.status {
@@ -161,17 +161,6 @@ async fn follow(client: &Client, url: &str, token: Option<&str>, timeout: Durati
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(MAX_POLL_INTERVAL);
     }
-}
-
-/// `e` and its sources, so "client error (Connect)" also says "Connection refused".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 fn is_final(state: &str) -> bool {

@@ -25,7 +25,7 @@ use fixture::Fixture;
 use report::{Outcome, Printer, Report, Summary};
 
 /// Time allowed for one request to hookbox (the delivery or one status poll).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a replay runs.
 #[derive(Debug, Clone)]
@@ -46,8 +46,7 @@ pub struct Options {
 
 /// Replays every fixture `repeat` times, printing a line per event as it finishes, and returns
 /// the counts. Each job pairs a fixture with its configured source.
-pub async fn run(options: Options, jobs: Vec<(Fixture, Source)>) -> Summary {
-    let client = Client::new(REQUEST_TIMEOUT);
+pub async fn run(client: Client, options: Options, jobs: Vec<(Fixture, Source)>) -> Summary {
     let options = Arc::new(options);
     let jobs: Vec<(Arc<Fixture>, Arc<Source>)> = jobs
         .into_iter()

@@ -1,7 +1,9 @@
 //! Forwarding over HTTPS to a real loopback application whose certificates a throwaway CA
 //! made in the test: trust through `ca_file`, the failures an operator must be able to tell
 //! apart (unknown issuer, name mismatch, expiry, a missing client certificate), mTLS, and
-//! config errors that name the file and key.
+//! config errors that name the file and key. [`cli`]: the client tools over HTTPS.
+
+mod cli;
 
 use crate::support::flow::{config, deliver, forward, forward_verifier, outcomes, settled, FAST};
 use crate::support::pki::{Pki, ServerCert};
@@ -11,7 +13,7 @@ use crate::support::{get, unix_now, TestServer};
 use serde_json::Value;
 
 /// A TOML string holding `path`.
-fn toml_path(path: &std::path::Path) -> String {
+pub(super) fn toml_path(path: &std::path::Path) -> String {
     toml::Value::String(path.display().to_string()).to_string()
 }
 
