@@ -4,16 +4,18 @@
 use super::load::{err, KeyError};
 use std::sync::Arc;
 
-use super::source::{CommandConfig, ForwardConfig, HandlerConfig};
+use super::source::{CommandConfig, ForwardConfig, HandlerConfig, Signing};
 use crate::tls::{self, PemRole, TlsError, TlsFiles};
-use crate::verify::{self, Scheme, Secret};
+use crate::verify::{self, Scheme, SchemeOptions, Secret};
 
-/// The handler of the source whose variables start with `env_prefix` and which keeps
-/// `keep_headers`, validated, with its forward secret taken from the environment when set there.
+/// The handler of the source whose variables start with `env_prefix`, which keeps
+/// `keep_headers` and whose provider signs with `signature_headers`, validated, with its forward
+/// secret taken from the environment when set there.
 pub(super) fn build_handler(
     handler: &HandlerConfig,
     env_prefix: &str,
     keep_headers: &[String],
+    signature_headers: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HandlerConfig, KeyError> {
     let mut handler = handler.clone();
@@ -23,14 +25,28 @@ pub(super) fn build_handler(
             if let Some(s) = env(&format!("{env_prefix}_FORWARD_SECRET")) {
                 f.secret = Some(Secret::new(s));
             }
-            let Some(secret) = &f.secret else {
-                return err(
-                    "handler.secret",
-                    format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
-                );
-            };
-            verify::check_secret(&Scheme::standard(), secret)
-                .or_else(|r| err("handler.secret", r))?;
+            if let Some(name) = f.signing.scheme_name() {
+                let Some(secret) = &f.secret else {
+                    return err(
+                        "handler.secret",
+                        format!("required for forward (or set {env_prefix}_FORWARD_SECRET)"),
+                    );
+                };
+                let scheme = Scheme::build(name, &SchemeOptions::default())
+                    .or_else(|e| err("handler.signing", e.to_string()))?;
+                verify::check_secret(&scheme, secret).or_else(|r| err("handler.secret", r))?;
+                f.signer = Some(scheme);
+            }
+            if f.signing == Signing::Original {
+                if signature_headers.is_empty() {
+                    return err(
+                        "handler.signing",
+                        "\"original\": this source's scheme signs inside the body, which is \
+                         forwarded as it is; use \"none\"",
+                    );
+                }
+                f.original_headers = signature_headers.to_vec();
+            }
             match f.url.parse::<http::Uri>() {
                 Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {
                     f.tls = Some(build_tls(f)?);

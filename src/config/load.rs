@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::handler::build_handler;
 use super::scheme::build_scheme;
-use super::source::{HandlerConfig, SourceConfig};
+use super::source::{HandlerConfig, Signing, SourceConfig};
 use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
 use crate::verify::{self, Secret, Verifier};
 
@@ -266,16 +266,28 @@ fn build_source(
         }
         keep_headers.push(h.to_ascii_lowercase());
     }
+    let verifier = Verifier {
+        scheme,
+        secrets,
+        tolerance: cfg.tolerance.unwrap_or(Duration::from_secs(300)),
+    };
+    // `signing = "original"` passes the provider's signature on, so it must be kept.
+    let signature_headers = verifier.signature_headers();
+    if matches!(&cfg.handler, HandlerConfig::Forward(f) if f.signing == Signing::Original) {
+        keep_headers.extend(signature_headers.iter().cloned());
+    }
     keep_headers.sort();
     keep_headers.dedup();
-    let handler = build_handler(&cfg.handler, &env_prefix, &keep_headers, env)?;
+    let handler = build_handler(
+        &cfg.handler,
+        &env_prefix,
+        &keep_headers,
+        &signature_headers,
+        env,
+    )?;
     Ok(Source {
         name: name.to_owned(),
-        verifier: Verifier {
-            scheme,
-            secrets,
-            tolerance: cfg.tolerance.unwrap_or(Duration::from_secs(300)),
-        },
+        verifier,
         max_body_bytes,
         keep_headers,
         handler,

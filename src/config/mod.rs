@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use load::{load, load_str, ConfigError};
-pub use source::{CommandConfig, ForwardConfig, HandlerConfig, SourceConfig};
+pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
 
 use crate::verify::{Secret, Verifier};

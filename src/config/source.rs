@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::verify::{Algorithm, Encoding, Secret};
+use crate::verify::{Algorithm, Encoding, Scheme, Secret};
 
 /// One `[sources.<name>]` table as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -94,9 +94,12 @@ pub enum HandlerConfig {
 pub struct ForwardConfig {
     /// Target URL (`http://` or `https://`).
     pub url: String,
-    /// Standard Webhooks secret (`whsec_<base64>`) used to sign forwarded requests;
-    /// `<SOURCE>_FORWARD_SECRET` replaces it.
+    /// The secret forwarded requests are signed with (`whsec_<base64>` for `standard`);
+    /// `<SOURCE>_FORWARD_SECRET` replaces it. Not used by `none` and `original`.
     pub secret: Option<Secret>,
+    /// How forwarded requests are signed (default `standard`).
+    #[serde(default)]
+    pub signing: Signing,
     /// Time allowed for one delivery.
     #[serde(default = "default_forward_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -115,6 +118,44 @@ pub struct ForwardConfig {
     /// The TLS client built from the three files above at load time (`https://` URLs only).
     #[serde(skip)]
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The scheme `signing` names, built at load time (`None` for `none` and `original`).
+    #[serde(skip)]
+    pub signer: Option<Scheme>,
+    /// `signing = "original"`: the source's signature headers, kept with each event and passed
+    /// on untouched (filled at load time).
+    #[serde(skip)]
+    pub original_headers: Vec<String>,
+}
+
+/// `handler.signing`: what proves to the application that a forwarded request is genuine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signing {
+    /// Standard Webhooks (`webhook-id/-timestamp/-signature`) with the forward secret; the
+    /// `webhook-id` is the idempotency key.
+    #[default]
+    Standard,
+    /// `Stripe-Signature: t=…,v1=…` with the forward secret, as Stripe's libraries check it.
+    Stripe,
+    /// `X-Hub-Signature-256` with the forward secret, plus `X-GitHub-Event` and
+    /// `X-GitHub-Delivery`.
+    Github,
+    /// No signature.
+    None,
+    /// The provider's own signature headers, as they arrived.
+    Original,
+}
+
+impl Signing {
+    /// The verify scheme this mode signs with, if it signs.
+    pub fn scheme_name(self) -> Option<&'static str> {
+        match self {
+            Signing::Standard => Some("standard"),
+            Signing::Stripe => Some("stripe"),
+            Signing::Github => Some("github"),
+            Signing::None | Signing::Original => None,
+        }
+    }
 }
 
 fn default_forward_timeout() -> Duration {

@@ -127,6 +127,43 @@ fn forward_handlers_need_a_standard_secret_and_an_http_url() {
 }
 
 #[test]
+fn signing_modes_need_what_they_sign_with() {
+    let forward = "[sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n";
+    let base = format!("[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n{forward}");
+    for mode in ["stripe", "github"] {
+        let no_secret = load_with(&format!("{base}signing = \"{mode}\"\n"), &[]);
+        assert_eq!(
+            invalid_key(no_secret),
+            "sources.gh.handler.secret",
+            "{mode}"
+        );
+        // Not Standard Webhooks: any non-empty secret will do.
+        let ok = format!("{base}signing = \"{mode}\"\nsecret = \"plain text\"\n");
+        load_with(&ok, &[]).expect(mode);
+    }
+    let none = load_with(&format!("{base}signing = \"none\"\n"), &[]).expect("valid");
+    let HandlerConfig::Forward(f) = &none.source("gh").expect("gh").handler else {
+        panic!("a forward");
+    };
+    assert!(f.signer.is_none());
+    let original = load_with(&format!("{base}signing = \"original\"\n"), &[]).expect("valid");
+    let gh = original.source("gh").expect("gh");
+    assert!(gh.keep_headers.contains(&"x-hub-signature-256".to_owned()));
+    let HandlerConfig::Forward(f) = &gh.handler else {
+        panic!("a forward");
+    };
+    assert_eq!(
+        f.original_headers,
+        ["x-hub-signature-256", "x-github-delivery"]
+    );
+    let mailgun = format!("[sources.gh]\nscheme = \"mailgun\"\nsecrets = [\"a\"]\n{forward}");
+    let inside = load_with(&format!("{mailgun}signing = \"original\"\n"), &[]);
+    assert_eq!(invalid_key(inside), "sources.gh.handler.signing");
+    let typo = load_with(&format!("{base}signing = \"svix\"\n"), &[]);
+    assert!(typo.is_err());
+}
+
+#[test]
 fn generic_hmac_needs_one_id_location() {
     let base =
         "[sources.h]\nscheme = \"hmac\"\nsecrets = [\"a\"]\n[sources.h.hmac]\nheader = \"x-sig\"\n";

@@ -128,6 +128,11 @@ impl Provider for Discord {
         public_key(secret).map(|_| ())
     }
 
+    /// Both headers, whether or not `secret` could sign (only a private key can).
+    fn signature_headers(&self, _: &Secret) -> Vec<String> {
+        vec![SIGNATURE.to_owned(), TIMESTAMP.to_owned()]
+    }
+
     fn answer(&self, _: &[Secret], _: &HeaderMap, body: &[u8]) -> Option<Answer> {
         let doc: Value = serde_json::from_slice(body).ok()?;
         match doc.get("type")?.as_u64()? {

@@ -22,7 +22,7 @@ pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use http::HeaderMap;
 
     use super::*;
@@ -41,8 +41,8 @@ mod tests {
     }
 
     // github/docs, content/webhooks/using-webhooks/validating-webhook-deliveries.md.
-    const DOCS_SECRET: &str = "It's a Secret to Everybody";
-    const DOCS_SIGNATURE: &str =
+    pub(crate) const DOCS_SECRET: &str = "It's a Secret to Everybody";
+    pub(crate) const DOCS_SIGNATURE: &str =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
     fn check(keys: &[&str], signature: &str, body: &[u8]) -> Result<(), VerifyError> {

@@ -10,7 +10,7 @@ mod checkout;
 mod coinbase;
 mod discord;
 mod generic;
-mod github;
+pub(crate) mod github;
 mod gocardless;
 mod hubspot;
 mod intercom;
@@ -27,7 +27,7 @@ mod simple;
 mod slack;
 mod square;
 mod standard;
-mod stripe;
+pub(crate) mod stripe;
 mod twilio;
 mod twitch;
 mod typeform;
@@ -259,6 +259,13 @@ impl Verifier {
     /// which signs the body actually sent.
     pub fn sign_body(&self, secret: &Secret, body: &[u8], now: u64) -> Option<Vec<u8>> {
         self.scheme.provider().sign_body(secret, body, now)
+    }
+
+    /// The headers that carry this scheme's signature, lower case (see
+    /// [`Provider::signature_headers`]); none without a secret.
+    pub fn signature_headers(&self) -> Vec<String> {
+        let secret = self.secrets.first();
+        secret.map_or_else(Vec::new, |s| self.scheme.provider().signature_headers(s))
     }
 
     /// The plain-text body the provider requires when an event is accepted (Adyen's

@@ -47,6 +47,17 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// the provider carries the event id in a header.
     fn sign(&self, secret: &Secret, body: &[u8], now: u64, id: &str) -> Vec<(String, String)>;
 
+    /// The request headers that carry this provider's signature (and what it signs besides the
+    /// body), lower case: what a `forward` with `signing = "original"` passes on. By default the
+    /// names [`Provider::sign`] sets with `secret`.
+    fn signature_headers(&self, secret: &Secret) -> Vec<String> {
+        let signed = self.sign(secret, b"{}", 0, "id");
+        signed
+            .into_iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect()
+    }
+
     /// For providers whose signature (or signed timestamp) travels inside the body (Adyen's
     /// notification items, Mailgun's `signature` object, …): the body as it must be sent to be
     /// valid under `secret` at `now`. `None`, the default, means the body is sent as it is.

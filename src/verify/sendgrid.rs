@@ -104,6 +104,11 @@ impl Provider for Sendgrid {
     fn check_secret(&self, secret: &Secret) -> Result<(), &'static str> {
         public_key(secret).map(|_| ())
     }
+
+    /// Both headers, whether or not `secret` could sign (only a private key can).
+    fn signature_headers(&self, _: &Secret) -> Vec<String> {
+        vec![SIGNATURE.to_owned(), TIMESTAMP.to_owned()]
+    }
 }
 
 #[cfg(test)]

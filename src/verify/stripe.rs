@@ -26,7 +26,7 @@ pub(super) fn build(_: &SchemeOptions) -> Result<Box<dyn Provider>, SchemeError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use http::HeaderMap;
 
     use super::*;
@@ -49,7 +49,7 @@ mod tests {
 
     // From stripe/stripe-dotnet, src/StripeTests/Services/Events/EventUtilityTest.cs with the
     // fixture src/StripeTests/Resources/event_test_signature.json (LF line endings).
-    const VECTOR_BODY: &str = r#"{
+    pub(crate) const VECTOR_BODY: &str = r#"{
   "id": "evt_123",
   "object": "event",
   "account": "acct_123",
@@ -74,7 +74,7 @@ mod tests {
   "type": "customer.created"
 }
 "#;
-    const VECTOR_HEADER: &str = "t=1533204620,\
+    pub(crate) const VECTOR_HEADER: &str = "t=1533204620,\
         v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,\
         v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
     const T: u64 = 1_533_204_620;

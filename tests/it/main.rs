@@ -21,6 +21,7 @@ mod processing;
 mod proptest_verify;
 mod replay;
 mod replay_attack;
+mod signing;
 mod slowloris;
 mod storage_failure;
 mod tls;

@@ -1,5 +1,5 @@
-//! The `forward` handler: POSTs the original body to the application, re-signed with
-//! Standard Webhooks so the application can check it came from hookbox.
+//! The `forward` handler: POSTs the original body to the application over HTTP or HTTPS,
+//! signed as `handler.signing` says so the application can check it came from hookbox.
 
 use std::time::Duration;
 
@@ -78,11 +78,12 @@ impl Forwarder {
 
     /// Delivers `job` to the target once, within the target's timeout.
     pub async fn run(&self, cfg: &ForwardConfig, job: Job<'_>) -> Report {
-        let Some(secret) = &cfg.secret else {
+        let signs = cfg.signing.scheme_name().is_some();
+        if signs && (cfg.secret.is_none() || cfg.signer.is_none()) {
             return Report::permanent("the forward target has no signing secret configured");
-        };
+        }
         let now = crate::clock::now_secs();
-        let request = match build_request(cfg, job, secret, now) {
+        let request = match build_request(cfg, job, now) {
             Ok(request) => request,
             Err(e) => {
                 return Report::permanent("could not build the request").with_detail(e.to_string())

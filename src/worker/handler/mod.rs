@@ -6,6 +6,7 @@ mod forward;
 mod log;
 mod process;
 mod request;
+mod signing;
 
 use std::time::Duration;
 

@@ -1,16 +1,15 @@
 //! The request a `forward` sends: the original body and content type, the configured
-//! pass-through headers, a fresh Standard Webhooks signature whose `webhook-id` is the
-//! idempotency key, and `hookbox-*` headers naming the source, event, type and attempt.
-
-use std::time::Duration;
+//! pass-through headers, the signature `handler.signing` asks for (by default a fresh Standard
+//! Webhooks one whose `webhook-id` is the idempotency key), and `hookbox-*` headers naming the
+//! source, event, type and attempt.
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use http_body_util::Full;
 
-use super::{idempotency_key, Job};
+use super::signing::signature;
+use super::Job;
 use crate::config::ForwardConfig;
-use crate::verify::{Scheme, Secret, Verifier};
 
 /// Headers hookbox sets itself, or that describe the hop rather than the event: never passed.
 const RESERVED: &[&str] = &[
@@ -28,11 +27,10 @@ const RESERVED: &[&str] = &[
 ];
 
 /// The POST for `job`: original body and content type, the configured pass-through headers,
-/// a fresh signature whose `webhook-id` is the idempotency key, and `hookbox-*` context.
+/// the signature of `cfg.signing` made at `now_secs`, and `hookbox-*` context.
 pub fn build_request(
     cfg: &ForwardConfig,
     job: Job<'_>,
-    secret: &Secret,
     now_secs: u64,
 ) -> Result<Request<Full<Bytes>>, http::Error> {
     let r = job.record;
@@ -63,12 +61,6 @@ pub fn build_request(
     {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    let key = idempotency_key(&r.source, &r.id);
-    let signer = Verifier {
-        scheme: Scheme::standard(),
-        secrets: vec![secret.clone()],
-        tolerance: Duration::ZERO,
-    };
     let attempt = job.attempt().to_string();
     let requeues = job.requeues().to_string();
     let context = [
@@ -78,17 +70,21 @@ pub fn build_request(
         ("hookbox-attempt", Some(attempt.as_str())),
         ("hookbox-requeue", Some(requeues.as_str())),
     ];
-    let signature = signer.sign(secret, job.body, now_secs, &key);
-    let added = signature
-        .iter()
-        .map(|(n, v)| (n.as_str(), Some(v.as_str())))
-        .chain(context);
-    for (name, value) in added {
+    // The signature replaces any pass-through header of the same name; a name may repeat.
+    let mut signed = HeaderMap::new();
+    for (name, value) in signature(cfg, job, now_secs) {
+        signed.append(
+            HeaderName::from_bytes(name.as_bytes())?,
+            HeaderValue::from_str(&value)?,
+        );
+    }
+    for name in signed.keys() {
+        headers.remove(name);
+    }
+    headers.extend(signed);
+    for (name, value) in context {
         if let Some(value) = value {
-            headers.insert(
-                HeaderName::from_bytes(name.as_bytes())?,
-                HeaderValue::from_str(value)?,
-            );
+            headers.insert(name, HeaderValue::from_str(value)?);
         }
     }
     let mut request = Request::post(uri).body(Full::new(job.body.clone()))?;
@@ -104,9 +100,13 @@ fn is_reserved(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::Signing;
     use crate::store::EventRecord;
+    use crate::verify::{Scheme, Secret, Verifier};
 
     fn record(headers: &[(&str, &str)]) -> EventRecord {
         // Through serde, so fields added to the record later take their defaults here too.
@@ -133,18 +133,18 @@ mod tests {
         .expect("requeues");
         let body = Bytes::from_static(b"{}");
         let cfg = forward_config(&[]);
-        let secret = cfg.secret.clone().expect("secret");
         let job = Job {
             record: &rec,
             body: &body,
         };
-        let req = build_request(&cfg, job, &secret, 1_700_000_000).expect("request");
+        let req = build_request(&cfg, job, 1_700_000_000).expect("request");
         let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
         assert_eq!(get("hookbox-attempt"), Some("4"));
         assert_eq!(get("hookbox-requeue"), Some("1"));
     }
 
-    fn forward_config(pass: &[&str]) -> ForwardConfig {
+    /// A forward with Standard Webhooks signing, passing `pass` through.
+    pub(in crate::worker::handler) fn forward_config(pass: &[&str]) -> ForwardConfig {
         ForwardConfig {
             url: "http://127.0.0.1:9/hook".into(),
             secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
@@ -155,6 +155,9 @@ mod tests {
             client_cert_file: None,
             client_key_file: None,
             tls: None,
+            signing: Signing::Standard,
+            signer: Some(Scheme::standard()),
+            original_headers: Vec::new(),
         }
     }
 
@@ -176,7 +179,6 @@ mod tests {
                 record: &rec,
                 body: &body,
             },
-            &secret,
             1_700_000_000,
         )
         .expect("request");
