@@ -170,6 +170,9 @@ pub struct StorageConfig {
     pub database_url: Option<Secret>,
     /// PostgreSQL schema holding hookbox's tables (created if missing); default `public`.
     pub database_schema: Option<String>,
+    /// PEM certificates trusted for the database's TLS on top of the system's roots (for
+    /// `sslmode=verify-ca` / `verify-full` with a private CA).
+    pub database_ca_file: Option<PathBuf>,
     /// Most PostgreSQL connections this instance holds (plus one for wake-ups).
     pub pool_size: usize,
     /// Folder holding the embedded database (redb or sled).
@@ -198,6 +201,7 @@ impl Default for StorageConfig {
             backend: StorageBackend::Redb,
             database_url: None,
             database_schema: None,
+            database_ca_file: None,
             pool_size: 16,
             data_dir: PathBuf::from("./data"),
             cache_capacity_bytes: 64 * 1024 * 1024,

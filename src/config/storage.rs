@@ -34,14 +34,18 @@ pub(super) fn check_storage(storage: &StorageConfig) -> Result<(), (&'static str
     if let Some(schema) = &storage.database_schema {
         check_schema_name(schema).map_err(|e| ("storage.database_schema", e))?;
     }
+    if let Some(path) = &storage.database_ca_file {
+        crate::tls::roots(Some(path)).map_err(|e| ("storage.database_ca_file", e.to_string()))?;
+    }
     match (&storage.database_url, storage.backend) {
         (None, StorageBackend::Postgres) => Err((
             "storage.database_url",
             "required for backend \"postgres\" (or set HOOKBOX_DATABASE_URL)".into(),
         )),
-        (Some(url), _) => match url.expose().parse::<tokio_postgres::Config>() {
-            Ok(_) => Ok(()),
-            Err(_) => Err((
+        (Some(url), _) => match crate::tls::postgres::split_sslmode(url.expose()) {
+            Err(reason) => Err(("storage.database_url", reason)),
+            Ok((url, _)) if url.parse::<tokio_postgres::Config>().is_ok() => Ok(()),
+            Ok(_) => Err((
                 "storage.database_url",
                 "not a PostgreSQL connection URL (postgres://user:password@host:port/database)"
                     .into(),

@@ -151,6 +151,7 @@ impl Store {
                 let store = PgStore::connect(
                     url.expose(),
                     cfg.database_schema.as_deref(),
+                    cfg.database_ca_file.as_deref(),
                     cfg.pool_size,
                     millis(cfg.retention),
                     millis(cfg.dedupe_window),

@@ -29,12 +29,12 @@ mod schema;
 mod tests;
 mod wake;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 use self::pending::PendingCount;
 use self::rows::{ms, COLUMNS};
@@ -86,6 +86,9 @@ impl From<PgError> for super::StoreError {
 /// tokio-postgres says only "db error" for a server error; add the server's message (which
 /// names a missing database or role, never the password).
 fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(tls) = crate::tls::handshake_failure(e) {
+        return tls;
+    }
     match (e.as_db_error(), std::error::Error::source(e)) {
         (Some(db), _) => format!("{e}: {}", db.message()),
         (None, Some(source)) => format!("{e}: {source}"),
@@ -127,10 +130,12 @@ impl PgStore {
     /// instances start at once) and starts the wake-up listener. With `schema`, everything lives
     /// in that schema (created if missing; lower-case letters, digits and `_`, at most 48
     /// bytes), so several deployments or tests can share one database. Must be called inside a
-    /// tokio runtime. TLS is not supported yet: use a local socket, a private network or a proxy.
+    /// tokio runtime. TLS follows the URL's `sslmode` (see [`crate::tls::postgres`]), trusting
+    /// the system's roots and `ca_file`.
     pub async fn connect(
         url: &str,
         schema: Option<&str>,
+        ca_file: Option<&Path>,
         pool_size: usize,
         retention_ms: u64,
         dedupe_ms: u64,
@@ -140,11 +145,11 @@ impl PgStore {
                 "the pool needs at least one connection".into(),
             ));
         }
-        let mut config = schema::connection_config(url, schema)?;
-        schema::prepare(&mut config, schema).await?;
+        let (mut config, tls) = schema::connection_config(url, schema, ca_file)?;
+        schema::prepare(&mut config, schema, tls.clone()).await?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -156,7 +161,7 @@ impl PgStore {
             .create_timeout(Some(POOL_TIMEOUT))
             .build()
             .map_err(|e| PgError::Config(e.to_string()))?;
-        let wake = Wake::start(pool.clone(), config, schema::channel(schema));
+        let wake = Wake::start(pool.clone(), config, tls, schema::channel(schema));
         let store = PgStore {
             pending: Arc::new(PendingCount::new(pool.clone())),
             pool,

@@ -4,8 +4,13 @@
 //! lock keyed by the schema name: instances starting at once queue on that lock, and each one
 //! after the first finds the versions already recorded in `schema_migrations` and does nothing.
 
+use std::path::Path;
+
+use tokio_postgres::{Client, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
 use crate::config::check_schema_name;
-use tokio_postgres::{Client, Config, NoTls};
+use crate::tls::postgres as postgres_tls;
 
 use super::PgError;
 
@@ -58,11 +63,21 @@ CREATE INDEX events_source_received ON events (source, received_at, id);
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,
-/// so every pooled connection uses it without an extra round trip.
-pub fn connection_config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
+/// so every pooled connection uses it without an extra round trip; and the TLS connector its
+/// `sslmode` asks for, trusting the system's roots and `ca_file`.
+pub fn connection_config(
+    url: &str,
+    schema: Option<&str>,
+    ca_file: Option<&Path>,
+) -> Result<(Config, MakeRustlsConnect), PgError> {
+    let (url, mode) = postgres_tls::split_sslmode(url)
+        .map_err(|e| PgError::Config(format!("database URL: {e}")))?;
+    let tls = postgres_tls::connector(mode, ca_file)
+        .map_err(|e| PgError::Config(format!("storage.database_ca_file: {e}")))?;
     let mut config: Config = url
         .parse()
         .map_err(|e| PgError::Config(format!("database URL: {e}")))?;
+    config.ssl_mode(mode.for_driver());
     if config.get_application_name().is_none() {
         config.application_name("hookbox");
     }
@@ -73,7 +88,7 @@ pub fn connection_config(url: &str, schema: Option<&str>) -> Result<Config, PgEr
         check_schema_name(schema).map_err(PgError::Config)?;
         add_option(&mut config, &format!("-c search_path={schema}"));
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 /// Appends a server option (`-c name=value`) to those the URL may already carry.
@@ -96,8 +111,12 @@ pub fn channel(schema: Option<&str>) -> String {
 /// Readies the database for connections made with `config`, on a connection of its own:
 /// applies missing migrations, and makes sure commits wait for the disk (`synchronous_commit`
 /// is switched back on in `config` if the server has it off, so that 202 means durable).
-pub async fn prepare(config: &mut Config, schema: Option<&str>) -> Result<(), PgError> {
-    let (mut client, connection) = config.connect(NoTls).await?;
+pub async fn prepare(
+    config: &mut Config,
+    schema: Option<&str>,
+    tls: MakeRustlsConnect,
+) -> Result<(), PgError> {
+    let (mut client, connection) = config.connect(tls).await?;
     let driver = tokio::spawn(connection);
     let applied = migrate(&mut client, schema).await;
     let commit_off = synchronous_commit_is_off(&client).await;
@@ -181,9 +200,10 @@ mod tests {
 
     #[test]
     fn options_are_appended_to_the_urls_own() {
-        let mut config = connection_config(
+        let (mut config, _) = connection_config(
             "postgres://u@h/db?options=-c%20statement_timeout%3D5s",
             Some("s1"),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -200,7 +220,9 @@ mod tests {
 
     #[test]
     fn bad_urls_are_config_errors_without_the_url() {
-        let err = connection_config("postgres://u:s3cret@h:notaport/db", None).unwrap_err();
+        let err = connection_config("postgres://u:s3cret@h:notaport/db", None, None)
+            .err()
+            .expect("an error");
         assert!(matches!(err, PgError::Config(_)));
         assert!(!err.to_string().contains("s3cret"), "{err}");
     }

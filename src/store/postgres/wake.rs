@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Shortest time between two notifications this instance sends.
@@ -41,7 +42,7 @@ pub struct Wake {
 impl Wake {
     /// Starts the announcer (on `pool`) and the listener (on its own connection from `config`)
     /// for `channel`. Needs a tokio runtime.
-    pub fn start(pool: Pool, config: Config, channel: String) -> Wake {
+    pub fn start(pool: Pool, config: Config, tls: MakeRustlsConnect, channel: String) -> Wake {
         let local = Arc::new(Notify::new());
         let outbox = Arc::new(Notify::new());
         let stop = CancellationToken::new();
@@ -55,7 +56,14 @@ impl Wake {
             outbox.clone(),
             stop.clone(),
         ));
-        tokio::spawn(listen(config, channel, me, local.clone(), stop.clone()));
+        tokio::spawn(listen(
+            config,
+            tls,
+            channel,
+            me,
+            local.clone(),
+            stop.clone(),
+        ));
         Wake {
             local,
             outbox,
@@ -115,6 +123,7 @@ async fn announce(
 /// Keeps a listening connection up until `stop`, waking `local` for other instances' events.
 async fn listen(
     config: Config,
+    tls: MakeRustlsConnect,
     channel: String,
     me: String,
     local: Arc<Notify>,
@@ -122,7 +131,7 @@ async fn listen(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match listen_once(&config, &channel, &me, &local, &stop).await {
+        match listen_once(&config, &tls, &channel, &me, &local, &stop).await {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64,
@@ -141,12 +150,16 @@ async fn listen(
 /// One listening connection's life: `Ok` when stopped, `Err` when the connection failed.
 async fn listen_once(
     config: &Config,
+    tls: &MakeRustlsConnect,
     channel: &str,
     me: &str,
     local: &Notify,
     stop: &CancellationToken,
 ) -> Result<(), String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+    let (client, mut connection) = config
+        .connect(tls.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let subscribe = format!("LISTEN \"{channel}\"");
     let listen = client.batch_execute(&subscribe);
     tokio::pin!(listen);

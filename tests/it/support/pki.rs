@@ -80,6 +80,12 @@ impl Pki {
         (cert.pem(), key)
     }
 
+    /// A server certificate for `names` and its key, PEM (for servers configured by file).
+    pub fn server_pem(&self, names: &[&str]) -> (String, String) {
+        let (pem, key) = self.issue(names, false, ExtendedKeyUsagePurpose::ServerAuth);
+        (pem, key.serialize_pem())
+    }
+
     /// A server configuration whose certificate is issued by the CA as `spec` says.
     pub fn server(&self, spec: ServerCert<'_>) -> Arc<ServerConfig> {
         let names = if spec.names.is_empty() {

@@ -32,7 +32,7 @@ async fn commits_wait_for_the_disk_even_if_the_server_says_otherwise() {
         return;
     };
     let url = format!("{}&options=-c%20synchronous_commit%3Doff", db.url);
-    let store = PgStore::connect(&url, Some(&db.schema), 1, RETENTION_MS, DEDUPE_MS)
+    let store = PgStore::connect(&url, Some(&db.schema), None, 1, RETENTION_MS, DEDUPE_MS)
         .await
         .unwrap();
     let client = store.pool.get().await.unwrap();
@@ -69,7 +69,7 @@ async fn instances_starting_at_once_migrate_once() {
         let url = db.url.clone();
         let fresh = fresh.clone();
         starts.push(tokio::spawn(async move {
-            PgStore::connect(&url, Some(&fresh), 2, RETENTION_MS, DEDUPE_MS).await
+            PgStore::connect(&url, Some(&fresh), None, 2, RETENTION_MS, DEDUPE_MS).await
         }));
     }
     let mut stores = Vec::new();
@@ -89,12 +89,13 @@ async fn instances_starting_at_once_migrate_once() {
 
 #[tokio::test]
 async fn bad_settings_are_reported_without_a_server() {
-    let bad_schema = PgStore::connect("postgres://u@127.0.0.1/db", Some("No-Good"), 2, 1, 1).await;
+    let bad_schema =
+        PgStore::connect("postgres://u@127.0.0.1/db", Some("No-Good"), None, 2, 1, 1).await;
     assert!(matches!(bad_schema, Err(PgError::Config(_))));
-    let no_pool = PgStore::connect("postgres://u@127.0.0.1/db", None, 0, 1, 1).await;
+    let no_pool = PgStore::connect("postgres://u@127.0.0.1/db", None, None, 0, 1, 1).await;
     assert!(matches!(no_pool, Err(PgError::Config(_))));
     // Port 1 on loopback: nothing listens, the connection is refused at once.
-    let down = PgStore::connect("postgres://u:secret@127.0.0.1:1/db", None, 2, 1, 1).await;
+    let down = PgStore::connect("postgres://u:secret@127.0.0.1:1/db", None, None, 2, 1, 1).await;
     let err = down.err().expect("no server there");
     assert!(err.is_unavailable(), "{err}");
     assert!(!err.to_string().contains("secret"), "{err}");

@@ -48,7 +48,7 @@ impl TestDb {
         // Tagged so that clean-up can end this test's sessions (see `Drop`).
         let separator = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{separator}application_name={schema}");
-        let store = PgStore::connect(&url, Some(&schema), 8, RETENTION_MS, DEDUPE_MS)
+        let store = PgStore::connect(&url, Some(&schema), None, 8, RETENTION_MS, DEDUPE_MS)
             .await
             .expect("connect to the test database");
         Some(TestDb { url, schema, store })
@@ -56,14 +56,21 @@ impl TestDb {
 
     /// Another store on the same schema, as a second hookbox instance would have.
     async fn another_instance(&self) -> PgStore {
-        PgStore::connect(&self.url, Some(&self.schema), 8, RETENTION_MS, DEDUPE_MS)
-            .await
-            .expect("connect a second instance")
+        PgStore::connect(
+            &self.url,
+            Some(&self.schema),
+            None,
+            8,
+            RETENTION_MS,
+            DEDUPE_MS,
+        )
+        .await
+        .expect("connect a second instance")
     }
 
     /// A plain connection into the schema, for looking behind the store's back.
     async fn sql(&self) -> tokio_postgres::Client {
-        let config = schema::connection_config(&self.url, Some(&self.schema)).unwrap();
+        let (config, _) = schema::connection_config(&self.url, Some(&self.schema), None).unwrap();
         let (client, connection) = config.connect(NoTls).await.unwrap();
         tokio::spawn(connection);
         client

@@ -8,6 +8,8 @@
 //! gets that in hookbox too, without a rebuild. A host without a system store (a scratch
 //! container) trusts only `ca_file`, and a handshake says so by failing with "unknown issuer".
 
+pub mod postgres;
+
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,20 +70,10 @@ pub struct TlsFiles<'a> {
 /// the client certificate when one is given. Reads the files now, so a bad one is found at
 /// start-up, not at the first delivery.
 pub fn client_config(files: &TlsFiles<'_>) -> Result<Arc<ClientConfig>, TlsError> {
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    if let Some(path) = files.ca_file {
-        for cert in read_certs(PemRole::Ca, path)? {
-            roots
-                .add(cert)
-                .map_err(|e| file_error(PemRole::Ca, path, e))?;
-        }
-    }
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(TlsError::Setup)?
-            .with_root_certificates(roots);
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Setup)?
+        .with_root_certificates(roots(files.ca_file)?);
     let config = match (files.client_cert_file, files.client_key_file) {
         (None, None) => builder.with_no_client_auth(),
         (Some(cert), Some(key)) => {
@@ -93,6 +85,25 @@ pub fn client_config(files: &TlsFiles<'_>) -> Result<Arc<ClientConfig>, TlsError
         _ => return Err(TlsError::HalfIdentity),
     };
     Ok(Arc::new(config))
+}
+
+/// The system's roots plus the PEM certificates in `ca_file`.
+pub fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = ca_file {
+        for cert in read_certs(PemRole::Ca, path)? {
+            roots
+                .add(cert)
+                .map_err(|e| file_error(PemRole::Ca, path, e))?;
+        }
+    }
+    Ok(roots)
+}
+
+/// The crypto hookbox's TLS uses: ring.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// An HTTP/1 connector that speaks plain HTTP to `http://` and TLS with `config` to `https://`.
