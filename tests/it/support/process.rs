@@ -44,6 +44,10 @@ impl Hookbox {
             .arg(config)
             .args(["--log-format", "json"])
             .env("RUST_LOG", "info")
+            // The database comes from `config`: the commands test sets HOOKBOX_DATABASE_URL (to
+            // a host that does not exist) in this process, which every test shares, and it
+            // would win over the config here.
+            .env_remove("HOOKBOX_DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
