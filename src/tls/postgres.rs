@@ -115,23 +115,34 @@ pub fn connector(mode: SslMode, ca_file: Option<&Path>) -> Result<MakeRustlsConn
             )
             .build()
             .map_err(|e| TlsError::Setup(rustls::Error::General(e.to_string())))?;
-            (builder.dangerous()).with_custom_certificate_verifier(Arc::new(AnyName { webpki }))
+            let verifier = PgVerifier {
+                provider,
+                webpki: Some(webpki),
+            };
+            (builder.dangerous()).with_custom_certificate_verifier(Arc::new(verifier))
         }
         SslMode::Disable | SslMode::Prefer | SslMode::Require => {
-            (builder.dangerous()).with_custom_certificate_verifier(Arc::new(Unchecked { provider }))
+            let verifier = PgVerifier {
+                provider,
+                webpki: None,
+            };
+            (builder.dangerous()).with_custom_certificate_verifier(Arc::new(verifier))
         }
     }
     .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the host name is not compared.
+/// `verify-ca` (with `webpki`): the chain must lead to a trusted root, whatever host name it
+/// is for. `prefer` and `require` (without): the certificate is not checked — encryption
+/// against a passive listener only, as in libpq. The handshake's signatures are checked always.
 #[derive(Debug)]
-struct AnyName {
-    webpki: Arc<WebPkiServerVerifier>,
+struct PgVerifier {
+    provider: Arc<CryptoProvider>,
+    webpki: Option<Arc<WebPkiServerVerifier>>,
 }
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for PgVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -140,56 +151,15 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let checked =
-            (self.webpki).verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        match checked {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require`: encryption against a passive listener only, as in libpq — the
-/// certificate is not checked, but the handshake's signatures still are.
-#[derive(Debug)]
-struct Unchecked {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
