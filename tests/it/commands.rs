@@ -6,8 +6,11 @@ use crate::support;
 use crate::support::flow;
 use crate::support::pids;
 
-use flow::{attempts, command, config, deliver, outcomes, settled, FAST};
+use flow::{attempts, command, config, deliver, outcomes, settled, FAST, LIMIT};
 use pids::{pid_in, until_ended};
+use serde_json::Value;
+use support::process::Hookbox;
+use support::target::eventually;
 use support::TestServer;
 
 #[tokio::test]
@@ -126,13 +129,15 @@ async fn a_command_is_done_when_it_exits_even_if_its_child_holds_stderr() {
 
 #[tokio::test]
 async fn a_command_sees_only_allowed_and_named_environment_variables() {
-    // Only this test sets these names, so running beside other tests cannot disturb it.
-    std::env::set_var(
-        "HOOKBOX_DATABASE_URL",
-        "postgres://hookbox:hunter2@db/hookbox",
-    );
-    std::env::set_var("HOOKBOX_IT_PASSED", "yes");
-    std::env::set_var("HOOKBOX_IT_UNNAMED", "leaked");
+    // The real binary, so that the variables are set in its environment only.
+    let env = [
+        (
+            "HOOKBOX_DATABASE_URL",
+            "postgres://hookbox:hunter2@db/hookbox",
+        ),
+        ("HOOKBOX_IT_PASSED", "yes"),
+        ("HOOKBOX_IT_UNNAMED", "leaked"),
+    ];
     let script = r#"[ -z "${HOOKBOX_DATABASE_URL+set}" ] && [ -z "${HOOKBOX_IT_UNNAMED+set}" ] &&
 [ "$HOOKBOX_IT_PASSED" = yes ] && [ "$MODE" = live ] && [ -n "$PATH" ] &&
 [ "$HOOKBOX_EVENT_ID" = evt_c7 ] && exit 0
@@ -140,11 +145,23 @@ env | cut -d= -f1 | tr '\n' ' ' >&2
 exit 9"#;
     let extra =
         "permanent_exit_code = 9\npass_env = [\"HOOKBOX_IT_PASSED\"]\nenv = { MODE = \"live\" }";
-    let server = TestServer::start(&config(FAST, &command(script, extra))).await;
-    deliver(&server, "evt_c7", "{}", &[]).await;
-    let s = settled(&server, "evt_c7").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let toml = config(FAST, &command(script, extra))
+        .replace("[server]\n", "[server]\nlisten = \"127.0.0.1:0\"\n");
+    let text = support::backend::with_storage(&toml, &dir.path().join("data"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &text).expect("write config");
+    let parsed = hookbox::config::load(&path).expect("config");
+    let hookbox = Hookbox::start_with_env(&path, &env).await;
+    assert_eq!(hookbox.deliver(&parsed, "app", "evt_c7").await.status, 202);
+    let url = hookbox.url("/events/app/evt_c7");
+    let s = eventually("evt_c7 to settle", LIMIT, || async {
+        let s: Value = support::get(&url).await.json();
+        matches!(s["state"].as_str(), Some("succeeded" | "dead")).then_some(s)
+    })
+    .await;
     assert_eq!(s["state"], "succeeded", "{s}");
-    server.stop().await;
+    hookbox.kill();
 }
 
 #[tokio::test]

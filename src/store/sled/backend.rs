@@ -239,7 +239,7 @@ mod tests {
         }
     }
 
-    /// The full-disk path without a full disk (see `tests/storage_failure.rs` for the real one):
+    /// The full-disk path without a full disk (see `tests/it/storage_failure.rs` for the real one):
     /// once a failure is recorded, the store is unavailable, then reopens on its own with
     /// everything that was flushed.
     #[tokio::test]

@@ -38,16 +38,21 @@ impl Hookbox {
     /// Starts the binary with `config` and waits (bounded) for it to report its address.
     /// Panics with its exit status and last log lines if it stops instead.
     pub async fn start(config: &Path) -> Hookbox {
+        Hookbox::start_with_env(config, &[]).await
+    }
+
+    /// [`Hookbox::start`] with `env` added to the child's environment only (the test process's
+    /// own environment is shared by every test, so tests never change it).
+    pub async fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Hookbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hookbox"))
             .arg("serve")
             .arg("--config")
             .arg(config)
             .args(["--log-format", "json"])
             .env("RUST_LOG", "info")
-            // The database comes from `config`: the commands test sets HOOKBOX_DATABASE_URL (to
-            // a host that does not exist) in this process, which every test shares, and it
-            // would win over the config here.
+            // The database comes from `config`, not from whatever the developer's shell holds.
             .env_remove("HOOKBOX_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
