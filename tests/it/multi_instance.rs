@@ -49,7 +49,7 @@ data_dir = {data_dir}
 [worker]
 concurrency = {CONCURRENCY}
 # Every slot may go to the one target, and its 503s after the kill must not open its circuit:
-# this test is about leases, not destination limits (tests/destinations.rs).
+# this test is about leases, not destination limits (tests/it/destinations.rs).
 destination_concurrency = {CONCURRENCY}
 circuit_failures = 1000
 lease_margin = "1s"

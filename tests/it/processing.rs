@@ -192,7 +192,7 @@ async fn a_thousand_events_queued_while_the_target_is_down_are_each_delivered_on
     let target = Target::start().await;
     target.answer_by_default(Answer::status(503));
     // Every event must be tried while the target is down, so its circuit must not open (that
-    // is tests/destinations.rs); all 32 slots may go to the one destination.
+    // is tests/it/destinations.rs); all 32 slots may go to the one destination.
     let worker = "concurrency = 32\nretry_schedule = [\"100ms\"]\nmax_attempts = 1000\n\
                   jitter = 0.0\ncircuit_failures = 1000000\ndestination_concurrency = 32";
     let server = TestServer::start(&config(worker, &forward(&target, ""))).await;
