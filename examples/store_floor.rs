@@ -69,6 +69,7 @@ async fn main() {
                         event_type: Some("payment_intent.succeeded".into()),
                         headers: vec![("content-type".into(), "application/json".into())],
                         body: body.clone(),
+                        ordering: None,
                     };
                     let outcome = store.accept(event).await.expect("accept");
                     assert_eq!(outcome, Accepted::New);

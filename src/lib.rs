@@ -11,7 +11,9 @@
 //! environment into validated settings, [`app`] wires the pieces and drains them on shutdown,
 //! and [`cli`] is the command line. [`client`] holds the tools that talk to a running hookbox
 //! over HTTP (`replay`, `events`, `bench`) with the one HTTP client they share. [`history`]
-//! numbers an event's attempts across requeues for both the worker and the status resource.
+//! numbers an event's attempts across requeues for both the worker and the status resource;
+//! [`ordering`] reads an event's ordering key at ingest (the store then runs the events of one
+//! key one at a time, in arrival order).
 
 pub mod app;
 pub mod cli;
@@ -21,6 +23,7 @@ pub mod config;
 pub mod history;
 pub mod http;
 pub mod metrics;
+pub mod ordering;
 pub mod store;
 pub mod tls;
 pub mod verify;

@@ -141,6 +141,8 @@ pub fn load_str(
     }
     super::storage::check_storage(&storage)
         .map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
+    super::ordering::check_ordering(&sources, &storage)
+        .map_err(|(key, reason)| invalid(key, reason))?;
     Ok(Config {
         server: raw.server,
         storage,
@@ -285,6 +287,7 @@ fn build_source(
         &signature_headers,
         env,
     )?;
+    let ordering = super::ordering::build_ordering(cfg)?;
     Ok(Source {
         name: name.to_owned(),
         verifier,
@@ -292,6 +295,7 @@ fn build_source(
         keep_headers,
         handler,
         concurrency,
+        ordering,
         uses_development_secret,
     })
 }

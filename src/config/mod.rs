@@ -5,6 +5,7 @@
 
 mod handler;
 mod load;
+mod ordering;
 mod scheme;
 mod source;
 mod storage;
@@ -21,6 +22,7 @@ pub use load::{load, load_str, ConfigError};
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
 
+use crate::ordering::Ordering;
 use crate::verify::{Secret, Verifier};
 
 /// The validated configuration of one hookbox process.
@@ -60,6 +62,8 @@ pub struct Source {
     pub handler: HandlerConfig,
     /// Most events of this source processed at once.
     pub concurrency: usize,
+    /// Per-key ordering of this source's events, when `ordering_key` is set.
+    pub ordering: Option<Ordering>,
     /// True when a secret still carries the shipped development marker.
     pub uses_development_secret: bool,
 }
@@ -156,6 +160,17 @@ pub enum StorageBackend {
     Sled,
     /// A PostgreSQL database at `database_url`, shareable by several instances.
     Postgres,
+}
+
+impl StorageBackend {
+    /// The name `storage.backend` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageBackend::Redb => "redb",
+            StorageBackend::Sled => "sled",
+            StorageBackend::Postgres => "postgres",
+        }
+    }
 }
 
 /// `[storage]`: where events are kept.

@@ -35,6 +35,12 @@ pub struct SourceConfig {
     pub handler: HandlerConfig,
     /// Most events of this source processed at once (default: the worker's overall cap).
     pub concurrency: Option<usize>,
+    /// Runs events with the same key one at a time, in arrival order: a JSON pointer into the
+    /// body (`/data/object/id`) or `header:<Name>`. redb only.
+    pub ordering_key: Option<String>,
+    /// With `ordering_key`: `block` (default) holds a dead event's key until it is requeued or
+    /// discarded; `skip` lets the next event of the key go ahead.
+    pub on_dead: Option<crate::ordering::OnDead>,
 }
 
 /// `[sources.<name>.hmac]`: the generic HMAC scheme.

@@ -288,3 +288,51 @@ fn listen_takes_host_names() {
     let bad = load_with(&format!("[server]\nlisten = \"no port\"\n{GITHUB}"), &[]);
     assert!(matches!(bad, Err(ConfigError::Parse { .. })), "{bad:?}");
 }
+
+#[test]
+fn ordering_settings_parse_and_are_refused_where_unsupported() {
+    let ordered = format!("{GITHUB}ordering_key = \"/data/object/id\"\non_dead = \"skip\"\n");
+    let config = load_with(&ordered, &[]).expect("valid on redb");
+    let ordering = config.source("gh").and_then(|s| s.ordering.clone());
+    assert_eq!(
+        ordering,
+        Some(crate::ordering::Ordering {
+            key: crate::ordering::KeySpec::Pointer("/data/object/id".into()),
+            on_dead: crate::ordering::OnDead::Skip,
+        })
+    );
+    let header = format!("{GITHUB}ordering_key = \"header:X-Tenant\"\n");
+    let on_dead = load_with(&header, &[]).expect("valid").sources[0]
+        .ordering
+        .clone();
+    assert_eq!(on_dead.map(|o| o.on_dead), Some(Default::default()));
+
+    let bad = format!("{GITHUB}ordering_key = \"data.id\"\n");
+    assert_eq!(invalid_key(load_with(&bad, &[])), "sources.gh.ordering_key");
+    let alone = format!("{GITHUB}on_dead = \"block\"\n");
+    assert_eq!(invalid_key(load_with(&alone, &[])), "sources.gh.on_dead");
+    let typo = format!("{GITHUB}ordering_key = \"/id\"\non_dead = \"drop\"\n");
+    assert!(matches!(
+        load_with(&typo, &[]),
+        Err(ConfigError::Parse { .. })
+    ));
+
+    for backend in ["sled", "postgres"] {
+        let text = format!(
+            "[storage]\nbackend = \"{backend}\"\ndatabase_url = \"postgres://u@h/d\"\n{ordered}"
+        );
+        match load_with(&text, &[]) {
+            Err(ConfigError::Invalid { file, key, reason }) => {
+                assert_eq!(
+                    (file.as_str(), key.as_str()),
+                    ("t.toml", "sources.gh.ordering_key")
+                );
+                assert!(
+                    reason.contains("redb") && reason.contains(backend),
+                    "{reason}"
+                );
+            }
+            other => panic!("{backend}: expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -11,7 +11,7 @@ use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
-use crate::store::{Accepted, NewEvent};
+use crate::store::{Accepted, EventOrdering, NewEvent};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -46,6 +46,13 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         received_at: now_ms,
         event_type: source.verifier.event_type(&parts.headers, &body),
         headers: kept_headers(&parts.headers, &source.keep_headers),
+        ordering: source.ordering.as_ref().and_then(|o| {
+            let key = o.key.key_of(&parts.headers, &body)?;
+            Some(EventOrdering {
+                key,
+                on_dead: o.on_dead,
+            })
+        }),
         body,
     };
     let outcome = ctx.store.accept(event.clone()).await.map_err(|e| {

@@ -29,6 +29,7 @@ pub(crate) fn event(id: &str, at: u64) -> NewEvent {
         event_type: Some("t".into()),
         headers: vec![("content-type".into(), "application/json".into())],
         body: Bytes::from_static(b"{}"),
+        ordering: None,
     }
 }
 

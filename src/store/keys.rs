@@ -1,9 +1,11 @@
-//! Byte keys for the sled trees, ordered so that range scans follow the data flow.
+//! Byte keys for the embedded stores' tables, ordered so that range scans follow the data flow.
 //!
 //! `events`: `[len(source)] source id` — grouped by source, then id.
 //! `due`, `bodies`, …: `[time big-endian u64] event-key` — in time order (the queue is scanned
 //! that way; bodies are appended that way). The first byte tells the two apart: a length byte is
 //! ≥ 1, a time's first byte stays 0 for the next two million years.
+//! `ordered` (redb): `[len(source)] source [len(key) u16] key [seq big-endian u64]` — the
+//! unfinished events of one ordering key, in the order they were accepted.
 
 /// Key of one event in the `events` tree.
 pub fn event_key(source: &str, id: &str) -> Vec<u8> {
@@ -16,6 +18,30 @@ pub fn event_key(source: &str, id: &str) -> Vec<u8> {
     key.extend_from_slice(source.as_bytes());
     key.extend_from_slice(id.as_bytes());
     key
+}
+
+/// The common start of every `ordered` entry of one ordering key of `source`:
+/// `[len(source)] source [len(key) u16 big-endian] key`, so no key is a prefix of another's.
+pub fn ordered_prefix(source: &str, key: &str) -> Vec<u8> {
+    // Ordering keys are bounded to a few hundred bytes at ingest (see `crate::ordering`).
+    let len = u16::try_from(key.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(3 + source.len() + key.len());
+    out.push(source.len() as u8);
+    out.extend_from_slice(source.as_bytes());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+/// Splits an `ordered` entry into (source, key value, position in line).
+pub fn split_ordered_key(raw: &[u8]) -> Option<(&str, &str, u64)> {
+    let (&source_len, rest) = raw.split_first()?;
+    let (source, rest) = rest.split_at_checked(usize::from(source_len))?;
+    let (len, rest) = rest.split_first_chunk::<2>()?;
+    let (key, seq) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    let seq: [u8; 8] = seq.try_into().ok()?;
+    let text = |b| std::str::from_utf8(b).ok();
+    Some((text(source)?, text(key)?, u64::from_be_bytes(seq)))
 }
 
 /// Key of a time-ordered index entry (`due`, `finished`) for `event_key` at `at_ms`.
@@ -43,6 +69,20 @@ mod tests {
             event_key("a", "z") < event_key("b", "a"),
             "grouped by source first"
         );
+    }
+
+    #[test]
+    fn ordered_prefixes_separate_keys_and_split_back() {
+        let a = ordered_prefix("s", "ab");
+        let b = ordered_prefix("s", "a");
+        assert!(
+            !a.starts_with(&b),
+            "a key is never a prefix of another's entries"
+        );
+        let mut entry = ordered_prefix("stripe", "cus_1");
+        entry.extend_from_slice(&7u64.to_be_bytes());
+        assert_eq!(split_ordered_key(&entry), Some(("stripe", "cus_1", 7)));
+        assert_eq!(split_ordered_key(&entry[..entry.len() - 1]), None);
     }
 
     #[test]

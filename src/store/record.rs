@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{NewEvent, Next, StoreError};
+use super::{EventOrdering, NewEvent, Next, StoreError};
 
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +174,10 @@ pub struct EventRecord {
     /// Operator requeues, oldest first (at most [`MAX_KEPT_REQUEUES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requeues: Vec<Requeue>,
+    /// Its ordering key, when its source orders events by key. A `queued` record with no
+    /// `next_attempt_at` waits for an earlier event of its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<EventOrdering>,
 }
 
 impl EventRecord {
@@ -206,7 +210,14 @@ impl EventRecord {
             finished_at: None,
             body_purged: false,
             requeues: Vec::new(),
+            ordering: ev.ordering.clone(),
         }
+    }
+
+    /// True while this event waits for an earlier event of its ordering key (queued, but not
+    /// due at any time).
+    pub fn waits_for_key(&self) -> bool {
+        self.ordering.is_some() && self.state == State::Queued && self.next_attempt_at.is_none()
     }
 
     /// The time this record sits in the `due` index at, if any: its next attempt when queued,

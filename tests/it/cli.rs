@@ -383,6 +383,7 @@ async fn migrate_copies_every_event_and_is_safe_to_run_again() {
             event_type: Some("charge.succeeded".into()),
             headers: vec![("content-type".into(), "application/json".into())],
             body: format!("{{\"id\":\"evt_{i}\"}}").into(),
+            ordering: None,
         };
         assert_eq!(sled.accept(event).await.expect("accept"), Accepted::New);
     }

@@ -79,6 +79,8 @@ pub fn record(row: &Row) -> Result<EventRecord, PgError> {
         finished_at: opt_ms(row.try_get("finished_at")?)?,
         body_purged: row.try_get("body_purged")?,
         requeues,
+        // Per-key ordering is refused with PostgreSQL at config load.
+        ordering: None,
     })
 }
 

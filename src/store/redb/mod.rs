@@ -9,6 +9,9 @@
 
 mod compact;
 mod open;
+mod ordered;
+#[cfg(test)]
+mod ordered_tests;
 mod read;
 mod tables;
 #[cfg(test)]
@@ -26,7 +29,7 @@ use self::open::Slot;
 use self::tables::Tables;
 use self::writer::{ClosureWrite, Msg, Writer};
 use super::{
-    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord,
+    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord, Lines,
     NewEvent, Next, Page, RequeueOutcome, Retention, State, StoreError, BULK_REQUEUE_MAX,
     SCAN_BUDGET,
 };
@@ -248,6 +251,10 @@ impl RedbStore {
             Some((record, ())) => {
                 if record.state.is_final() {
                     self.slot.pending.fetch_sub(1, Ordering::Relaxed);
+                    if record.ordering.is_some() {
+                        // The next event of its key may have become due.
+                        self.slot.wake.notify_one();
+                    }
                 }
                 Ok(true)
             }
@@ -289,6 +296,18 @@ impl RedbStore {
             Ok(Ok(touched))
         })
         .await
+    }
+
+    /// The ordering lines of `source` (see [`Store::ordering_lines`](crate::store::Store::ordering_lines)).
+    pub fn lines(&self, source: Option<&str>, count_behind: bool) -> Result<Lines, StoreError> {
+        let (lines, truncated) =
+            read::lines(self.db()?.as_ref(), source, count_behind, SCAN_BUDGET)?;
+        Ok(Lines { lines, truncated })
+    }
+
+    /// The head of the line of ordering key `key` of `source`.
+    pub fn head(&self, source: &str, key: &str) -> Result<Option<EventRecord>, StoreError> {
+        read::head(self.db()?.as_ref(), source, key)
     }
 
     /// Up to `limit` (≥ 1) events matching `filter`, newest first, continuing after `after`.

@@ -4,9 +4,11 @@
 use bytes::Bytes;
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::tables::{BODIES, DUE, EVENTS, EXPIRY, PROCESSING, RECEIVED};
-use crate::store::keys::{split_timed_key, timed_key};
-use crate::store::{walk, Cursor, EventFilter, EventRecord, StoreError};
+use super::tables::{BODIES, DUE, EVENTS, EXPIRY, ORDERED, PROCESSING, RECEIVED};
+use crate::store::keys::{
+    event_key, ordered_prefix, split_ordered_key, split_timed_key, timed_key,
+};
+use crate::store::{walk, Cursor, EventFilter, EventRecord, Line, StoreError};
 
 type Raw = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -169,4 +171,85 @@ pub fn export_page(
         out.push((record, body));
     }
     Ok(out)
+}
+
+/// Walks the `ordered` lines of `source` (every source when `None`), first line first: each
+/// line's head and, with `count_behind`, how many wait behind it. Reads at most `budget`
+/// entries; the flag says the walk stopped there.
+pub fn lines(
+    db: &Database,
+    source: Option<&str>,
+    count_behind: bool,
+    budget: usize,
+) -> Result<(Vec<Line>, bool), StoreError> {
+    use std::ops::Bound;
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    let ordered = txn.open_table(ORDERED).map_err(super::storage_error)?;
+    let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let scope = source.map(|s| event_key(s, "")).unwrap_or_default();
+    let mut lower = Bound::Included(scope.clone());
+    let (mut out, mut read) = (Vec::new(), 0);
+    loop {
+        let mut range = ordered
+            .range::<&[u8]>((lower.as_ref().map(Vec::as_slice), Bound::Unbounded))
+            .map_err(super::storage_error)?;
+        let Some(first) = range.next() else {
+            return Ok((out, false));
+        };
+        if read >= budget {
+            return Ok((out, true));
+        }
+        let (k, v) = first.map_err(super::storage_error)?;
+        read += 1;
+        let raw = k.value();
+        let Some((src, key, _)) = split_ordered_key(raw).filter(|_| raw.starts_with(&scope)) else {
+            return Ok((out, false));
+        };
+        let prefix = ordered_prefix(src, key);
+        let mut behind = 0;
+        if count_behind {
+            for entry in range {
+                let (k, _) = entry.map_err(super::storage_error)?;
+                if !k.value().starts_with(&prefix) {
+                    break;
+                }
+                if read >= budget {
+                    return Ok((out, true));
+                }
+                behind += 1;
+                read += 1;
+            }
+        }
+        out.push(Line {
+            source: src.to_owned(),
+            key: key.to_owned(),
+            head: record(&events, v.value())?,
+            behind,
+        });
+        let mut past = prefix;
+        past.extend_from_slice(&[0xff; 8]);
+        lower = Bound::Excluded(past);
+    }
+}
+
+/// The head of the line of ordering key `key` of `source`.
+pub fn head(db: &Database, source: &str, key: &str) -> Result<Option<EventRecord>, StoreError> {
+    let txn = db.begin_read().map_err(super::storage_error)?;
+    let ordered = txn.open_table(ORDERED).map_err(super::storage_error)?;
+    let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let prefix = ordered_prefix(source, key);
+    let mut range = ordered
+        .range::<&[u8]>(prefix.as_slice()..)
+        .map_err(super::storage_error)?;
+    match range.next() {
+        Some(entry) => {
+            let (k, v) = entry.map_err(super::storage_error)?;
+            if k.value().starts_with(&prefix) {
+                record(&events, v.value())
+            } else {
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
 }

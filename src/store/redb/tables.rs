@@ -7,7 +7,10 @@
 //! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
 //!   when they are forgotten
 //! - `received`: (received_at, event key) → () for every known event: the admin listing's order
-//! - `meta`: the readiness probe
+//! - `ordered`: (source, ordering key, sequence) → event key for every unfinished event of an
+//!   ordering key (and a dead one under `on_dead = "block"`), in acceptance order; only the
+//!   first of each key is ever in `due` (see `ordered`)
+//! - `meta`: the readiness probe and the `ordered` sequence
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
@@ -21,6 +24,7 @@ pub const DUE: Def = TableDefinition::new("due");
 pub const EXPIRY: Def = TableDefinition::new("expiry");
 pub const RECEIVED: Def = TableDefinition::new("received");
 pub const META: Def = TableDefinition::new("meta");
+pub const ORDERED: Def = TableDefinition::new("ordered");
 
 /// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
 /// without decoding every queued record.
@@ -29,12 +33,13 @@ const NONE: &[u8] = &[];
 
 /// The tables of one write transaction.
 pub struct Tables<'txn> {
-    events: Table<'txn, &'static [u8], &'static [u8]>,
+    pub(super) events: Table<'txn, &'static [u8], &'static [u8]>,
     bodies: Table<'txn, &'static [u8], &'static [u8]>,
-    due: Table<'txn, &'static [u8], &'static [u8]>,
+    pub(super) due: Table<'txn, &'static [u8], &'static [u8]>,
     expiry: Table<'txn, &'static [u8], &'static [u8]>,
     received: Table<'txn, &'static [u8], &'static [u8]>,
-    meta: Table<'txn, &'static [u8], &'static [u8]>,
+    pub(super) meta: Table<'txn, &'static [u8], &'static [u8]>,
+    pub(super) ordered: Table<'txn, &'static [u8], &'static [u8]>,
     retention: Retention,
 }
 
@@ -48,6 +53,7 @@ impl<'txn> Tables<'txn> {
             expiry: txn.open_table(EXPIRY)?,
             received: txn.open_table(RECEIVED)?,
             meta: txn.open_table(META)?,
+            ordered: txn.open_table(ORDERED)?,
             retention,
         })
     }
@@ -66,20 +72,25 @@ impl<'txn> Tables<'txn> {
         if let Some(existing) = self.events.get(key.as_slice())? {
             return Ok(EventRecord::decode(existing.value()).map(|r| Accepted::Duplicate(r.state)));
         }
-        let encoded = match EventRecord::queued(ev).encode() {
+        let mut record = EventRecord::queued(ev);
+        self.join_line(&key, &mut record)?;
+        let encoded = match record.encode() {
             Ok(encoded) => encoded,
             Err(e) => return Ok(Err(e)),
         };
         let timed = timed_key(ev.received_at, &key);
         self.events.insert(key.as_slice(), encoded.as_slice())?;
         self.bodies.insert(timed.as_slice(), ev.body.as_ref())?;
-        self.due.insert(timed.as_slice(), NONE)?;
+        if let Some((at, value)) = due_entry(&record) {
+            self.due.insert(timed_key(at, &key).as_slice(), value)?;
+        }
         self.received.insert(timed.as_slice(), NONE)?;
         Ok(Ok(Accepted::New))
     }
 
-    /// Applies `change` to the record at `key`, moving its `due` and `expiry` entries to
-    /// match. `change` returns `None` to leave the record alone; so does a missing record.
+    /// Applies `change` to the record at `key`, moving its `due`, `expiry` and `ordered`
+    /// entries to match (a record that leaves its key's line lets the next one be due). `change`
+    /// returns `None` to leave the record alone; so does a missing record.
     pub fn update<T>(
         &mut self,
         key: &[u8],
@@ -94,6 +105,7 @@ impl<'txn> Tables<'txn> {
         let Some(changed) = change(&mut after) else {
             return Ok(Ok(None));
         };
+        let left_line = self.follow_line(key, &before, &mut after)?;
         let encoded = match after.encode() {
             Ok(encoded) => encoded,
             Err(e) => return Ok(Err(e)),
@@ -105,6 +117,11 @@ impl<'txn> Tables<'txn> {
         );
         move_entry(&mut self.expiry, key, old, new)?;
         self.events.insert(key, encoded.as_slice())?;
+        if left_line {
+            if let Err(e) = self.promote_next(&after)? {
+                return Ok(Err(e));
+            }
+        }
         Ok(Ok(Some((after, changed))))
     }
 
@@ -178,7 +195,7 @@ impl<'txn> Tables<'txn> {
 }
 
 /// The `due` entry (time, value) a record should have.
-pub fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
+pub(super) fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
     let value = if r.state == State::Processing {
         PROCESSING
     } else {

@@ -28,6 +28,7 @@ fn event(id: &str, body_bytes: usize) -> NewEvent {
         event_type: None,
         headers: Vec::new(),
         body: Bytes::from(vec![b'x'; body_bytes]),
+        ordering: None,
     }
 }
 

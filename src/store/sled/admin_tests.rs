@@ -23,6 +23,7 @@ async fn accept(store: &Store, source: &str, id: &str, at: u64) {
         event_type: None,
         headers: Vec::new(),
         body: Bytes::from_static(b"{}"),
+        ordering: None,
     };
     assert_eq!(store.accept(ev).await.expect("accept"), Accepted::New);
 }

@@ -236,6 +236,7 @@ mod tests {
             event_type: None,
             headers: Vec::new(),
             body: Bytes::from_static(b"{}"),
+            ordering: None,
         }
     }
 

@@ -136,6 +136,7 @@ fn event_of(source: &str, id: &str, at: u64) -> NewEvent {
         event_type: Some("t".into()),
         headers: vec![("content-type".into(), "application/json".into())],
         body: Bytes::from(format!("{{\"id\":\"{id}\"}}")),
+        ordering: None,
     }
 }
 
