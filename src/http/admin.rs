@@ -1,5 +1,6 @@
 //! The admin API's handlers (routed and authorised in `router`): list events, fetch a payload,
-//! requeue one event, bulk-requeue dead events, show forward destinations.
+//! requeue one event, bulk-requeue dead events, show ordering keys held back and forward
+//! destinations.
 
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -87,7 +88,7 @@ pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
                 previous_state = record.requeues.last().map(|r| r.previous_state.as_str()),
                 "event requeued"
             );
-            Ok(status_response(ctx, &record))
+            status_response(ctx, &record).await
         }
         RequeueOutcome::Unknown => Err(no_event()),
         RequeueOutcome::NotFinal(state) => Err(Problem::new(
@@ -116,6 +117,38 @@ pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
     if let Some(next) = done.next {
         body["nextCursor"] = Value::String(next.encode());
     }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /admin/ordering?source=`: the ordering keys that hold events back — a dead head
+/// (`blocked`) or events waiting behind the head — with the head and how many wait.
+pub async fn ordering(ctx: &Ctx, query: Option<&str>) -> Reply {
+    let p = Params::parse(query, &["source"])?;
+    let found = ctx.store.ordering_lines(p.text("source"), true).await?;
+    let keys: Vec<Value> = found
+        .lines
+        .iter()
+        .filter(|line| line.blocked() || line.behind > 0)
+        .map(|line| {
+            let head = line.head.as_ref().map(|h| {
+                json!({
+                    "eventId": h.id,
+                    "state": h.state,
+                    "attemptCount": h.attempt_count,
+                    "lastError": h.last_error,
+                    "location": event_location(&h.source, &h.id),
+                })
+            });
+            json!({
+                "source": line.source,
+                "key": line.key,
+                "blocked": line.blocked(),
+                "head": head,
+                "waiting": line.behind,
+            })
+        })
+        .collect();
+    let body = json!({ "keys": keys, "truncated": found.truncated });
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -25,6 +25,7 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
         depth: ctx.store.pending(),
         oldest_due_age,
         body_bytes_in_flight: ctx.body_budget.in_use(),
+        blocked_keys: blocked_keys(ctx).await,
     };
     let mut res = Response::new(Full::new(Bytes::from(ctx.metrics.render(&queue))));
     *res.status_mut() = StatusCode::OK;
@@ -32,6 +33,34 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// Blocked ordering keys of every source with `ordering_key` (none when no source orders).
+async fn blocked_keys(ctx: &Ctx) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = ctx
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.ordering.is_some())
+        .map(|s| (s.name.clone(), 0))
+        .collect();
+    if counts.is_empty() {
+        return counts;
+    }
+    match ctx.store.ordering_lines(None, false).await {
+        Ok(found) => {
+            for line in found.lines.iter().filter(|l| l.blocked()) {
+                if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == line.source) {
+                    *n += 1;
+                }
+            }
+            counts
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: could not read the ordering keys");
+            Vec::new()
+        }
+    }
 }
 
 /// Counts `res` if it answers `POST /webhooks/<source>` (any method, any source name: an

@@ -107,6 +107,8 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
                 _ => Err(Problem::not_allowed("POST")),
             }
         }
+        ["ordering"] if readable => admin::ordering(ctx, query).await,
+        ["ordering"] => Err(Problem::not_allowed("GET, HEAD")),
         ["destinations"] if readable => admin::destinations(ctx),
         ["destinations"] => Err(Problem::not_allowed("GET, HEAD")),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,

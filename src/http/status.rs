@@ -1,9 +1,7 @@
 //! `GET /events/<source>/<id>`: where an event stands, behind the admin token unless
 //! `admin.public_status` is set.
 
-use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::Full;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::admin::no_event;
@@ -11,18 +9,22 @@ use super::auth::{authorize, Access};
 use super::problem::Reply;
 use super::{json_response, Ctx};
 use crate::history;
-use crate::store::EventRecord;
+use crate::store::{EventRecord, StoreError};
 
 /// The status resource of one event (the `Location` of its 202).
 pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
     authorize(&ctx.config.admin, headers, Access::Status)?;
     let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
-    Ok(status_response(ctx, &record))
+    status_response(ctx, &record).await
 }
 
 /// The full status of `record`, with `Retry-After` while it is not final.
-pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>> {
+pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
     let mut body = summary(record);
+    if let Some(head) = waiting_for(ctx, record).await? {
+        let head = json!({"source": head.source, "eventId": head.id, "state": head.state});
+        body.insert("waitingFor".into(), head);
+    }
     let attempts: Vec<Value> = record
         .attempts
         .iter()
@@ -59,7 +61,19 @@ pub fn status_response(ctx: &Ctx, record: &EventRecord) -> Response<Full<Bytes>>
             HeaderValue::from(ctx.estimate_wait_secs(&record.source)),
         );
     }
-    res
+    Ok(res)
+}
+
+/// The event `record` waits for: the first unfinished event of its ordering key, while
+/// `record` is queued behind it.
+async fn waiting_for(ctx: &Ctx, record: &EventRecord) -> Result<Option<EventRecord>, StoreError> {
+    match &record.ordering {
+        Some(o) if record.waits_for_key() => {
+            let head = ctx.store.ordering_head(&record.source, &o.key).await?;
+            Ok(head.filter(|h| h.id != record.id))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The fields of `record` shared by the status resource and admin listings (no histories).
@@ -77,6 +91,7 @@ pub fn summary(record: &EventRecord) -> Map<String, Value> {
         "finishedAt": record.finished_at,
         "bodyPurged": record.body_purged,
         "requeueCount": record.requeues.len(),
+        "orderingKey": record.ordering.as_ref().map(|o| o.key.as_str()),
     });
     match body {
         Value::Object(map) => map,

@@ -35,7 +35,7 @@ pub enum Delivery {
 }
 
 /// State read at scrape time: the queue from the store, the body budget from the HTTP side.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Gauges {
     /// Events queued or processing.
     pub depth: u64,
@@ -44,6 +44,10 @@ pub struct Gauges {
     pub oldest_due_age: Option<Duration>,
     /// Request body bytes held against `server.max_inflight_body_bytes`.
     pub body_bytes_in_flight: u64,
+    /// Ordering keys whose dead head holds the rest back, by source (every source with
+    /// `ordering_key`); empty, and the gauge left out, when none orders or the store could
+    /// not be read.
+    pub blocked_keys: Vec<(String, u64)>,
 }
 
 /// How overdue the earliest due time `next_due` (unix ms) is at `now_ms`: zero when nothing

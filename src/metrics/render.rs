@@ -157,6 +157,18 @@ fn queue_gauges(e: &mut Exposition, queue: &Gauges) {
         "Request body bytes held in memory now, counted against server.max_inflight_body_bytes.",
     );
     e.sample(budget, &[], queue.body_bytes_in_flight);
+    if !queue.blocked_keys.is_empty() {
+        let name = "hookbox_ordering_blocked_keys";
+        e.family(
+            name,
+            Kind::Gauge,
+            "Ordering keys whose first event is dead and holds the later ones back \
+             (on_dead = \"block\"), by source, read at scrape time.",
+        );
+        for (source, n) in &queue.blocked_keys {
+            e.sample(name, &[("source", source.as_str())], *n);
+        }
+    }
 }
 
 fn attempts(e: &mut Exposition, shown: &Shown<'_>) {

@@ -9,6 +9,7 @@ fn queue() -> Gauges {
         depth: 3,
         oldest_due_age: Some(Duration::from_millis(1500)),
         body_bytes_in_flight: 2048,
+        blocked_keys: Vec::new(),
     }
 }
 
@@ -158,7 +159,9 @@ fn source_names_are_escaped_and_queue_age_left_out_when_unreadable() {
         depth: 0,
         oldest_due_age: None,
         body_bytes_in_flight: 0,
+        blocked_keys: Vec::new(),
     });
+    assert!(!text.contains("hookbox_ordering_blocked_keys"));
     assert!(text.contains("hookbox_dead_total{source=\"we\\\"ird\\\\name\"} 0"));
     assert!(!text.contains("hookbox_oldest_due_age_seconds"));
     assert!(lines(&text).contains(&"hookbox_queue_depth 0"));
@@ -171,5 +174,22 @@ fn oldest_due_age_is_zero_unless_overdue() {
     assert_eq!(
         oldest_due_age(Some(7_500), 10_000),
         Duration::from_millis(2_500)
+    );
+}
+
+#[test]
+fn blocked_keys_show_per_ordered_source() {
+    let m = Metrics::new(["a", "b"]);
+    let text = m.render(&Gauges {
+        blocked_keys: vec![("a".into(), 2), ("b".into(), 0)],
+        ..queue()
+    });
+    assert_lines(
+        &text,
+        &[
+            "# TYPE hookbox_ordering_blocked_keys gauge",
+            "hookbox_ordering_blocked_keys{source=\"a\"} 2",
+            "hookbox_ordering_blocked_keys{source=\"b\"} 0",
+        ],
     );
 }

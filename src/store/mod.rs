@@ -14,6 +14,7 @@
 pub mod data_dir;
 mod health;
 mod keys;
+mod lines;
 pub mod migrate;
 pub mod postgres;
 mod query;
@@ -33,6 +34,7 @@ use bytes::Bytes;
 
 pub use health::WorkerRunning;
 pub use keys::event_key;
+pub use lines::{Line, Lines};
 pub use query::{
     BulkRequeued, Cursor, EventFilter, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET,
 };
@@ -117,36 +119,6 @@ pub enum Next {
     RetryAt(u64),
     /// Give up: `dead`, with the reason.
     Dead(String),
-}
-
-/// The line of one ordering key: its head and how many events wait behind it.
-#[derive(Debug, Clone)]
-pub struct Line {
-    /// Source name.
-    pub source: String,
-    /// The ordering key value.
-    pub key: String,
-    /// The first unfinished event of the key (due, processing, or dead under `block`); `None`
-    /// if its record does not decode.
-    pub head: Option<EventRecord>,
-    /// Events waiting behind the head (0 when not counted).
-    pub behind: u64,
-}
-
-impl Line {
-    /// True when the head is dead and holds the others back (`on_dead = "block"`).
-    pub fn blocked(&self) -> bool {
-        self.head.as_ref().is_some_and(|h| h.state == State::Dead)
-    }
-}
-
-/// The ordering lines a walk found, and whether it stopped at its budget.
-#[derive(Debug, Clone, Default)]
-pub struct Lines {
-    /// First line first (by source, then key).
-    pub lines: Vec<Line>,
-    /// The walk read [`SCAN_BUDGET`] entries and stopped.
-    pub truncated: bool,
 }
 
 /// Handle to the event store, whichever backend holds it. Cheap to clone.
@@ -319,33 +291,6 @@ impl Store {
             Engine::Redb(s) => s.recover(now).await,
             Engine::Sled(s) => s.recover(now),
             Engine::Postgres(s) => Ok(s.recover(now).await?),
-        }
-    }
-
-    /// The ordering lines of `source` (every source when `None`) with at least one unfinished
-    /// event: each head and, with `count_behind`, how many wait behind it. Reads at most
-    /// [`SCAN_BUDGET`] entries. Empty on sled and PostgreSQL, which refuse ordering.
-    pub async fn ordering_lines(
-        &self,
-        source: Option<&str>,
-        count_behind: bool,
-    ) -> Result<Lines, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.lines(source, count_behind),
-            Engine::Sled(_) | Engine::Postgres(_) => Ok(Lines::default()),
-        }
-    }
-
-    /// The head of the line of ordering key `key` of `source`: the event the others of the key
-    /// wait for.
-    pub async fn ordering_head(
-        &self,
-        source: &str,
-        key: &str,
-    ) -> Result<Option<EventRecord>, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.head(source, key),
-            Engine::Sled(_) | Engine::Postgres(_) => Ok(None),
         }
     }
 

@@ -17,6 +17,7 @@ mod ingest;
 mod lifecycle;
 mod metrics;
 mod multi_instance;
+mod ordering;
 mod postgres_tls;
 mod processing;
 mod proptest_verify;
