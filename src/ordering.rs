@@ -27,7 +27,7 @@ pub enum KeySpec {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnDead {
-    /// The key waits until the dead event is requeued (and succeeds) or discarded.
+    /// The key waits until the dead event is requeued and succeeds.
     #[default]
     Block,
     /// The next event of the key goes ahead.

@@ -38,8 +38,8 @@ pub struct SourceConfig {
     /// Runs events with the same key one at a time, in arrival order: a JSON pointer into the
     /// body (`/data/object/id`) or `header:<Name>`. redb only.
     pub ordering_key: Option<String>,
-    /// With `ordering_key`: `block` (default) holds a dead event's key until it is requeued or
-    /// discarded; `skip` lets the next event of the key go ahead.
+    /// With `ordering_key`: `block` (default) holds a dead event's key until it is requeued;
+    /// `skip` lets the next event of the key go ahead.
     pub on_dead: Option<crate::ordering::OnDead>,
 }
 
