@@ -19,7 +19,7 @@ use crate::store::{EventRecord, State, StoreError};
 const SEQ: &[u8] = b"ordered-seq";
 
 /// Whether `r` belongs in its key's line.
-fn in_line(r: &EventRecord) -> bool {
+pub(super) fn in_line(r: &EventRecord) -> bool {
     let Some(ordering) = &r.ordering else {
         return false;
     };

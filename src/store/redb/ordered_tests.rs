@@ -212,3 +212,25 @@ async fn an_unordered_event_is_never_held() {
     ids.sort();
     assert_eq!(ids, ["e1", "p1"]);
 }
+
+/// A migration cannot put an event back in its line (the record does not hold its place), so
+/// importing one that is still in a line is refused; finished ones import as usual.
+#[tokio::test]
+async fn importing_an_event_still_in_its_line_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path()).await;
+    let waiting = crate::store::EventRecord::queued(&ordered("a", 1, "k", OnDead::Block));
+    let refused = store
+        .import(vec![(waiting, Some(Bytes::from_static(b"{}")))])
+        .await;
+    match refused {
+        Err(crate::store::StoreError::Config(why)) => assert!(why.contains("s/a"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let mut done = crate::store::EventRecord::queued(&ordered("b", 1, "k", OnDead::Block));
+    done.state = State::Succeeded;
+    done.next_attempt_at = None;
+    let imported = store.import(vec![(done, None)]).await.expect("import");
+    assert_eq!(imported, 1);
+    store.close().await.expect("close");
+}

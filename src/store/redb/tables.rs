@@ -174,6 +174,15 @@ impl<'txn> Tables<'txn> {
         if self.events.get(key.as_slice())?.is_some() {
             return Ok(Ok(false));
         }
+        if super::ordered::in_line(record) {
+            // Its place in the line is not in the record, so it cannot be put back in order.
+            return Ok(Err(StoreError::Config(format!(
+                "event {}/{} is still in its ordering line; migrating ordered events that have \
+                 not finished is not supported: let them finish (or requeue their dead heads) \
+                 and run the migration again",
+                record.source, record.id
+            ))));
+        }
         let encoded = match record.encode() {
             Ok(encoded) => encoded,
             Err(e) => return Ok(Err(e)),
