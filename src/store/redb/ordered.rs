@@ -4,7 +4,7 @@
 //! so the claim scan never wades through blocked events.
 //!
 //! A record is in its line while `queued` or `processing`, and while `dead` under
-//! `on_dead = "block"`. When the head leaves (succeeded, dead under `skip`), the next event of
+//! `on_dead = "block"` until an operator discards it. When the head leaves (succeeded, dead under `skip`), the next event of
 //! the key becomes due in the same transaction, so a crash never loses or reorders the line.
 //! A record that re-enters (an operator requeues a succeeded or skipped event) joins at the end.
 
@@ -25,7 +25,8 @@ pub(super) fn in_line(r: &EventRecord) -> bool {
     };
     match r.state {
         State::Queued | State::Processing => true,
-        State::Dead => ordering.on_dead == OnDead::Block,
+        // A dead event whose body is gone was discarded by an operator: it has left its line.
+        State::Dead => ordering.on_dead == OnDead::Block && !r.body_purged,
         State::Succeeded => false,
     }
 }
