@@ -8,17 +8,29 @@ use serde_json::{json, Value};
 
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::status::{status_response, summary};
+use super::status::{status_body, status_response, summary, with_retry_after};
 use super::{event_location, json_response, Ctx};
 use crate::clock::now_ms;
-use crate::store::RequeueOutcome;
+use crate::store::{DiscardOutcome, EventFilter, Page, RequeueOutcome, StoreError};
 
-/// `GET /admin/events?source=&state=&since=&until=&limit=&cursor=`: newest first.
+/// `GET /admin/events?source=&state=&type=&since=&until=&id=&limit=&cursor=`: newest first.
+/// With `id`, the event of that id in each configured source (or `source`), filtered alike.
 pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
-    const ALLOWED: &[&str] = &["source", "state", "since", "until", "limit", "cursor"];
+    const ALLOWED: &[&str] = &[
+        "source", "state", "type", "since", "until", "id", "limit", "cursor",
+    ];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, limit, cursor) = (p.filter()?, p.limit()?, p.cursor()?);
-    let page = ctx.store.list(&filter, limit, cursor.as_ref()).await?;
+    let page = match p.text("id") {
+        Some(_) if cursor.is_some() => {
+            return Err(Problem::new(
+                Reason::InvalidQuery,
+                "an id search has one page: cursor cannot go with id",
+            ))
+        }
+        Some(id) => find_id(ctx, &filter, id, limit).await?,
+        None => ctx.store.list(&filter, limit, cursor.as_ref()).await?,
+    };
     let items: Vec<Value> = page
         .items
         .iter()
@@ -34,6 +46,61 @@ pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
         body["nextCursor"] = Value::String(next.encode());
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The events with id `id` in the configured sources `filter` allows, that match it: one
+/// lookup per source, so an id is found at once however many events are stored.
+async fn find_id(
+    ctx: &Ctx,
+    filter: &EventFilter,
+    id: &str,
+    limit: usize,
+) -> Result<Page, StoreError> {
+    let mut items = Vec::new();
+    let sources = ctx.config.sources.iter().map(|s| s.name.as_str());
+    for source in sources.filter(|s| filter.source.as_deref().is_none_or(|f| f == *s)) {
+        if let Some(record) = ctx.store.get(source, id).await? {
+            items.extend(Some(record).filter(|r| filter.matches(r)));
+        }
+    }
+    items.sort_by(|a, b| (b.received_at, &b.source).cmp(&(a.received_at, &a.source)));
+    items.truncate(limit);
+    Ok(Page { items, next: None })
+}
+
+/// `GET /admin/events/<source>/<id>`: the status resource plus the headers kept with the
+/// event (admin only, whatever `public_status` says: they may name the sender's setup).
+pub async fn event(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
+    let mut body = status_body(ctx, &record).await?;
+    let headers: Vec<Value> = record
+        .headers
+        .iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect();
+    body.insert("headers".into(), Value::Array(headers));
+    let res = json_response(StatusCode::OK, &Value::Object(body));
+    Ok(with_retry_after(ctx, &record, res))
+}
+
+/// `DELETE /admin/events/<source>/<id>`: discard a dead event, keeping its tombstone so the
+/// provider's retries stay duplicates; answers with its new status.
+pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    match ctx.store.discard(source, id).await? {
+        DiscardOutcome::Discarded(record) => {
+            tracing::info!("dead event discarded");
+            status_response(ctx, &record).await
+        }
+        DiscardOutcome::Unknown => Err(no_event()),
+        DiscardOutcome::NotDead(state) => Err(Problem::new(
+            Reason::Conflict,
+            format!("the event is {state}; only dead events can be discarded"),
+        )),
+        DiscardOutcome::AlreadyDiscarded => Err(Problem::new(
+            Reason::Conflict,
+            "the event was already discarded",
+        )),
+    }
 }
 
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
@@ -102,10 +169,10 @@ pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
     }
 }
 
-/// `POST /admin/requeue?source=&since=&until=&cursor=`: requeue dead events in range, bounded
+/// `POST /admin/requeue?source=&type=&since=&until=&cursor=`: requeue dead events in range, bounded
 /// per call (see `Store::requeue_dead`); `more: true` with `nextCursor` when some may remain.
 pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
-    const ALLOWED: &[&str] = &["source", "since", "until", "cursor"];
+    const ALLOWED: &[&str] = &["source", "type", "since", "until", "cursor"];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, cursor) = (p.filter()?, p.cursor()?);
     let done = ctx

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use percent_encoding::percent_decode_str;
 
 use super::problem::{Problem, Reason};
-use crate::store::{Cursor, EventFilter, State, UnknownState};
+use crate::store::{Cursor, EventFilter, State, TypeMatch, UnknownState};
 
 /// Default page size of `GET /admin/events`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -57,13 +57,14 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// The filter named by `source`, `state`, `since` and `until` (those present).
+    /// The filter named by `source`, `state`, `since`, `until` and `type` (those present).
     pub fn filter(&self) -> Result<EventFilter, QueryError> {
         let filter = EventFilter {
             source: self.0.get("source").cloned(),
             state: self.0.get("state").map(|s| state(s)).transpose()?,
             since: self.time("since")?,
             until: self.time("until")?,
+            event_type: self.0.get("type").map(|t| TypeMatch::parse(t)),
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since >= until {

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::auth::{authorize, Access};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::{admin, health, ingest::ingest, metrics, status::event_status, Ctx};
+use super::{admin, health, ingest::ingest, metrics, overview, status::event_status, Ctx};
 
 /// Serves one request.
 pub async fn route(
@@ -96,6 +96,20 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
     match rest {
         ["events"] if readable => admin::list_events(ctx, query).await,
         ["events"] => Err(Problem::not_allowed("GET, HEAD")),
+        ["events", source, id] => {
+            let (source, id) = (decode(source)?, decode(id)?);
+            tracing::Span::current().record("source", source.as_str());
+            tracing::Span::current().record("event_id", id.as_str());
+            match *method {
+                Method::DELETE => admin::discard(ctx, &source, &id).await,
+                _ if readable => admin::event(ctx, &source, &id).await,
+                _ => Err(Problem::not_allowed("GET, HEAD, DELETE")),
+            }
+        }
+        ["counts"] if readable => overview::counts(ctx, query).await,
+        ["counts"] => Err(Problem::not_allowed("GET, HEAD")),
+        ["summary"] if readable => overview::summary(ctx).await,
+        ["summary"] => Err(Problem::not_allowed("GET, HEAD")),
         ["events", source, id, action @ ("payload" | "requeue")] => {
             let (source, id) = (decode(source)?, decode(id)?);
             tracing::Span::current().record("source", source.as_str());

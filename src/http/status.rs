@@ -1,7 +1,9 @@
 //! `GET /events/<source>/<id>`: where an event stands, behind the admin token unless
 //! `admin.public_status` is set.
 
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
 use super::admin::no_event;
@@ -20,6 +22,16 @@ pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str
 
 /// The full status of `record`, with `Retry-After` while it is not final.
 pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
+    let body = status_body(ctx, record).await?;
+    let res = json_response(StatusCode::OK, &Value::Object(body));
+    Ok(with_retry_after(ctx, record, res))
+}
+
+/// The status resource's fields: the summary, what it waits for, and both histories.
+pub async fn status_body(
+    ctx: &Ctx,
+    record: &EventRecord,
+) -> Result<Map<String, Value>, StoreError> {
     let mut body = summary(record);
     if let Some(head) = waiting_for(ctx, record).await? {
         let head = json!({"source": head.source, "eventId": head.id, "state": head.state});
@@ -54,14 +66,22 @@ pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
         })
         .collect();
     body.insert("requeues".into(), Value::Array(requeues));
-    let mut res = json_response(StatusCode::OK, &Value::Object(body));
+    Ok(body)
+}
+
+/// `res` with `Retry-After` (the estimated wait) while `record` is not final.
+pub fn with_retry_after(
+    ctx: &Ctx,
+    record: &EventRecord,
+    mut res: Response<Full<Bytes>>,
+) -> Response<Full<Bytes>> {
     if !record.state.is_final() {
         res.headers_mut().insert(
             header::RETRY_AFTER,
             HeaderValue::from(ctx.estimate_wait_secs(&record.source)),
         );
     }
-    Ok(res)
+    res
 }
 
 /// The event `record` waits for: the first unfinished event of its ordering key, while
@@ -90,6 +110,7 @@ pub fn summary(record: &EventRecord) -> Map<String, Value> {
         "lastError": record.last_error,
         "finishedAt": record.finished_at,
         "bodyPurged": record.body_purged,
+        "discarded": record.is_discarded(),
         "requeueCount": record.requeues.len(),
         "orderingKey": record.ordering.as_ref().map(|o| o.key.as_str()),
     });

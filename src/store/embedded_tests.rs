@@ -76,7 +76,8 @@ on_both!(
     an_expired_lease_is_reclaimed_and_the_stale_result_ignored,
     recovery_requeues_processing_events_after_a_restart,
     retention_purges_the_body_then_forgets_the_id,
-    concurrent_accepts_count_each_id_once
+    concurrent_accepts_count_each_id_once,
+    discard_keeps_a_tombstone_and_types_filter
 );
 
 async fn accept_dedupes_and_claim_respects_due_time(backend: StorageBackend) {
@@ -225,4 +226,90 @@ async fn concurrent_accepts_count_each_id_once(backend: StorageBackend) {
     assert_eq!(new, 50);
     assert_eq!(store.pending(), 50);
     store.close().await.expect("close");
+}
+
+/// Accepts `id` of type `kind` at `at`, then settles it with `next` (none: left queued).
+async fn settled_event(store: &Store, id: &str, kind: &str, at: u64, next: Option<Next>) {
+    let mut ev = event(id, at);
+    ev.event_type = Some(kind.into());
+    store.accept(ev).await.expect("accept");
+    let Some(next) = next else { return };
+    let claimed = claim(store, at, 50).await.remove(0);
+    let attempt = attempt(&claimed, Outcome::Permanent);
+    let recorded = store.record_attempt(&claimed.record, attempt, next).await;
+    assert!(recorded.expect("record"));
+}
+
+async fn discard_keeps_a_tombstone_and_types_filter(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    settled_event(
+        &store,
+        "a",
+        "invoice.paid",
+        10,
+        Some(Next::Dead("x".into())),
+    )
+    .await;
+    settled_event(&store, "b", "invoice.created", 20, Some(Next::Succeeded)).await;
+    settled_event(&store, "c", "invoicex", 30, None).await;
+    let discard = |id: &'static str| store.discard("s", id);
+    assert_eq!(
+        discard("b").await.expect("b"),
+        DiscardOutcome::NotDead(State::Succeeded)
+    );
+    assert_eq!(
+        discard("c").await.expect("c"),
+        DiscardOutcome::NotDead(State::Queued)
+    );
+    assert_eq!(
+        discard("nope").await.expect("nope"),
+        DiscardOutcome::Unknown
+    );
+    let DiscardOutcome::Discarded(tombstone) = discard("a").await.expect("a") else {
+        panic!("a dead event is discarded");
+    };
+    assert!(tombstone.is_discarded() && tombstone.state == State::Dead);
+    assert_eq!(store.get("s", "a").await.expect("get"), Some(tombstone));
+    assert_eq!(store.body("s", "a").await.expect("body"), None);
+    assert_eq!(
+        discard("a").await.expect("again"),
+        DiscardOutcome::AlreadyDiscarded
+    );
+    assert_eq!(
+        store.accept(event("a", 40)).await.expect("retry"),
+        Accepted::Duplicate(State::Dead),
+        "the provider's retry stays a duplicate"
+    );
+    assert_eq!(
+        store.requeue("s", "a", 50).await.expect("requeue"),
+        RequeueOutcome::BodyPurged
+    );
+    let none = store.requeue_dead(&EventFilter::default(), None, 50).await;
+    assert_eq!(none.expect("bulk").requeued, 0);
+
+    let of_type = |pattern: &str| EventFilter {
+        event_type: Some(TypeMatch::parse(pattern)),
+        ..EventFilter::default()
+    };
+    let ids = |page: Page| -> Vec<String> { page.items.into_iter().map(|r| r.id).collect() };
+    let invoices = store
+        .list(&of_type("invoice.*"), 10, None)
+        .await
+        .expect("list");
+    assert_eq!(ids(invoices), ["b", "a"]);
+    let exact = store
+        .list(&of_type("invoicex"), 10, None)
+        .await
+        .expect("list");
+    assert_eq!(ids(exact), ["c"]);
+    let (counts, complete) = store.counts(&EventFilter::default()).await.expect("counts");
+    assert!(complete);
+    let got = (
+        counts.queued,
+        counts.succeeded,
+        counts.dead,
+        counts.discarded,
+    );
+    assert_eq!(got, (1, 1, 1, 1));
 }

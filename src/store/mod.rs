@@ -12,6 +12,8 @@
 //! rest of hookbox cannot tell them apart.
 
 pub mod data_dir;
+mod discard;
+mod filter;
 mod health;
 mod keys;
 mod lines;
@@ -21,6 +23,7 @@ mod query;
 mod record;
 pub mod redb;
 pub mod sled;
+mod stats;
 mod walk;
 
 #[cfg(test)]
@@ -32,16 +35,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use discard::DiscardOutcome;
+pub use filter::{EventFilter, TypeMatch};
 pub use health::WorkerRunning;
 pub use keys::event_key;
 pub use lines::{Line, Lines};
-pub use query::{
-    BulkRequeued, Cursor, EventFilter, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET,
-};
+pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
 pub use record::{
     Attempt, EventRecord, Outcome, Requeue, Retention, State, UnknownState, MAX_KEPT_ATTEMPTS,
     MAX_KEPT_REQUEUES,
 };
+pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 
 use self::postgres::PgStore;
 use self::redb::RedbStore;

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
+use super::filter::EventFilter;
 use super::keys::{event_key, split_timed_key, timed_key};
 use super::record::{EventRecord, State};
 use super::{Engine, Store, StoreError};
@@ -14,19 +15,6 @@ pub const SCAN_BUDGET: usize = 10_000;
 
 /// Most events one bulk-requeue call requeues; the returned cursor continues from there.
 pub const BULK_REQUEUE_MAX: usize = 10_000;
-
-/// Which events a listing or bulk requeue covers; `None` fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    /// Only this source.
-    pub source: Option<String>,
-    /// Only events in this state.
-    pub state: Option<State>,
-    /// Only events received at or after this time (unix ms).
-    pub since: Option<u64>,
-    /// Only events received before this time (unix ms).
-    pub until: Option<u64>,
-}
 
 /// A position in a walk: the last event handled, as `(received_at, event key)`. Opaque to
 /// clients (URL-safe base64).

@@ -255,6 +255,23 @@ impl EventRecord {
         Some(())
     }
 
+    /// An operator's discard of a dead event: its body goes, and the record stays as a
+    /// tombstone (`dead`, `body_purged`), so the provider's retries remain duplicates and it can
+    /// never be requeued. `None`, leaving the record as it was, unless it is dead with its body.
+    /// Every backend uses this transition (and deletes the body in the same write).
+    pub fn discard(&mut self) -> Option<()> {
+        if self.state != State::Dead || self.body_purged {
+            return None;
+        }
+        self.body_purged = true;
+        Some(())
+    }
+
+    /// True for a dead event an operator discarded (dead events are never purged otherwise).
+    pub fn is_discarded(&self) -> bool {
+        self.state == State::Dead && self.body_purged
+    }
+
     /// Takes a due record for an attempt under a lease of `lease_ms`, counting the attempt.
     /// A record still `processing` lost its previous claim (the lease expired): that attempt is
     /// recorded as abandoned first, and if it exhausted `max_attempts` the record goes `dead`

@@ -76,7 +76,7 @@ fn matching(
     }
     // `None` when the event was forgotten between the index read and this one.
     let record = get(key)?;
-    Ok(record.filter(|r| filter.state.is_none_or(|s| s == r.state)))
+    Ok(record.filter(|r| filter.matches(r)))
 }
 
 /// Whether `event_key` (`[len] source id`) belongs to `source`, without decoding the record.

@@ -1,7 +1,7 @@
 //! Per-key ordering over real HTTP, on redb (the one backend that orders; the others refuse
 //! `ordering_key` at config load): events of one key reach the application one at a time in
-//! arrival order while other keys go ahead; a dead head blocks its key until requeued, or is
-//! skipped; and a SIGKILL of the real binary mid-sequence keeps the order.
+//! arrival order while other keys go ahead; a dead head blocks its key until requeued or
+//! discarded, or is skipped; and a SIGKILL of the real binary mid-sequence keeps the order.
 
 use crate::support;
 use crate::support::flow;
@@ -159,6 +159,32 @@ async fn a_dead_head_blocks_its_key_until_requeued() {
         assert_eq!(settled(&server, id).await["state"], "succeeded");
     }
     assert_in_order(&target, &["e1", "e2"]);
+    let listing = admin_ordering(&server).await;
+    assert_eq!(listing["keys"], serde_json::json!([]), "{listing}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn discarding_a_dead_head_lets_its_key_move_on() {
+    let target = Target::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start_with(ordered_config(&target, "block", dir.path())).await;
+    target.script([Answer::status(400)]);
+    deliver(&server, "d1", &body("K", 1), &[]).await;
+    deliver(&server, "d2", &body("K", 2), &[]).await;
+    assert_eq!(settled(&server, "d1").await["state"], "dead");
+    assert_eq!(status(&server, "d2").await["waitingFor"]["eventId"], "d1");
+
+    let auth = support::bearer(Some(TOKEN));
+    let url = server.url("/admin/events/app/d1");
+    let discarded = support::send(http::Method::DELETE, &url, &auth, b"").await;
+    assert_eq!(discarded.status.as_u16(), 200, "body: {:?}", discarded.body);
+    assert_eq!(settled(&server, "d2").await["state"], "succeeded");
+    assert_eq!(
+        target.requests_for("app:d1").len(),
+        1,
+        "d1 never runs again"
+    );
     let listing = admin_ordering(&server).await;
     assert_eq!(listing["keys"], serde_json::json!([]), "{listing}");
     server.stop().await;

@@ -1,7 +1,8 @@
-//! `hookbox events list|show|requeue`: drive the admin API of a running hookbox. The token
+//! `hookbox events list|show|requeue|discard|counts|summary`: drive the admin API of a running hookbox. The token
 //! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
 
 mod api;
+mod overview;
 mod view;
 
 use std::io::Write;
@@ -48,12 +49,27 @@ enum EventsCommand {
     },
     /// Requeue one dead or succeeded event now, or with --dead every dead event in a range.
     Requeue(RequeueArgs),
+    /// Discard one dead event: its body goes, its id stays known so it is never processed.
+    Discard {
+        /// Source name.
+        source: String,
+        /// Event id.
+        id: String,
+    },
+    /// Count events per state.
+    Counts(overview::CountsArgs),
+    /// Each source's last hour: accepted, succeeded and dead per 5 minutes, queue depth.
+    Summary {
+        /// Print the JSON the server sent.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Filters shared by `list` and `requeue --dead`. Times: unix ms, RFC 3339 UTC, or a duration
 /// such as `2h` meaning that long ago.
 #[derive(Debug, clap::Args)]
-struct RangeArgs {
+pub(super) struct RangeArgs {
     /// Events received at or after this time: unix ms, RFC 3339 UTC, or a duration such as
     /// `2h` meaning that long ago.
     #[arg(long)]
@@ -71,6 +87,12 @@ struct ListArgs {
     /// Only this state: queued, processing, succeeded or dead.
     #[arg(long)]
     state: Option<State>,
+    /// Only this event type; `invoice.*` for every type starting `invoice.`.
+    #[arg(long = "type")]
+    event_type: Option<String>,
+    /// Only the event(s) with this id (one lookup per source).
+    #[arg(long, conflicts_with_all = ["cursor", "all"])]
+    id: Option<String>,
     #[command(flatten)]
     range: RangeArgs,
     /// Events per page (1–1000).
@@ -97,6 +119,9 @@ struct RequeueArgs {
     /// Requeue every dead event (of SOURCE, if given) received in the range.
     #[arg(long)]
     dead: bool,
+    /// With --dead: only this event type (`invoice.*` for a prefix).
+    #[arg(long = "type", requires = "dead")]
+    event_type: Option<String>,
     #[command(flatten)]
     range: RangeArgs,
 }
@@ -154,6 +179,14 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
             Ok(())
         }
         EventsCommand::Requeue(requeue) => requeue_events(&api, requeue).await,
+        EventsCommand::Discard { source, id } => {
+            let path = format!("/admin{}", event_location(&source, &id));
+            reply_json(&api.call(Method::DELETE, &path).await?)?;
+            println!("discarded {source}/{id}");
+            Ok(())
+        }
+        EventsCommand::Counts(args) => overview::counts(&api, args).await,
+        EventsCommand::Summary { json } => overview::summary(&api, json).await,
     }
 }
 
@@ -161,6 +194,8 @@ async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
     let mut params = vec![("limit", args.limit.to_string())];
     params.extend(args.source.map(|s| ("source", s)));
     params.extend(args.state.map(|s| ("state", s.to_string())));
+    params.extend(args.event_type.map(|t| ("type", t)));
+    params.extend(args.id.map(|i| ("id", i)));
     params.extend(range_params(&args.range)?);
     let mut cursor = args.cursor;
     let mut items = Vec::new();
@@ -212,6 +247,7 @@ async fn requeue_events(api: &Api, args: RequeueArgs) -> Result<(), Failure> {
     }
     let mut params = range_params(&args.range)?;
     params.extend(args.source.map(|s| ("source", s)));
+    params.extend(args.event_type.map(|t| ("type", t)));
     let mut total = 0;
     let mut cursor = None;
     loop {
@@ -229,7 +265,7 @@ async fn requeue_events(api: &Api, args: RequeueArgs) -> Result<(), Failure> {
 }
 
 /// `since`/`until` as the server takes them; a duration (`2h`) means that long ago.
-fn range_params(range: &RangeArgs) -> Result<Vec<(&'static str, String)>, Failure> {
+pub(super) fn range_params(range: &RangeArgs) -> Result<Vec<(&'static str, String)>, Failure> {
     let mut params = Vec::new();
     for (name, value) in [("since", &range.since), ("until", &range.until)] {
         if let Some(value) = value {

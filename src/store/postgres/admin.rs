@@ -13,7 +13,8 @@ use tokio_postgres::Row;
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
 use crate::store::{
-    BulkRequeued, Cursor, EventFilter, EventRecord, Page, RequeueOutcome, State, SCAN_BUDGET,
+    BulkRequeued, Cursor, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State,
+    TypeMatch, SCAN_BUDGET,
 };
 
 impl PgStore {
@@ -85,6 +86,26 @@ impl PgStore {
         })
     }
 
+    /// Discards one dead event (see [`EventRecord::discard`]): the row keeps its record and
+    /// loses its body, in one committed statement.
+    pub async fn discard(&self, source: &str, id: &str) -> Result<DiscardOutcome, PgError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(mut record) = rows::lock(&tx, source, id).await? else {
+            return Ok(DiscardOutcome::Unknown);
+        };
+        if record.discard().is_none() {
+            return Ok(DiscardOutcome::refused(&record));
+        }
+        tx.execute(
+            "UPDATE events SET body = NULL, body_purged = true WHERE source = $1 AND id = $2",
+            &[&source, &id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DiscardOutcome::Discarded(record))
+    }
+
     /// Counts `n` events as pending again and wakes the workers.
     fn requeued(&self, n: u64) {
         if n > 0 {
@@ -114,6 +135,15 @@ impl Selection {
         }
         if let Some(state) = filter.state {
             query.add("state = $", [Box::new(state.as_str())]);
+        }
+        match &filter.event_type {
+            Some(TypeMatch::Exact(t)) => query.add("event_type = $", [Box::new(t.clone())]),
+            // `left` rather than LIKE, whose wildcards the prefix would have to escape.
+            Some(TypeMatch::Prefix(p)) => query.add(
+                "left(event_type, char_length($)) = $",
+                [Box::new(p.clone()), Box::new(p.clone())],
+            ),
+            None => {}
         }
         if let Some(since) = filter.since {
             query.add("received_at >= $", [Box::new(ms(since))]);

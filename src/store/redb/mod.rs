@@ -8,6 +8,7 @@
 //! transaction as the record they point to, so a crash at any point leaves a consistent queue.
 
 mod compact;
+mod discard;
 mod open;
 mod ordered;
 #[cfg(test)]

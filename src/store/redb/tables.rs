@@ -125,6 +125,21 @@ impl<'txn> Tables<'txn> {
         Ok(Ok(Some((after, changed))))
     }
 
+    /// Discards the dead event at `key` ([`EventRecord::discard`]) and deletes its body.
+    /// `Ok(None)` when the record is missing or refused the change.
+    pub fn discard(
+        &mut self,
+        key: &[u8],
+    ) -> Result<Result<Option<EventRecord>, StoreError>, redb::Error> {
+        let record = match self.update(key, EventRecord::discard)? {
+            Ok(Some((record, ()))) => record,
+            other => return Ok(other.map(|_| None)),
+        };
+        self.bodies
+            .remove(timed_key(record.received_at, key).as_slice())?;
+        Ok(Ok(Some(record)))
+    }
+
     /// Purges the body of a succeeded event whose expiry entry is `at`, or forgets the event
     /// once its body is gone. Returns whether something was removed.
     pub fn expire(&mut self, at: u64, key: &[u8]) -> Result<Result<bool, StoreError>, redb::Error> {

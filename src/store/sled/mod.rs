@@ -12,6 +12,7 @@ mod admin_tests;
 mod backend;
 mod batch;
 mod commit;
+mod discard;
 mod health;
 mod jobs;
 mod query;

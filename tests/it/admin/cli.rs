@@ -1,4 +1,5 @@
-//! `hookbox events list|show|requeue`, the real binary against a real hookbox.
+//! `hookbox events list|show|requeue|discard|counts|summary`, the real binary against a real
+//! hookbox.
 
 use std::process::Output;
 
@@ -94,5 +95,53 @@ async fn events_lists_shows_and_requeues_through_the_admin_api() {
     assert!(text(&missing.stderr).contains("HOOKBOX_ADMIN_TOKEN"));
     let half = events(&server, Some(TEST_ADMIN_TOKEN), &["requeue", "failing"]).await;
     assert_eq!(half.status.code(), Some(2));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn events_filters_by_type_and_id_counts_summarises_and_discards() {
+    let server = TestServer::start(&config_with_failing()).await;
+    deliver(&server, "failing", "f1", "{}").await;
+    let body = r#"{"id":"evt_t","object":"event","type":"invoice.paid"}"#;
+    deliver(&server, "stripe", "", body).await;
+    settled(&server, "failing", "f1", 0).await;
+    settled(&server, "stripe", "evt_t", 0).await;
+
+    let typed = ok(&server, &["list", "--type", "invoice.*"]).await;
+    assert!(typed.contains("evt_t") && !typed.contains("f1"), "{typed}");
+    let found = ok(&server, &["list", "--id", "f1"]).await;
+    assert!(found.contains("f1") && !found.contains("evt_t"), "{found}");
+
+    let refused = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["discard", "stripe", "evt_t"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("409"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let done = ok(&server, &["discard", "failing", "f1"]).await;
+    assert_eq!(done.trim(), "discarded failing/f1");
+
+    let counts = ok(&server, &["counts"]).await;
+    for line in [
+        "succeeded  1",
+        "dead       1",
+        "discarded  1",
+        "queued     0",
+    ] {
+        assert!(counts.contains(line), "{line:?} in {counts}");
+    }
+    let summary = ok(&server, &["summary"]).await;
+    let stripe = summary
+        .lines()
+        .find(|l| l.starts_with("stripe"))
+        .expect(&summary);
+    let columns: Vec<&str> = stripe.split_whitespace().collect();
+    assert_eq!(&columns[1..5], ["1", "1", "0", "0"], "{summary}");
     server.stop().await;
 }

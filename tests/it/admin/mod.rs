@@ -7,6 +7,7 @@ use crate::support::target;
 mod auth;
 mod cli;
 mod listing;
+mod overview;
 mod requeue;
 
 use std::time::Duration;

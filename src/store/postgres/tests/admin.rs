@@ -1,7 +1,10 @@
 //! Listing and operator requeues.
 
 use super::*;
-use crate::store::{Attempt, EventFilter, Next, Outcome, RequeueOutcome, State, MAX_KEPT_REQUEUES};
+use crate::store::{
+    Attempt, DiscardOutcome, EventFilter, Next, Outcome, RequeueOutcome, State, TypeMatch,
+    MAX_KEPT_REQUEUES,
+};
 
 /// Claims `id` (which must be the only due event at `at`) and records `next` for it.
 async fn settle(store: &PgStore, at: u64, next: Next) {
@@ -152,6 +155,7 @@ async fn bulk_requeue_takes_dead_events_in_range_only() {
         state: Some(State::Succeeded), // ignored: bulk requeue is for dead events
         since: Some(15),
         until: Some(40),
+        event_type: None,
     };
     let done = store.requeue_dead(&filter, None, 100).await.unwrap();
     assert_eq!((done.requeued, done.next), (1, None));
@@ -167,4 +171,59 @@ async fn bulk_requeue_takes_dead_events_in_range_only() {
     let everything = store.requeue_dead(&EventFilter::default(), None, 100).await;
     assert_eq!(everything.unwrap().requeued, 3);
     assert_eq!(store.pending(), 5);
+}
+
+#[tokio::test]
+async fn discard_keeps_a_tombstone_and_types_filter() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = &db.store;
+    let mut dead = event("a", 10);
+    dead.event_type = Some("invoice.paid".into());
+    store.accept(dead).await.unwrap();
+    settle(store, 10, Next::Dead("x".into())).await;
+    let mut queued = event("c", 30);
+    queued.event_type = Some("invoice_x%".into()); // LIKE wildcards must not leak into prefixes
+    store.accept(queued).await.unwrap();
+    assert_eq!(
+        store.discard("s", "c").await.unwrap(),
+        DiscardOutcome::NotDead(State::Queued)
+    );
+    assert_eq!(
+        store.discard("s", "zz").await.unwrap(),
+        DiscardOutcome::Unknown
+    );
+    let DiscardOutcome::Discarded(tombstone) = store.discard("s", "a").await.unwrap() else {
+        panic!("a dead event is discarded");
+    };
+    assert!(tombstone.is_discarded());
+    assert_eq!(record(store, "a").await, tombstone);
+    assert_eq!(store.body("s", "a").await.unwrap(), None);
+    assert_eq!(
+        store.discard("s", "a").await.unwrap(),
+        DiscardOutcome::AlreadyDiscarded
+    );
+    assert_eq!(
+        store.accept(event("a", 40)).await.unwrap(),
+        crate::store::Accepted::Duplicate(State::Dead)
+    );
+    assert_eq!(
+        store.requeue("s", "a", 50).await.unwrap(),
+        RequeueOutcome::BodyPurged
+    );
+
+    let of_type = |pattern: &str| EventFilter {
+        event_type: Some(TypeMatch::parse(pattern)),
+        ..EventFilter::default()
+    };
+    for (pattern, expected) in [
+        ("invoice.*", vec!["a"]),
+        ("invoice_*", vec![]),
+        ("invoice_x%", vec!["c"]),
+        ("*", vec!["c", "a"]),
+    ] {
+        let page = store.list(&of_type(pattern), 10, None).await.unwrap();
+        assert_eq!(ids(&page.items), expected, "{pattern}");
+    }
 }

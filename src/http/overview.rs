@@ -1,0 +1,50 @@
+//! The admin API's read-only overviews: events per state (`GET /admin/counts`) and each
+//! source's last hour in buckets for charts (`GET /admin/summary`), both drawn from the stored
+//! records (see `store::stats`), so every instance sharing a database answers alike.
+
+use http::StatusCode;
+use serde_json::json;
+
+use super::problem::Reply;
+use super::query::Params;
+use super::{json_response, Ctx};
+use crate::clock::now_ms;
+use crate::store::{EventFilter, Summary};
+
+/// Width of a summary bucket: 5 minutes.
+pub const BUCKET_MS: u64 = 5 * 60 * 1000;
+/// Buckets in a summary: one hour.
+pub const BUCKETS: u64 = 12;
+
+/// `GET /admin/counts?source=&type=&since=&until=`: events per state matching the filter;
+/// `complete: false` when the store held more than one count reads (the newest ones counted).
+pub async fn counts(ctx: &Ctx, query: Option<&str>) -> Reply {
+    const ALLOWED: &[&str] = &["source", "type", "since", "until"];
+    let filter = Params::parse(query, ALLOWED)?.filter()?;
+    let (counts, complete) = ctx.store.counts(&filter).await?;
+    let body = json!({ "counts": counts, "complete": complete });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /admin/summary`: per configured source (and any other source with stored events), the
+/// last hour in 5-minute buckets — events accepted, succeeded and gone dead in each — plus queue
+/// depth, the newest event's arrival and the oldest queued event's arrival.
+pub async fn summary(ctx: &Ctx) -> Reply {
+    let now = now_ms();
+    let names = ctx.config.sources.iter().map(|s| s.name.as_str());
+    let mut summary = Summary::new(now, BUCKET_MS, BUCKETS, names);
+    let buckets = usize::try_from(BUCKETS).unwrap_or(0);
+    let complete = ctx
+        .store
+        .scan(&EventFilter::default(), |r| summary.add(r, buckets))
+        .await?;
+    let sources: Vec<_> = summary.sources.into_values().collect();
+    let body = json!({
+        "now": now,
+        "from": summary.from,
+        "bucketMs": summary.bucket_ms,
+        "complete": complete,
+        "sources": sources,
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}

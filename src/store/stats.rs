@@ -1,0 +1,249 @@
+//! Counts per state and the per-source summary behind the console's charts, drawn from the
+//! stored records by one bounded newest-first walk over the listing API, so every backend
+//! answers the same way. A store holding more than the walk covers gets `complete: false`:
+//! the numbers are then those of the newest events only.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::filter::EventFilter;
+use super::query::Cursor;
+use super::record::{EventRecord, State};
+use super::{Store, StoreError};
+
+/// Pages (of [`PAGE`] events) one count or summary reads at most.
+pub const STATS_PAGES: usize = 50;
+const PAGE: usize = 1000;
+
+/// Events per state among those a walk covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    /// `queued` events.
+    pub queued: u64,
+    /// `processing` events.
+    pub processing: u64,
+    /// `succeeded` events.
+    pub succeeded: u64,
+    /// `dead` events, discarded ones included.
+    pub dead: u64,
+    /// The `dead` events an operator discarded.
+    pub discarded: u64,
+}
+
+impl StateCounts {
+    /// Counts `record`.
+    pub fn add(&mut self, record: &EventRecord) {
+        match record.state {
+            State::Queued => self.queued += 1,
+            State::Processing => self.processing += 1,
+            State::Succeeded => self.succeeded += 1,
+            State::Dead => self.dead += 1,
+        }
+        self.discarded += u64::from(record.is_discarded());
+    }
+}
+
+/// One time bucket of a source's recent activity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bucket {
+    /// Bucket start, unix ms.
+    pub start: u64,
+    /// Events received in the bucket.
+    pub accepted: u64,
+    /// Events that succeeded in the bucket.
+    pub succeeded: u64,
+    /// Events that went dead in the bucket.
+    pub dead: u64,
+}
+
+/// One source's recent activity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceSummary {
+    /// Source name.
+    pub source: String,
+    /// The window's buckets, oldest first.
+    pub buckets: Vec<Bucket>,
+    /// Events queued or processing.
+    pub queue_depth: u64,
+    /// Arrival of the newest event, unix ms.
+    pub last_event_at: Option<u64>,
+    /// Arrival of the oldest event still queued or processing, unix ms.
+    pub oldest_queued_at: Option<u64>,
+}
+
+/// Recent activity of every source, bucketed for charts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Window start, unix ms (a bucket boundary).
+    pub from: u64,
+    /// Bucket width, ms.
+    pub bucket_ms: u64,
+    /// Per source, by name.
+    pub sources: BTreeMap<String, SourceSummary>,
+}
+
+impl Summary {
+    /// An empty summary of `buckets` buckets of `bucket_ms` ending with the one holding `now`,
+    /// with a row for each of `sources`.
+    pub fn new<'a>(
+        now: u64,
+        bucket_ms: u64,
+        buckets: u64,
+        sources: impl IntoIterator<Item = &'a str>,
+    ) -> Summary {
+        let bucket_ms = bucket_ms.max(1);
+        let from = (now / bucket_ms)
+            .saturating_sub(buckets.saturating_sub(1))
+            .saturating_mul(bucket_ms);
+        let mut summary = Summary {
+            from,
+            bucket_ms,
+            sources: BTreeMap::new(),
+        };
+        let count = usize::try_from(buckets).unwrap_or(0);
+        summary.empty_rows(sources, count);
+        summary
+    }
+
+    fn empty_rows<'a>(&mut self, sources: impl IntoIterator<Item = &'a str>, count: usize) {
+        for source in sources {
+            self.row(source, count);
+        }
+    }
+
+    fn row(&mut self, source: &str, count: usize) -> &mut SourceSummary {
+        let (from, width) = (self.from, self.bucket_ms);
+        self.sources
+            .entry(source.to_owned())
+            .or_insert_with(|| SourceSummary {
+                source: source.to_owned(),
+                buckets: (0..count as u64)
+                    .map(|i| Bucket {
+                        start: from + i * width,
+                        ..Bucket::default()
+                    })
+                    .collect(),
+                ..SourceSummary::default()
+            })
+    }
+
+    /// Adds `record` (records arrive newest first, but any order gives the same result).
+    pub fn add(&mut self, record: &EventRecord, buckets: usize) {
+        let (from, width) = (self.from, self.bucket_ms);
+        let index = move |t: u64| -> Option<usize> {
+            let i = usize::try_from(t.checked_sub(from)? / width).ok()?;
+            (i < buckets).then_some(i)
+        };
+        let row = self.row(&record.source, buckets);
+        row.last_event_at = row.last_event_at.max(Some(record.received_at));
+        if !record.state.is_final() {
+            row.queue_depth += 1;
+            let oldest = row.oldest_queued_at.unwrap_or(u64::MAX);
+            row.oldest_queued_at = Some(oldest.min(record.received_at));
+        }
+        if let Some(i) = index(record.received_at) {
+            row.buckets[i].accepted += 1;
+        }
+        if let (Some(at), true) = (record.finished_at, record.state.is_final()) {
+            if let Some(i) = index(at) {
+                match record.state {
+                    State::Succeeded => row.buckets[i].succeeded += 1,
+                    _ => row.buckets[i].dead += 1,
+                }
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Calls `visit` with the events matching `filter`, newest first, reading at most
+    /// [`STATS_PAGES`] pages. Returns `true` when it saw every matching event.
+    pub async fn scan(
+        &self,
+        filter: &EventFilter,
+        mut visit: impl FnMut(&EventRecord),
+    ) -> Result<bool, StoreError> {
+        let mut cursor: Option<Cursor> = None;
+        for _ in 0..STATS_PAGES {
+            let page = self.list(filter, PAGE, cursor.as_ref()).await?;
+            page.items.iter().for_each(&mut visit);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Events per state matching `filter` (whose `state` is ignored); `true` when exact.
+    pub async fn counts(&self, filter: &EventFilter) -> Result<(StateCounts, bool), StoreError> {
+        let filter = EventFilter {
+            state: None,
+            ..filter.clone()
+        };
+        let mut counts = StateCounts::default();
+        let complete = self.scan(&filter, |r| counts.add(r)).await?;
+        Ok((counts, complete))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewEvent, Next};
+
+    fn record(source: &str, received_at: u64, next: Option<Next>, done_at: u64) -> EventRecord {
+        let mut r = EventRecord::queued(&NewEvent {
+            source: source.into(),
+            id: format!("{received_at}"),
+            received_at,
+            event_type: None,
+            headers: vec![],
+            body: bytes::Bytes::new(),
+            ordering: None,
+        });
+        if let Some(next) = next {
+            r.finish(done_at, next);
+        }
+        r
+    }
+
+    #[test]
+    fn records_land_in_the_buckets_of_their_arrival_and_their_end() {
+        // Buckets of 10 ms: [100, 110), [110, 120), [120, 130); now = 125.
+        let mut s = Summary::new(125, 10, 3, ["a", "quiet"]);
+        assert_eq!(s.from, 100);
+        s.add(&record("a", 95, Some(Next::Succeeded), 112), 3); // arrived before the window
+        s.add(&record("a", 101, Some(Next::Dead("x".into())), 121), 3);
+        s.add(&record("a", 122, None, 0), 3);
+        s.add(&record("b", 90, None, 0), 3);
+        let a = &s.sources["a"];
+        let got: Vec<(u64, u64, u64)> = a
+            .buckets
+            .iter()
+            .map(|b| (b.accepted, b.succeeded, b.dead))
+            .collect();
+        assert_eq!(got, [(1, 0, 0), (0, 1, 0), (1, 0, 1)]);
+        assert_eq!(a.buckets[2].start, 120);
+        assert_eq!((a.queue_depth, a.last_event_at), (1, Some(122)));
+        assert_eq!(a.oldest_queued_at, Some(122));
+        let b = &s.sources["b"];
+        assert_eq!((b.queue_depth, b.oldest_queued_at), (1, Some(90)));
+        assert!(s.sources["quiet"].buckets.iter().all(|b| b.accepted == 0));
+        assert_eq!(s.sources["quiet"].last_event_at, None);
+    }
+
+    #[test]
+    fn counts_keep_discarded_events_among_the_dead() {
+        let mut counts = StateCounts::default();
+        let mut dead = record("a", 1, Some(Next::Dead("x".into())), 2);
+        counts.add(&dead);
+        dead.discard();
+        counts.add(&dead);
+        counts.add(&record("a", 3, None, 0));
+        assert_eq!((counts.dead, counts.discarded, counts.queued), (2, 1, 1));
+    }
+}
