@@ -10,6 +10,7 @@ mod budget;
 mod health;
 mod ingest;
 mod metrics;
+mod openapi;
 mod overview;
 mod problem;
 mod query;

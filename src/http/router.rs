@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::auth::{authorize, Access};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::{admin, health, ingest::ingest, metrics, overview, status::event_status, Ctx};
+use super::{admin, health, ingest::ingest, metrics, openapi, overview, status::event_status, Ctx};
 
 /// Serves one request.
 pub async fn route(
@@ -86,6 +86,8 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         ["readyz"] => health::readyz(ctx).await,
         ["metrics"] if readable => Ok(metrics::scrape(ctx).await),
         ["metrics"] => Err(Problem::not_allowed("GET, HEAD")),
+        ["openapi.json"] if readable => Ok(openapi::document()),
+        ["openapi.json"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such route")),
     }
 }

@@ -1,0 +1,55 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the whole HTTP API, kept beside the code
+//! that serves it (`openapi.json`) and embedded in the binary. `.ci/schemathesis.sh` checks the
+//! running server against it.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response};
+use http_body_util::Full;
+
+/// The document, as shipped.
+pub const DOCUMENT: &str = include_str!("openapi.json");
+
+/// The document, as a response.
+pub fn document() -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from_static(DOCUMENT.as_bytes())));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_covers_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/webhooks/{source}",
+            "/events/{source}/{id}",
+            "/events/{source}",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+            "/admin/events",
+            "/admin/events/{source}/{id}",
+            "/admin/events/{source}/{id}/payload",
+            "/admin/events/{source}/{id}/requeue",
+            "/admin/requeue",
+            "/admin/counts",
+            "/admin/summary",
+            "/admin/destinations",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        // Every problem slug the server can send is one the document's pattern admits.
+        let pattern = &doc["components"]["schemas"]["Problem"]["properties"]["type"]["pattern"];
+        assert_eq!(pattern, "^urn:hookbox:problem:[a-z-]+$");
+    }
+}
