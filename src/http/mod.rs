@@ -7,6 +7,8 @@ mod admin;
 mod auth;
 mod body;
 mod budget;
+mod console;
+mod etag;
 mod health;
 mod ingest;
 mod metrics;

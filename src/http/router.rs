@@ -12,7 +12,10 @@ use tracing::Instrument;
 use super::auth::{authorize, Access};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::{admin, health, ingest::ingest, metrics, openapi, overview, status::event_status, Ctx};
+use super::{
+    admin, console, etag, health, ingest::ingest, metrics, openapi, overview, status::event_status,
+    Ctx,
+};
 
 /// Serves one request.
 pub async fn route(
@@ -88,15 +91,18 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         ["metrics"] => Err(Problem::not_allowed("GET, HEAD")),
         ["openapi.json"] if readable => Ok(openapi::document()),
         ["openapi.json"] => Err(Problem::not_allowed("GET, HEAD")),
+        ["console", rest @ ..] => Ok(console::serve(ctx, req.method(), rest)),
         _ => Err(Problem::new(Reason::NotFound, "no such route")),
     }
 }
 
 async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Reply {
-    let (method, query) = (req.method(), req.uri().query());
+    let (method, query, hdrs) = (req.method(), req.uri().query(), req.headers());
     let readable = method == Method::GET || method == Method::HEAD;
     match rest {
-        ["events"] if readable => admin::list_events(ctx, query).await,
+        ["events"] if readable => {
+            Ok(etag::conditional(hdrs, admin::list_events(ctx, query).await?).await)
+        }
         ["events"] => Err(Problem::not_allowed("GET, HEAD")),
         ["events", source, id] => {
             let (source, id) = (decode(source)?, decode(id)?);
@@ -104,13 +110,17 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             tracing::Span::current().record("event_id", id.as_str());
             match *method {
                 Method::DELETE => admin::discard(ctx, &source, &id).await,
-                _ if readable => admin::event(ctx, &source, &id).await,
+                _ if readable => {
+                    Ok(etag::conditional(hdrs, admin::event(ctx, &source, &id).await?).await)
+                }
                 _ => Err(Problem::not_allowed("GET, HEAD, DELETE")),
             }
         }
-        ["counts"] if readable => overview::counts(ctx, query).await,
+        ["counts"] if readable => {
+            Ok(etag::conditional(hdrs, overview::counts(ctx, query).await?).await)
+        }
         ["counts"] => Err(Problem::not_allowed("GET, HEAD")),
-        ["summary"] if readable => overview::summary(ctx).await,
+        ["summary"] if readable => Ok(etag::conditional(hdrs, overview::summary(ctx).await?).await),
         ["summary"] => Err(Problem::not_allowed("GET, HEAD")),
         ["events", source, id, action @ ("payload" | "requeue")] => {
             let (source, id) = (decode(source)?, decode(id)?);

@@ -8,6 +8,7 @@ mod admin;
 mod bench;
 mod cli;
 mod commands;
+mod console;
 mod crash;
 mod crash_cycles;
 mod destinations;

@@ -1,0 +1,144 @@
+// One event: its state and times, kept headers, payload (pretty or raw, with copy), attempts and
+// requeues as one timeline, and the actions its state allows (requeue, discard).
+'use strict';
+(function () {
+  const HB = (window.HB = window.HB || {});
+  const el = (...a) => HB.el(...a);
+
+  function timeline(event) {
+    const entries = event.attempts.map((a) => ({ at: a.startedAt, attempt: a }))
+      .concat(event.requeues.map((r) => ({ at: r.at, requeue: r })))
+      .sort((x, y) => x.at - y.at);
+    if (entries.length === 0) return el('p', { class: 'muted', text: 'No attempts yet.' });
+    return el('ol', { class: 'timeline', 'aria-label': 'Attempts and requeues, oldest first' },
+      entries.map(({ attempt, requeue }) => {
+        if (requeue) {
+          return el('li', { class: 'requeue' },
+            el('strong', { text: 'Requeued' }), ` at ${HB.time(requeue.at)} — was ${requeue.previousState}` +
+            ` after ${requeue.previousAttempts} attempt${requeue.previousAttempts === 1 ? '' : 's'}`,
+            requeue.previousError ? el('pre', { class: 'excerpt', text: requeue.previousError }) : null);
+        }
+        const code = attempt.status !== null && attempt.status !== undefined ? `HTTP ${attempt.status}`
+          : attempt.exitCode !== null && attempt.exitCode !== undefined ? `exit ${attempt.exitCode}` : null;
+        return el('li', { class: `attempt outcome-${attempt.outcome}` },
+          el('strong', { text: `Attempt ${attempt.number}` }), ' ',
+          el('span', { class: `badge outcome-${attempt.outcome}`, text: attempt.outcome }),
+          ` started ${HB.time(attempt.startedAt)}, took ${HB.duration(attempt.durationMs)}`,
+          code ? ` · ${code}` : '',
+          attempt.error ? el('pre', { class: 'excerpt', text: attempt.error }) : null);
+      }));
+  }
+
+  function facts(event) {
+    const row = (label, value) => [el('dt', { text: label }), el('dd', {}, value)];
+    return el('dl', { class: 'facts' },
+      row('State', HB.stateBadge(event)),
+      row('Event type', event.eventType || '—'),
+      row('Received', HB.time(event.receivedAt)),
+      row('Next attempt', HB.time(event.nextAttemptAt)),
+      row('Finished', HB.time(event.finishedAt)),
+      row('Attempts (this round)', String(event.attemptCount)),
+      row('Last error', event.lastError || '—'));
+  }
+
+  function headersTable(headers) {
+    if (headers.length === 0) return el('p', { class: 'muted', text: 'No headers kept.' });
+    return el('div', { class: 'table-wrap' }, el('table', {},
+      el('caption', { class: 'visually-hidden', text: 'Kept headers' }),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Name' }), el('th', { scope: 'col', text: 'Value' }))),
+      el('tbody', {}, headers.map((h) => el('tr', {}, el('td', { text: h.name }), el('td', { class: 'mono', text: h.value }))))));
+  }
+
+  async function payloadSection(source, id, event) {
+    const section = el('section', { 'aria-labelledby': 'payload-title' }, el('h2', { id: 'payload-title', text: 'Payload' }));
+    if (event.bodyPurged) {
+      section.append(el('p', { class: 'muted', text: event.discarded ? 'Discarded: the body was deleted.' : 'Purged by retention.' }));
+      return section;
+    }
+    let raw = '';
+    try {
+      raw = (await HB.get(`${HB.eventPath(source, id)}/payload`, { text: true })).body;
+    } catch (e) {
+      if (e instanceof HB.SignedOut) throw e;
+      section.append(el('p', { class: 'error', text: `The payload could not be read: ${e.message}` }));
+      return section;
+    }
+    let pretty = null;
+    try { pretty = JSON.stringify(JSON.parse(raw), null, 2); } catch (_) { /* not JSON */ }
+    const pre = el('pre', { class: 'payload', id: 'payload', tabindex: '0', text: pretty || raw });
+    const prettyBtn = el('button', { type: 'button', class: 'secondary', 'aria-pressed': String(!!pretty), text: 'Pretty', disabled: !pretty });
+    const rawBtn = el('button', { type: 'button', class: 'secondary', 'aria-pressed': String(!pretty), text: 'Raw' });
+    const show = (asPretty) => {
+      pre.textContent = asPretty ? pretty : raw;
+      prettyBtn.setAttribute('aria-pressed', String(asPretty));
+      rawBtn.setAttribute('aria-pressed', String(!asPretty));
+    };
+    prettyBtn.addEventListener('click', () => show(true));
+    rawBtn.addEventListener('click', () => show(false));
+    const copy = el('button', { type: 'button', class: 'secondary', text: 'Copy raw body' });
+    copy.addEventListener('click', async () => {
+      try { await navigator.clipboard.writeText(raw); HB.announce('Payload copied.'); } catch (_) {
+        const range = document.createRange(); range.selectNodeContents(pre);
+        const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+        HB.announce('Copying is not allowed here: the payload is selected, press Ctrl+C.');
+      }
+    });
+    section.append(el('div', { class: 'toolbar', role: 'group', 'aria-label': 'Payload view' }, prettyBtn, rawBtn, copy), pre);
+    return section;
+  }
+
+  HB.eventView = function (view, source, id) {
+    const path = HB.eventPath(source, id);
+    const heading = el('h1', {}, el('span', { class: 'muted', text: `${source} / ` }), id);
+    const message = el('p', { class: 'notice', role: 'status' });
+    const top = el('div', {});
+    const history = el('section', { 'aria-labelledby': 'history-title' }, el('h2', { id: 'history-title', text: 'Attempts' }));
+    const payloadSlot = el('div', {});
+    view.append(el('p', {}, el('a', { href: '#/events', text: '← All events' })), heading, message, top, history, payloadSlot);
+    let etag = null;
+    let shownBody = null;
+
+    async function act(method, suffix, question, label, done) {
+      if (!(await HB.confirm(question, label))) return;
+      try {
+        await HB.call(method, `${path}${suffix}`);
+        message.textContent = done;
+        etag = null;
+        await refresh();
+      } catch (e) {
+        if (!(e instanceof HB.SignedOut)) message.textContent = `Refused: ${e.message}`;
+      }
+    }
+
+    async function refresh() {
+      const res = await HB.get(path, { etag });
+      if (res.status === 304) return;
+      etag = res.etag;
+      const event = res.body;
+      const actions = el('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions' });
+      if ((event.state === 'dead' || event.state === 'succeeded') && !event.bodyPurged) {
+        actions.append(el('button', { type: 'button', id: 'requeue', text: 'Requeue',
+          onclick: () => act('POST', '/requeue', `Requeue ${source}/${id} now? It gets a fresh round of attempts.`, 'Requeue', 'Requeued.') }));
+      }
+      if (event.state === 'dead' && !event.discarded) {
+        actions.append(el('button', { type: 'button', id: 'discard', class: 'danger', text: 'Discard',
+          onclick: () => act('DELETE', '', `Discard ${source}/${id}? Its body is deleted and it can never be processed again; the provider's retries stay duplicates.`, 'Discard', 'Discarded.') }));
+      }
+      HB.clear(top).append(facts(event), actions,
+        el('section', { 'aria-labelledby': 'headers-title' }, el('h2', { id: 'headers-title', text: 'Kept headers' }), headersTable(event.headers)));
+      HB.clear(history).append(el('h2', { id: 'history-title', text: 'Attempts' }), timeline(event));
+      const bodyKey = `${event.bodyPurged}`;
+      if (shownBody !== bodyKey) {
+        shownBody = bodyKey;
+        HB.clear(payloadSlot).append(await payloadSection(source, id, event));
+      }
+    }
+
+    return HB.every(2000, async () => {
+      try { await refresh(); } catch (e) {
+        if (e instanceof HB.SignedOut) throw e;
+        message.textContent = e.status === 404 ? 'No such event.' : `Could not load the event: ${e.message}`;
+      }
+    });
+  };
+})();

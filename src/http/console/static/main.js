@@ -1,0 +1,93 @@
+// The console's shell: sign-in and sign-out, and which view the location's fragment names
+// (#/events?filters, #/event/<source>/<id>, #/overview). The token lives in session storage
+// only; it is never put in a URL, a cookie or a log.
+'use strict';
+(function () {
+  const HB = (window.HB = window.HB || {});
+  let stopView = null;
+  let sourcesPromise = null;
+
+  const signin = () => document.getElementById('signin');
+  const app = () => document.getElementById('app');
+
+  // Source names for the filter: those the summary lists (every configured one).
+  HB.sources = function () {
+    if (!sourcesPromise) {
+      sourcesPromise = HB.get('/admin/summary')
+        .then((res) => res.body.sources.map((s) => s.source))
+        .catch(() => { sourcesPromise = null; return []; });
+    }
+    return sourcesPromise;
+  };
+
+  function stop() {
+    if (stopView) stopView();
+    stopView = null;
+  }
+
+  HB.signedOut = function (message) {
+    stop();
+    HB.token.clear();
+    sourcesPromise = null;
+    app().hidden = true;
+    signin().hidden = false;
+    document.getElementById('signin-error').textContent = message || '';
+    document.getElementById('token').focus();
+  };
+
+  function route() {
+    stop();
+    if (!HB.token.get()) { HB.signedOut(''); return; }
+    signin().hidden = true;
+    app().hidden = false;
+    const view = HB.clear(document.getElementById('view'));
+    const hash = window.location.hash || '#/events';
+    const [path, search] = hash.slice(1).split('?');
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    document.getElementById('nav-events').removeAttribute('aria-current');
+    document.getElementById('nav-overview').removeAttribute('aria-current');
+    if (parts[0] === 'event' && parts.length === 3) {
+      document.title = `${parts[1]}/${parts[2]} — hookbox console`;
+      stopView = HB.eventView(view, parts[1], parts[2]);
+    } else if (parts[0] === 'overview') {
+      document.getElementById('nav-overview').setAttribute('aria-current', 'page');
+      document.title = 'Overview — hookbox console';
+      stopView = HB.overviewView(view);
+    } else {
+      document.getElementById('nav-events').setAttribute('aria-current', 'page');
+      document.title = 'Events — hookbox console';
+      stopView = HB.eventsView(view, HB.parseFilter(search || ''));
+    }
+    view.focus();
+  }
+
+  async function submitSignin(e) {
+    e.preventDefault();
+    const input = document.getElementById('token');
+    const error = document.getElementById('signin-error');
+    const token = input.value.trim();
+    error.textContent = '';
+    try {
+      await HB.get('/admin/counts', { token });
+    } catch (err) {
+      error.textContent = err instanceof HB.SignedOut
+        ? 'That token was refused. Check it and try again.'
+        : `hookbox could not be reached: ${err.message}`;
+      input.select();
+      return;
+    }
+    HB.token.set(token);
+    input.value = '';
+    route();
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    document.getElementById('signin-form').addEventListener('submit', submitSignin);
+    document.getElementById('signout').addEventListener('click', () => {
+      HB.signedOut('Signed out.');
+      window.history.replaceState(null, '', '/console');
+    });
+    window.addEventListener('hashchange', route);
+    route();
+  });
+})();

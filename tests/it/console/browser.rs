@@ -1,0 +1,144 @@
+//! A real headless Chromium driven over WebDriver: `/usr/bin/chromedriver` started on a free
+//! loopback port, a fresh profile per browser, and waits that poll a condition with a bound.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::support::backend::cannot_run;
+use crate::support::target::eventually;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Bound on every wait for the page.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// One browser session; the driver process ends with it.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts Chromium with a `width`×`height` viewport (a phone's is emulated: a desktop window
+    /// cannot be that narrow); `None` (after `cannot_run`) when the driver or the browser is
+    /// not installed.
+    pub async fn start(width: u32, height: u32) -> Option<Browser> {
+        for needed in [CHROMEDRIVER, CHROMIUM] {
+            if !Path::new(needed).exists() {
+                cannot_run(&format!(
+                    "{needed} is missing (apt-get install -y chromium chromium-driver)"
+                ));
+                return None;
+            }
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = [
+            "--headless".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-dev-shm-usage".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        let mut options = json!({ "binary": CHROMIUM, "args": args });
+        if width < 600 {
+            options["mobileEmulation"] =
+                json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 } });
+        }
+        caps.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let client = eventually("chromedriver to take a session", LIMIT, || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                let connected = ClientBuilder::new(HttpConnector::new())
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await;
+                match connected {
+                    Ok(client) => Some(client),
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        None
+                    }
+                }
+            }
+        })
+        .await;
+        Some(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Ends the session and the driver.
+    pub async fn close(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill().await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) and returns its value.
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .expect("script runs")
+    }
+
+    /// The first element matching `css` once there is one.
+    pub async fn find(&self, css: &str) -> Element {
+        eventually(&format!("an element {css}"), LIMIT, || async {
+            self.client.find(Locator::Css(css)).await.ok()
+        })
+        .await
+    }
+
+    /// Waits until `script` (a function body) returns `true`; `what` names the condition.
+    pub async fn until(&self, what: &str, script: &str) {
+        eventually(what, LIMIT, || async {
+            let done = self.client.execute(script, vec![]).await.ok()?;
+            (done == Value::Bool(true)).then_some(())
+        })
+        .await
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> String {
+        let text = self.js("return document.body.innerText;", vec![]).await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Saves a PNG of the viewport to `path`.
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("write screenshot");
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}

@@ -1,0 +1,111 @@
+//! What the console tests do and check, step by step: the server side (events, states) and
+//! the page side (sign-in, rows, clicks, the token's whereabouts).
+
+use std::path::{Path, PathBuf};
+
+use super::browser::{Browser, LIMIT};
+use crate::support::target::eventually;
+use crate::support::{get, TestServer, BASE_CONFIG, TEST_ADMIN_TOKEN};
+
+/// [`BASE_CONFIG`] plus `flaky` (GitHub-signed): its command fails permanently (exit 3) until
+/// the file `fixed` exists, so its events go dead, and succeed once requeued after the fix.
+pub fn config(fixed: &Path) -> String {
+    format!(
+        r#"{BASE_CONFIG}
+[sources.flaky]
+scheme = "github"
+secrets = ["test-flaky"]
+
+[sources.flaky.handler]
+type = "command"
+program = "/bin/sh"
+args = ["-c", "cat >/dev/null; [ -e '{}' ] || {{ echo 'downstream said no' >&2; exit 3; }}"]
+permanent_exit_code = 3
+"#,
+        fixed.display()
+    )
+}
+
+pub async fn state(server: &TestServer, source: &str, id: &str) -> Option<String> {
+    let reply = get(&server.url(&format!("/events/{source}/{id}"))).await;
+    reply.json()["state"].as_str().map(str::to_owned)
+}
+
+pub async fn settled(server: &TestServer, source: &str, id: &str, want: &str) {
+    eventually(&format!("{source}/{id} to be {want}"), LIMIT, || async {
+        (state(server, source, id).await.as_deref() == Some(want)).then_some(())
+    })
+    .await
+}
+
+pub async fn stripe(server: &TestServer, id: &str, kind: &str) {
+    let body = format!(r#"{{"id":"{id}","object":"event","type":"{kind}"}}"#);
+    assert_eq!(server.deliver("stripe", &body, id).await.status, 202);
+}
+
+/// Every URL the page has loaded or fetched so far, and the one it shows.
+pub async fn urls_seen(b: &Browser) -> Vec<String> {
+    let script = "return performance.getEntries().map(e => e.name).concat([location.href]);";
+    let names = b.js(script, vec![]).await;
+    names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Fails if the token is in any URL so far, a cookie or local storage.
+pub async fn token_kept_secret(b: &Browser, seen: &mut Vec<String>) {
+    seen.extend(urls_seen(b).await);
+    for url in seen.iter() {
+        assert!(!url.contains(TEST_ADMIN_TOKEN), "token in a URL: {url}");
+    }
+    let stores = b
+        .js(
+            "return document.cookie + JSON.stringify(localStorage);",
+            vec![],
+        )
+        .await;
+    assert!(!stores.to_string().contains(TEST_ADMIN_TOKEN), "{stores}");
+}
+
+pub async fn rows(b: &Browser) -> Vec<String> {
+    let script = "return [...document.querySelectorAll('#events-body tr')].map(r => r.innerText);";
+    let rows = b.js(script, vec![]).await;
+    serde_json::from_value(rows).unwrap_or_default()
+}
+
+pub async fn rows_until(b: &Browser, what: &str, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+    eventually(what, LIMIT, || async {
+        let rows = rows(b).await;
+        check(&rows).then_some(rows)
+    })
+    .await
+}
+
+pub async fn click(b: &Browser, css: &str) {
+    b.find(css).await.click().await.expect(css);
+}
+
+/// Clicks `css`, then confirms the dialog it opens.
+pub async fn click_and_confirm(b: &Browser, css: &str) {
+    click(b, css).await;
+    b.until(
+        "the confirmation dialog",
+        "return document.getElementById('confirm').open;",
+    )
+    .await;
+    click(b, "#confirm-ok").await;
+}
+
+pub async fn sign_in(b: &Browser, token: &str) {
+    let field = b.find("#token").await;
+    field.clear().await.expect("clear");
+    field.send_keys(token).await.expect("type the token");
+    click(b, "#signin-form button[type=submit]").await;
+}
+
+pub fn screenshots() -> Option<PathBuf> {
+    std::env::var_os("HOOKBOX_CONSOLE_SCREENSHOTS").map(PathBuf::from)
+}
