@@ -45,6 +45,8 @@ mod tests {
             "/admin/counts",
             "/admin/summary",
             "/admin/destinations",
+            "/console",
+            "/console/assets/{name}",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
         }

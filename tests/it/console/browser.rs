@@ -131,10 +131,31 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Saves a PNG of the viewport to `path`.
+    /// Saves a PNG of the whole page (up to 1600 px tall) to `path`, growing the window for it.
     pub async fn screenshot(&self, path: &Path) {
+        let (width, height) = self.client.get_window_size().await.expect("window size");
+        let number = |v: Value| v.as_u64().unwrap_or(0);
+        let page = number(
+            self.js("return document.documentElement.scrollHeight;", vec![])
+                .await,
+        );
+        let inner = number(self.js("return window.innerHeight;", vec![]).await);
+        let wanted = page.clamp(inner, 1600) + height.saturating_sub(inner);
+        let size = |w: u64, h: u64| {
+            (
+                u32::try_from(w).unwrap_or(1280),
+                u32::try_from(h).unwrap_or(800),
+            )
+        };
+        let (w, h) = size(width, wanted);
+        self.client.set_window_size(w, h).await.expect("resize");
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(path, png).expect("write screenshot");
+        let (w, h) = size(width, height);
+        self.client
+            .set_window_size(w, h)
+            .await
+            .expect("resize back");
     }
 }
 
