@@ -97,13 +97,24 @@ pub fn event_location(source: &str, id: &str) -> String {
 
 /// A JSON response that no cache may keep.
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(body.to_string())));
+    let body = Bytes::from(body.to_string());
+    response(status, "application/json", "no-store", body)
+}
+
+/// A response with `body` of `content_type`, cached as `cache_control` says.
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body));
     *res.status_mut() = status;
     let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

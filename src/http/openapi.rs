@@ -3,22 +3,18 @@
 //! running server against it.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response};
+use http::{Response, StatusCode};
 use http_body_util::Full;
+
+use super::response;
 
 /// The document, as shipped.
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
 /// The document, as a response.
 pub fn document() -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from_static(DOCUMENT.as_bytes())));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
+    let body = Bytes::from_static(DOCUMENT.as_bytes());
+    response(StatusCode::OK, "application/json", "no-cache", body)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 
 use super::problem::{Problem, Reason};
-use super::Ctx;
+use super::{response, Ctx};
 
 /// The policy every console answer carries.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -42,19 +42,12 @@ fn answer(ctx: &Ctx, method: &Method, rest: &[&str]) -> Response<Full<Bytes>> {
     match rest {
         [] | [""] => html(StatusCode::OK, Bytes::from(assets::index_page())),
         ["assets", name] => match assets::find(name) {
-            Some(asset) => {
-                let mut res = Response::new(Full::new(Bytes::from_static(asset.body)));
-                let h = res.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(asset.content_type),
-                );
-                h.insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                );
-                res
-            }
+            Some(asset) => response(
+                StatusCode::OK,
+                asset.content_type,
+                "public, max-age=31536000, immutable",
+                Bytes::from_static(asset.body),
+            ),
             None => Problem::new(Reason::NotFound, "no such console asset").response(),
         },
         _ => Problem::new(Reason::NotFound, "no such console page").response(),
@@ -62,15 +55,7 @@ fn answer(ctx: &Ctx, method: &Method, rest: &[&str]) -> Response<Full<Bytes>> {
 }
 
 fn html(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(body));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    response(status, "text/html; charset=utf-8", "no-store", body)
 }
 
 /// `res` with the headers every console answer carries.
