@@ -33,10 +33,9 @@ pub async fn summary(ctx: &Ctx) -> Reply {
     let now = now_ms();
     let names = ctx.config.sources.iter().map(|s| s.name.as_str());
     let mut summary = Summary::new(now, BUCKET_MS, BUCKETS, names);
-    let buckets = usize::try_from(BUCKETS).unwrap_or(0);
     let complete = ctx
         .store
-        .scan(&EventFilter::default(), |r| summary.add(r, buckets))
+        .scan(&EventFilter::default(), |r| summary.add(r))
         .await?;
     let sources: Vec<_> = summary.sources.into_values().collect();
     let body = json!({

@@ -81,6 +81,8 @@ pub struct Summary {
     pub from: u64,
     /// Bucket width, ms.
     pub bucket_ms: u64,
+    /// Buckets per source.
+    buckets: usize,
     /// Per source, by name.
     pub sources: BTreeMap<String, SourceSummary>,
 }
@@ -101,21 +103,17 @@ impl Summary {
         let mut summary = Summary {
             from,
             bucket_ms,
+            buckets: usize::try_from(buckets).unwrap_or(0),
             sources: BTreeMap::new(),
         };
-        let count = usize::try_from(buckets).unwrap_or(0);
-        summary.empty_rows(sources, count);
+        for source in sources {
+            summary.row(source);
+        }
         summary
     }
 
-    fn empty_rows<'a>(&mut self, sources: impl IntoIterator<Item = &'a str>, count: usize) {
-        for source in sources {
-            self.row(source, count);
-        }
-    }
-
-    fn row(&mut self, source: &str, count: usize) -> &mut SourceSummary {
-        let (from, width) = (self.from, self.bucket_ms);
+    fn row(&mut self, source: &str) -> &mut SourceSummary {
+        let (from, width, count) = (self.from, self.bucket_ms, self.buckets);
         self.sources
             .entry(source.to_owned())
             .or_insert_with(|| SourceSummary {
@@ -131,28 +129,27 @@ impl Summary {
     }
 
     /// Adds `record` (records arrive newest first, but any order gives the same result).
-    pub fn add(&mut self, record: &EventRecord, buckets: usize) {
+    pub fn add(&mut self, record: &EventRecord) {
         let (from, width) = (self.from, self.bucket_ms);
-        let index = move |t: u64| -> Option<usize> {
-            let i = usize::try_from(t.checked_sub(from)? / width).ok()?;
-            (i < buckets).then_some(i)
-        };
-        let row = self.row(&record.source, buckets);
+        let index = move |t: u64| usize::try_from(t.checked_sub(from)? / width).ok();
+        let row = self.row(&record.source);
         row.last_event_at = row.last_event_at.max(Some(record.received_at));
         if !record.state.is_final() {
             row.queue_depth += 1;
             let oldest = row.oldest_queued_at.unwrap_or(u64::MAX);
             row.oldest_queued_at = Some(oldest.min(record.received_at));
         }
-        if let Some(i) = index(record.received_at) {
-            row.buckets[i].accepted += 1;
+        if let Some(bucket) = index(record.received_at).and_then(|i| row.buckets.get_mut(i)) {
+            bucket.accepted += 1;
         }
-        if let (Some(at), true) = (record.finished_at, record.state.is_final()) {
-            if let Some(i) = index(at) {
-                match record.state {
-                    State::Succeeded => row.buckets[i].succeeded += 1,
-                    _ => row.buckets[i].dead += 1,
-                }
+        let finished = record.finished_at.filter(|_| record.state.is_final());
+        if let Some(bucket) = finished
+            .and_then(index)
+            .and_then(|i| row.buckets.get_mut(i))
+        {
+            match record.state {
+                State::Succeeded => bucket.succeeded += 1,
+                _ => bucket.dead += 1,
             }
         }
     }
@@ -216,10 +213,10 @@ mod tests {
         // Buckets of 10 ms: [100, 110), [110, 120), [120, 130); now = 125.
         let mut s = Summary::new(125, 10, 3, ["a", "quiet"]);
         assert_eq!(s.from, 100);
-        s.add(&record("a", 95, Some(Next::Succeeded), 112), 3); // arrived before the window
-        s.add(&record("a", 101, Some(Next::Dead("x".into())), 121), 3);
-        s.add(&record("a", 122, None, 0), 3);
-        s.add(&record("b", 90, None, 0), 3);
+        s.add(&record("a", 95, Some(Next::Succeeded), 112)); // arrived before the window
+        s.add(&record("a", 101, Some(Next::Dead("x".into())), 121));
+        s.add(&record("a", 122, None, 0));
+        s.add(&record("b", 90, None, 0));
         let a = &s.sources["a"];
         let got: Vec<(u64, u64, u64)> = a
             .buckets

@@ -30,7 +30,7 @@
     const note = el('p', { class: 'muted' });
     view.append(el('h1', { text: 'Overview' }), HB.legend(SERIES), grid, note);
     let etag = null;
-    return HB.every(10000, async () => {
+    return HB.every(15000, async () => {
       const res = await HB.get('/admin/summary', { etag });
       if (res.status === 304) return;
       etag = res.etag;
