@@ -40,10 +40,13 @@ impl Browser {
             }
         }
         let port = free_port();
+        // A process group of its own, so a test that fails midway still ends the browsers the
+        // driver started (see `Drop`).
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
@@ -58,6 +61,8 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
+            "--disable-crash-reporter".into(),
+            "--disable-breakpad".into(),
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
@@ -94,10 +99,9 @@ impl Browser {
         })
     }
 
-    /// Ends the session and the driver.
-    pub async fn close(mut self) {
-        let _ = self.client.close().await;
-        let _ = self.driver.kill().await;
+    /// Ends the session (the driver ends with `self`).
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) and returns its value.
@@ -156,6 +160,18 @@ impl Browser {
             .set_window_size(w, h)
             .await
             .expect("resize back");
+    }
+}
+
+impl Drop for Browser {
+    /// Kills the driver's process group: the driver and every browser process it started,
+    /// also when a test panics before `close`.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory is
+            // involved.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
     }
 }
 
