@@ -41,6 +41,7 @@ mod tests {
             "/admin/counts",
             "/admin/summary",
             "/admin/destinations",
+            "/admin/ordering",
             "/console",
             "/console/assets/{name}",
         ] {
