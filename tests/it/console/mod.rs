@@ -2,21 +2,23 @@
 //! stays on the form), the events list with filters and live arrivals, one event's payload and
 //! attempts, requeue and discard, the overview, sign-out and a 401 returning to sign-in — and
 //! the token never in a URL, a cookie or local storage. Plus the console's headers and its
-//! disabled page over plain HTTP. Every wait polls a condition with a bound.
+//! disabled page over plain HTTP (`http`), and the list at phone width and its bulk requeue
+//! (`list`). Every wait polls a condition with a bound.
 //!
 //! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
 
 mod browser;
 mod http;
+mod list;
 mod steps;
 
 use fantoccini::Locator;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use self::browser::{Browser, LIMIT};
 use self::steps::*;
 use crate::support::target::eventually;
-use crate::support::{TestServer, BASE_CONFIG, TEST_ADMIN_TOKEN};
+use crate::support::{TestServer, TEST_ADMIN_TOKEN};
 
 #[tokio::test]
 async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
@@ -220,44 +222,6 @@ async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
         seen.len() > 10,
         "the check saw the page's requests: {seen:?}"
     );
-    b.close().await;
-    server.stop().await;
-}
-
-/// The events list at phone width: readable, filters and rows present.
-#[tokio::test]
-async fn the_console_is_usable_at_phone_width() {
-    let Some(b) = Browser::start(390, 844).await else {
-        return;
-    };
-    let server = TestServer::start(BASE_CONFIG).await;
-    stripe(&server, "evt_phone", "invoice.paid").await;
-    b.client.goto(&server.url("/console")).await.expect("open");
-    sign_in(&b, TEST_ADMIN_TOKEN).await;
-    rows_until(&b, "the event listed", |r| r.len() == 1).await;
-    let hidden = b.js(
-        "return document.getElementById('bulk-requeue').offsetParent === null;",
-        vec![],
-    );
-    assert_eq!(
-        hidden.await,
-        Value::Bool(true),
-        "no bulk requeue without dead events"
-    );
-    let overflow = b
-        .js(
-            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
-            vec![],
-        )
-        .await;
-    assert_eq!(
-        overflow,
-        Value::Bool(true),
-        "no sideways scrolling of the page"
-    );
-    if let Some(dir) = screenshots() {
-        b.screenshot(&dir.join("console-phone.png")).await;
-    }
     b.close().await;
     server.stop().await;
 }

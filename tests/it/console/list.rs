@@ -1,0 +1,94 @@
+//! The events list beyond the main walk-through: its layout at phone width, and bulk requeue
+//! of the dead events a filter covers.
+
+use serde_json::Value;
+
+use super::browser::{Browser, LIMIT};
+use super::steps::*;
+use crate::support::target::eventually;
+use crate::support::{TestServer, BASE_CONFIG, TEST_ADMIN_TOKEN};
+
+/// The events list at phone width: readable, filters and rows present.
+#[tokio::test]
+async fn the_console_is_usable_at_phone_width() {
+    let Some(b) = Browser::start(390, 844).await else {
+        return;
+    };
+    let server = TestServer::start(BASE_CONFIG).await;
+    stripe(&server, "evt_phone", "invoice.paid").await;
+    b.client.goto(&server.url("/console")).await.expect("open");
+    sign_in(&b, TEST_ADMIN_TOKEN).await;
+    rows_until(&b, "the event listed", |r| r.len() == 1).await;
+    let hidden = b.js(
+        "return document.getElementById('bulk-requeue').offsetParent === null;",
+        vec![],
+    );
+    assert_eq!(
+        hidden.await,
+        Value::Bool(true),
+        "no bulk requeue without dead events"
+    );
+    let overflow = b
+        .js(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        overflow,
+        Value::Bool(true),
+        "no sideways scrolling of the page"
+    );
+    if let Some(dir) = screenshots() {
+        b.screenshot(&dir.join("console-phone.png")).await;
+    }
+    b.close().await;
+    server.stop().await;
+}
+
+/// Bulk requeue from the list: every dead event of the filter runs again.
+#[tokio::test]
+async fn the_console_requeues_the_dead_events_of_a_filter() {
+    let Some(b) = Browser::start(1280, 800).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let server = TestServer::start(&config(&dir.path().join("never"))).await;
+    for id in ["g1", "g2"] {
+        let body = format!(r#"{{"order":"{id}"}}"#);
+        assert_eq!(server.deliver("flaky", &body, id).await.status, 202);
+        settled(&server, "flaky", id, "dead").await;
+    }
+    stripe(&server, "evt_ok", "invoice.paid").await;
+    b.client
+        .goto(&server.url("/console#/events?source=flaky&state=dead"))
+        .await
+        .expect("open");
+    sign_in(&b, TEST_ADMIN_TOKEN).await;
+    rows_until(&b, "the two dead events", |r| r.len() == 2).await;
+    b.until(
+        "the bulk button to offer both",
+        "const b = document.getElementById('bulk-requeue'); \
+         return !b.hidden && b.innerText.includes('Requeue 2 dead events');",
+    )
+    .await;
+    click_and_confirm(&b, "#bulk-requeue").await;
+    for id in ["g1", "g2"] {
+        eventually(
+            &format!("{id} to be requeued and die again"),
+            LIMIT,
+            || async {
+                let reply = crate::support::get(&server.url(&format!("/events/flaky/{id}"))).await;
+                let s = reply.json();
+                (s["requeueCount"] == 1 && s["state"] == "dead").then_some(())
+            },
+        )
+        .await;
+    }
+    let stripe = crate::support::get(&server.url("/events/stripe/evt_ok"))
+        .await
+        .json();
+    assert_eq!(stripe["requeueCount"], 0, "outside the filter");
+    b.close().await;
+    server.stop().await;
+}
