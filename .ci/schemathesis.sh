@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+VENV=$(realpath -m "${SCHEMATHESIS_VENV:-target/schemathesis-venv}")
 VERSION=4.32.5
 if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | grep -q "$VERSION"; then
     python3 -m venv "$VENV"
@@ -46,6 +46,8 @@ for h in "${signed[@]}"; do args+=(-H "$h"); done
 curl -fsS "${args[@]}" --data-binary @"$work/evt.json" "$BASE/webhooks/stripe" >/dev/null
 
 status=0
+# Run from the temp dir: schemathesis keeps a cache in its working directory.
+cd "$work"
 timeout 170 "$VENV/bin/schemathesis" run "$BASE/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --header "Authorization: Bearer $HOOKBOX_ADMIN_TOKEN" \
