@@ -167,6 +167,9 @@ impl Store {
         for _ in 0..STATS_PAGES {
             let page = self.list(filter, PAGE, cursor.as_ref()).await?;
             page.items.iter().for_each(&mut visit);
+            // An embedded backend reads a page without awaiting anything: give the runtime
+            // thread back between pages, so a long scan never holds up requests and the worker.
+            tokio::task::yield_now().await;
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(true),
