@@ -5,6 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HOOKBOX=${HOOKBOX_BIN:-$ROOT/target/release/hookbox} # another build to compare against
+LOADGEN=${LOADGEN_BIN:-$HOOKBOX}                      # the `hookbox bench` that makes the load
 BASELINE="$ROOT/target/release/examples/baseline"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookbox-bench.XXXXXX")
 ADMIN_TOKEN="bench-admin-token-0123456789"
@@ -158,7 +159,7 @@ stop() {
 bench() {
   local port=$1 config=$2
   shift 2
-  timeout "${BENCH_LIMIT:-1500}" "$HOOKBOX" bench --to "http://127.0.0.1:$port" --source stripe \
+  timeout "${BENCH_LIMIT:-1500}" "$LOADGEN" bench --to "http://127.0.0.1:$port" --source stripe \
     --config "$config" --json "$@"
 }
 
