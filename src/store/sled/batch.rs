@@ -143,6 +143,8 @@ async fn run<J: BatchedWrite>(trees: Trees, mut rx: mpsc::UnboundedReceiver<Requ
             match next {
                 Request::Close(done) => {
                     batch.write(&trees).await;
+                    // Let go of the database before the closer goes on (see `close`).
+                    drop(trees);
                     let _ = done.send(());
                     return;
                 }

@@ -66,19 +66,20 @@ async fn run(db: sled::Db, anchor: Arc<File>, mut rx: mpsc::UnboundedReceiver<Re
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, usize::MAX).await > 0 {
         let result = flush(&db, &anchor).await;
-        let mut closing = false;
-        for request in batch.drain(..) {
-            let waiter = match request {
-                Request::Wait(waiter) => waiter,
-                Request::Close(waiter) => {
-                    closing = true;
-                    waiter
-                }
-            };
-            let _ = waiter.send(result.clone());
-        }
+        let closing = batch.iter().any(|r| matches!(r, Request::Close(_)));
         if closing {
+            // Let go of the database before anyone hears the close is done, so a store opened
+            // on the same dir right after finds its lock free.
+            drop(db);
+            for request in batch.drain(..) {
+                let (Request::Wait(waiter) | Request::Close(waiter)) = request;
+                let _ = waiter.send(result.clone());
+            }
             return;
+        }
+        for request in batch.drain(..) {
+            let (Request::Wait(waiter) | Request::Close(waiter)) = request;
+            let _ = waiter.send(result.clone());
         }
     }
 }
