@@ -6,7 +6,7 @@
 //! that read it on every request (Retry-After hints, metrics) see a value at most about a second
 //! old and cost one cheap index count per second at most.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,9 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 pub struct PendingCount {
     pool: Pool,
     value: AtomicU64,
+    /// This instance's own changes, ever: a recount adds those made while it ran, which its
+    /// stored result would otherwise undo.
+    changes: AtomicI64,
     counted_at: Mutex<Instant>,
     recounting: AtomicBool,
 }
@@ -31,6 +34,7 @@ impl PendingCount {
         PendingCount {
             pool,
             value: AtomicU64::new(0),
+            changes: AtomicI64::new(0),
             counted_at: Mutex::new(Instant::now()),
             recounting: AtomicBool::new(false),
         }
@@ -61,12 +65,16 @@ impl PendingCount {
 
     /// Counts the pending events in the database now.
     pub async fn refresh(&self) -> Result<u64, PgError> {
+        let before = self.changes.load(Ordering::Acquire);
         let client = self.pool.get().await?;
         let statement = client
             .prepare_cached("SELECT count(*) FROM events WHERE due_at IS NOT NULL")
             .await?;
         let count: i64 = client.query_one(&statement, &[]).await?.try_get(0)?;
-        let count = u64::try_from(count).unwrap_or(0);
+        // A change made while the count ran may or may not be in it; counting it again errs by
+        // one until the next recount, where dropping it would err for as long.
+        let during = self.changes.load(Ordering::Acquire) - before;
+        let count = u64::try_from(count.saturating_add(during)).unwrap_or(0);
         self.value.store(count, Ordering::Relaxed);
         if let Ok(mut at) = self.counted_at.lock() {
             *at = Instant::now();
@@ -76,12 +84,16 @@ impl PendingCount {
 
     /// Counts `n` events this instance added.
     pub fn add(&self, n: u64) {
+        self.changes
+            .fetch_add(i64::try_from(n).unwrap_or(i64::MAX), Ordering::AcqRel);
         self.value.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts `n` events this instance finished (never below zero: another instance's work
     /// may not be counted yet).
     pub fn sub(&self, n: u64) {
+        self.changes
+            .fetch_sub(i64::try_from(n).unwrap_or(i64::MAX), Ordering::AcqRel);
         let _ = self
             .value
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
