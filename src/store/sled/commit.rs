@@ -66,21 +66,22 @@ async fn run(db: sled::Db, anchor: Arc<File>, mut rx: mpsc::UnboundedReceiver<Re
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, usize::MAX).await > 0 {
         let result = flush(&db, &anchor).await;
-        let closing = batch.iter().any(|r| matches!(r, Request::Close(_)));
-        if closing {
+        if batch.iter().any(|r| matches!(r, Request::Close(_))) {
             // Let go of the database before anyone hears the close is done, so a store opened
             // on the same dir right after finds its lock free.
             drop(db);
-            for request in batch.drain(..) {
-                let (Request::Wait(waiter) | Request::Close(waiter)) = request;
-                let _ = waiter.send(result.clone());
-            }
+            answer(batch, &result);
             return;
         }
-        for request in batch.drain(..) {
-            let (Request::Wait(waiter) | Request::Close(waiter)) = request;
-            let _ = waiter.send(result.clone());
-        }
+        answer(std::mem::take(&mut batch), &result);
+    }
+}
+
+/// Tells every waiter in `batch` how the flush went.
+fn answer(batch: Vec<Request>, result: &Flushed) {
+    for request in batch {
+        let (Request::Wait(waiter) | Request::Close(waiter)) = request;
+        let _ = waiter.send(result.clone());
     }
 }
 
