@@ -441,12 +441,42 @@ async fn migrate_copies_every_event_and_is_safe_to_run_again() {
     let (code, _, err) = hookbox(&["migrate", "--from", &to, "--to", &from]);
     assert_eq!(code, 1, "migrating into sled is refused");
     assert!(err.contains("not supported"), "{err}");
+}
+
+/// `hookbox migrate` into PostgreSQL: every event of a redb store is written there.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
+async fn migrate_copies_a_redb_store_into_postgres() {
+    use hookbox::config::{StorageBackend, StorageConfig};
+    use hookbox::store::{Accepted, NewEvent, Store};
 
     let Some(url) = support::backend::postgres_url() else {
-        // The sled-to-redb part ran; the PostgreSQL part says it did not (and fails under CI).
         support::backend::cannot_run("HOOKBOX_TEST_DATABASE_URL is not set: migrate to PostgreSQL");
-        return;
     };
+    let dir = tempfile::tempdir().expect("dir");
+    let new = dir.path().join("redb");
+    let cfg = StorageConfig {
+        backend: StorageBackend::Redb,
+        data_dir: new.clone(),
+        ..StorageConfig::default()
+    };
+    let redb = Store::open(&cfg).await.expect("open redb");
+    for i in 0..1500u64 {
+        let event = NewEvent {
+            source: "stripe".into(),
+            id: format!("evt_{i}"),
+            received_at: 1_700_000_000_000 + i,
+            event_type: Some("charge.succeeded".into()),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: format!("{{\"id\":\"evt_{i}\"}}").into(),
+            ordering: None,
+        };
+        assert_eq!(redb.accept(event).await.expect("accept"), Accepted::New);
+    }
+    redb.close().await.expect("close");
+    drop(redb);
+
+    let to = format!("redb:{}", new.display());
     let schema = support::backend::schema_for(&new);
     let config = write_temp(
         dir.path(),

@@ -1,8 +1,8 @@
 //! Two `hookbox serve` processes on one PostgreSQL schema, as behind a load balancer: the same
 //! event sent to both at once is accepted once; deliveries spread over both are each processed
 //! once; and when one instance is killed mid-load, the other finishes the events it held once
-//! their leases expire. Needs `HOOKBOX_TEST_DATABASE_URL`; without it the test says it skipped,
-//! or fails under `CI=true`.
+//! their leases expire. Needs `HOOKBOX_TEST_DATABASE_URL`, so it is `#[ignore]`d and runs with
+//! `--include-ignored`.
 #![cfg(unix)]
 
 use crate::support;
@@ -143,10 +143,10 @@ impl Drop for Schema {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn two_instances_share_dedupe_and_the_queue_and_survive_a_kill() {
     let Some(url) = support::backend::postgres_url() else {
         support::backend::cannot_run("HOOKBOX_TEST_DATABASE_URL is not set (needs PostgreSQL)");
-        return;
     };
     let schema = Schema {
         url: url.clone(),

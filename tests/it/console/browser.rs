@@ -28,15 +28,14 @@ pub struct Browser {
 
 impl Browser {
     /// Starts Chromium with a `width`×`height` viewport (a phone's is emulated: a desktop window
-    /// cannot be that narrow); `None` (after `cannot_run`) when the driver or the browser is
+    /// cannot be that narrow); fails the test (`cannot_run`) when the driver or the browser is
     /// not installed.
-    pub async fn start(width: u32, height: u32) -> Option<Browser> {
+    pub async fn start(width: u32, height: u32) -> Browser {
         for needed in [CHROMEDRIVER, CHROMIUM] {
             if !Path::new(needed).exists() {
                 cannot_run(&format!(
                     "{needed} is missing (apt-get install -y chromium chromium-driver)"
                 ));
-                return None;
             }
         }
         let port = free_port();
@@ -92,11 +91,11 @@ impl Browser {
             }
         })
         .await;
-        Some(Browser {
+        Browser {
             client,
             driver,
             _profile: profile,
-        })
+        }
     }
 
     /// Ends the session (the driver ends with `self`).

@@ -10,10 +10,9 @@ use crate::support::{TestServer, BASE_CONFIG, TEST_ADMIN_TOKEN};
 
 /// The events list at phone width: readable, filters and rows present.
 #[tokio::test]
+#[ignore = "needs Chromium and chromedriver: apt-get install -y chromium chromium-driver"]
 async fn the_console_is_usable_at_phone_width() {
-    let Some(b) = Browser::start(390, 844).await else {
-        return;
-    };
+    let b = Browser::start(390, 844).await;
     let server = TestServer::start(BASE_CONFIG).await;
     stripe(&server, "evt_phone", "invoice.paid").await;
     b.client.goto(&server.url("/console")).await.expect("open");
@@ -48,10 +47,9 @@ async fn the_console_is_usable_at_phone_width() {
 
 /// Bulk requeue from the list: every dead event of the filter runs again.
 #[tokio::test]
+#[ignore = "needs Chromium and chromedriver: apt-get install -y chromium chromium-driver"]
 async fn the_console_requeues_the_dead_events_of_a_filter() {
-    let Some(b) = Browser::start(1280, 800).await else {
-        return;
-    };
+    let b = Browser::start(1280, 800).await;
     let dir = tempfile::tempdir().expect("dir");
     let server = TestServer::start(&config(&dir.path().join("never"))).await;
     for id in ["g1", "g2"] {

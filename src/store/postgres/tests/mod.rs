@@ -1,6 +1,6 @@
 //! PostgreSQL store semantics on a real server named by `HOOKBOX_TEST_DATABASE_URL` (e.g.
-//! `postgres://postgres@127.0.0.1:5432/test`); without it each test says it was skipped
-//! (and fails under `CI=true`).
+//! `postgres://postgres@127.0.0.1:5432/test`), so each is `#[ignore]`d and runs with
+//! `cargo test -- --include-ignored`.
 //! Every test works in a schema of its own, dropped when the test ends (also on failure).
 
 mod accept;
@@ -32,18 +32,10 @@ struct TestDb {
 }
 
 impl TestDb {
-    /// A fresh schema with the store connected, or `None` (after saying so) without a server.
-    async fn new() -> Option<TestDb> {
-        let Some(url) = test_url() else {
-            // Under CI a test that did not run must not look passed.
-            let ci = matches!(std::env::var("CI").as_deref(), Ok("true" | "1"));
-            assert!(
-                !ci,
-                "CI=true: HOOKBOX_TEST_DATABASE_URL must be set to run this test"
-            );
-            println!("skipped: HOOKBOX_TEST_DATABASE_URL not set");
-            return None;
-        };
+    /// A fresh schema with the store connected. The tests using it are `#[ignore]`d for
+    /// needing a server; run without one, they fail here.
+    async fn new() -> TestDb {
+        let url = test_url().expect("this test needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL");
         let schema = format!("hookbox_test_{:016x}", rand::random::<u64>());
         // Tagged so that clean-up can end this test's sessions (see `Drop`).
         let separator = if url.contains('?') { '&' } else { '?' };
@@ -51,7 +43,7 @@ impl TestDb {
         let store = PgStore::connect(&url, Some(&schema), None, 8, RETENTION_MS, DEDUPE_MS)
             .await
             .expect("connect to the test database");
-        Some(TestDb { url, schema, store })
+        TestDb { url, schema, store }
     }
 
     /// Another store on the same schema, as a second hookbox instance would have.
