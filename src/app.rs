@@ -97,7 +97,10 @@ pub async fn run(
         "hookbox started"
     );
 
-    let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.clone())));
+    // Ingest counts by source; attempts by route stream (the source's own name when unrouted).
+    let names = (config.sources.iter().map(|s| s.name.clone()))
+        .chain(config.routes().map(|r| r.stream.clone()));
+    let metrics = Arc::new(Metrics::new(names));
     let deadline = CancellationToken::new();
     tokio::spawn(deadline_after(
         shutdown.clone(),

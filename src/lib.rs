@@ -24,6 +24,7 @@ pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod ordering;
+pub mod routing;
 pub mod store;
 pub mod tls;
 pub mod verify;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::handler::build_handler;
+use super::route::{build_routes, passes_original_signature, RouteContext};
 use super::scheme::build_scheme;
-use super::source::{HandlerConfig, Signing, SourceConfig};
+use super::source::SourceConfig;
 use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
 use crate::verify::{self, Secret, Verifier};
 
@@ -205,12 +205,7 @@ fn build_source(
     worker: &WorkerConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Source, KeyError> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !valid_name {
+    if !valid_name(name) {
         return err(
             "",
             "source names use only a-z, 0-9, '_' and '-' (at most 64)",
@@ -241,15 +236,6 @@ fn build_source(
             .to_ascii_lowercase()
             .contains(DEVELOPMENT_SECRET_MARKER)
     });
-    // Programs are processes: a command source runs at most a few at once unless told more.
-    let default_concurrency = match cfg.handler {
-        HandlerConfig::Command(_) => worker.concurrency.min(super::COMMANDS_AT_ONCE),
-        _ => worker.concurrency,
-    };
-    let concurrency = cfg.concurrency.unwrap_or(default_concurrency);
-    if concurrency == 0 {
-        return err("concurrency", "must be at least 1");
-    }
     let max_body_bytes = cfg.max_body_bytes.unwrap_or(1024 * 1024);
     if max_body_bytes == 0 {
         return err("max_body_bytes", "must be at least 1");
@@ -275,27 +261,39 @@ fn build_source(
     };
     // `signing = "original"` passes the provider's signature on, so it must be kept.
     let signature_headers = verifier.signature_headers();
-    if matches!(&cfg.handler, HandlerConfig::Forward(f) if f.signing == Signing::Original) {
+    if passes_original_signature(cfg) {
         keep_headers.extend(signature_headers.iter().cloned());
     }
     keep_headers.sort();
     keep_headers.dedup();
-    let handler = build_handler(
-        &cfg.handler,
-        &env_prefix,
-        &keep_headers,
-        &signature_headers,
-        env,
+    let routes = build_routes(
+        cfg,
+        &RouteContext {
+            source: name,
+            env_prefix: &env_prefix,
+            keep_headers: &keep_headers,
+            signature_headers: &signature_headers,
+            worker,
+            env,
+        },
     )?;
-    let ordering = super::ordering::build_ordering(cfg)?;
     Ok(Source {
         name: name.to_owned(),
         verifier,
         max_body_bytes,
         keep_headers,
-        handler,
-        concurrency,
-        ordering,
+        routed: !cfg.routes.is_empty(),
+        routes,
         uses_development_secret,
     })
+}
+
+/// Whether `name` may name a source or a route: a-z, 0-9, `_` and `-`, at most 64 bytes (never
+/// `:`, which separates the two in store streams).
+pub(super) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }

@@ -6,6 +6,7 @@
 mod handler;
 mod load;
 mod ordering;
+mod route;
 mod scheme;
 mod source;
 mod storage;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use load::{load, load_str, ConfigError};
+pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
 
@@ -45,6 +47,19 @@ impl Config {
     pub fn source(&self, name: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.name == name)
     }
+
+    /// The route whose deliveries the store keeps under `stream` (a source's name for its one
+    /// route, `source:route` for a named route).
+    pub fn route(&self, stream: &str) -> Option<&Route> {
+        let (source, _) = crate::store::split_stream(stream);
+        let source = self.source(source)?;
+        source.routes.iter().find(|r| r.stream == stream)
+    }
+
+    /// Every route of every source.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.sources.iter().flat_map(|s| &s.routes)
+    }
 }
 
 /// One configured webhook source, validated.
@@ -58,14 +73,29 @@ pub struct Source {
     pub max_body_bytes: u64,
     /// Request headers stored with the event (lower case) and handed to its handler.
     pub keep_headers: Vec<String>,
-    /// What the worker does with this source's events.
-    pub handler: HandlerConfig,
-    /// Most events of this source processed at once.
-    pub concurrency: usize,
-    /// Per-key ordering of this source's events, when `ordering_key` is set.
-    pub ordering: Option<Ordering>,
+    /// Where its events go: its `[[routes]]`, or one route from its own `handler`.
+    pub routes: Vec<Route>,
+    /// True when the source has `[[routes]]` (each event is then stored once per route).
+    pub routed: bool,
     /// True when a secret still carries the shipped development marker.
     pub uses_development_secret: bool,
+}
+
+/// One route of a source, validated: a handler and the events it takes.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Its name; `None` for the route a source without `[[routes]]` has.
+    pub name: Option<String>,
+    /// The store stream its deliveries live in: the source name, or `source:route`.
+    pub stream: String,
+    /// What the worker does with the events it takes.
+    pub handler: HandlerConfig,
+    /// Most of its events processed at once.
+    pub concurrency: usize,
+    /// Per-key ordering of its events, when `ordering_key` is set.
+    pub ordering: Option<Ordering>,
+    /// Which events it takes.
+    pub filter: crate::routing::RouteFilter,
 }
 
 /// `[server]`: the HTTP listener.

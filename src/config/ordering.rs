@@ -2,14 +2,16 @@
 //! keep each key's events in line.
 
 use super::load::{err, KeyError};
-use super::source::SourceConfig;
 use super::{Source, StorageBackend, StorageConfig};
-use crate::ordering::{KeySpec, Ordering};
+use crate::ordering::{KeySpec, OnDead, Ordering};
 
-/// `ordering_key` and `on_dead`, validated.
-pub(super) fn build_ordering(cfg: &SourceConfig) -> Result<Option<Ordering>, KeyError> {
-    let Some(text) = &cfg.ordering_key else {
-        if cfg.on_dead.is_some() {
+/// `ordering_key` and `on_dead` of a source or route, validated.
+pub(super) fn build_ordering(
+    ordering_key: Option<&str>,
+    on_dead: Option<OnDead>,
+) -> Result<Option<Ordering>, KeyError> {
+    let Some(text) = ordering_key else {
+        if on_dead.is_some() {
             return err("on_dead", "has no effect without ordering_key");
         }
         return Ok(None);
@@ -17,7 +19,7 @@ pub(super) fn build_ordering(cfg: &SourceConfig) -> Result<Option<Ordering>, Key
     let key = KeySpec::parse(text).or_else(|reason| err("ordering_key", reason))?;
     Ok(Some(Ordering {
         key,
-        on_dead: cfg.on_dead.unwrap_or_default(),
+        on_dead: on_dead.unwrap_or_default(),
     }))
 }
 
@@ -29,9 +31,16 @@ pub(super) fn check_ordering(
     if storage.backend == StorageBackend::Redb {
         return Ok(());
     }
-    match sources.iter().find(|s| s.ordering.is_some()) {
-        Some(s) => Err((
-            format!("sources.{}.ordering_key", s.name),
+    let ordered = sources.iter().find_map(|s| {
+        let i = s.routes.iter().position(|r| r.ordering.is_some())?;
+        Some(match s.routed {
+            true => format!("sources.{}.routes[{i}].ordering_key", s.name),
+            false => format!("sources.{}.ordering_key", s.name),
+        })
+    });
+    match ordered {
+        Some(key) => Err((
+            key,
             format!(
                 "per-key ordering is implemented for storage.backend \"redb\" only, not \"{}\"; \
                  remove ordering_key or use redb",

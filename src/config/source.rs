@@ -30,9 +30,11 @@ pub struct SourceConfig {
     /// Extra request headers to store with each event and pass to its handler.
     #[serde(default)]
     pub keep_headers: Vec<String>,
-    /// What the worker does with events of this source (default `log`).
+    /// What the worker does with events of this source (default `log`); not with `routes`.
+    pub handler: Option<HandlerConfig>,
+    /// Several destinations, each with its handler and filter, instead of `handler`.
     #[serde(default)]
-    pub handler: HandlerConfig,
+    pub routes: Vec<super::RouteConfig>,
     /// Most events of this source processed at once (default: the worker's overall cap).
     pub concurrency: Option<usize>,
     /// Runs events with the same key one at a time, in arrival order: a JSON pointer into the

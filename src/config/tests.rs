@@ -43,7 +43,7 @@ fn the_shipped_config_loads_and_warns_about_development_secrets() {
     assert!(config
         .sources
         .iter()
-        .all(|s| matches!(s.handler, HandlerConfig::Log)));
+        .all(|s| matches!(s.routes[0].handler, HandlerConfig::Log)));
 
     let config = load_with(text, &[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).expect("valid");
     let stripe = config.source("stripe").expect("stripe");
@@ -63,7 +63,7 @@ fn defaults_apply() {
     assert_eq!(json.server.log_format, LogFormat::Json);
     let gh = config.source("gh").expect("gh");
     assert_eq!(gh.max_body_bytes, 1024 * 1024);
-    assert_eq!(gh.concurrency, config.worker.concurrency);
+    assert_eq!(gh.routes[0].concurrency, config.worker.concurrency);
     assert_eq!(config.worker.attempts_allowed(), 10);
     assert!(gh.keep_headers.contains(&"x-github-event".to_owned()));
 }
@@ -110,31 +110,35 @@ fn the_error_message_never_contains_the_secret() {
 
 #[test]
 fn forward_handlers_need_a_standard_secret_and_an_http_url() {
-    let base = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n[sources.gh.handler]\ntype = \"forward\"\n";
+    let base = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n[sources.gh.routes[0].handler]\ntype = \"forward\"\n";
     let no_secret = load_with(&format!("{base}url = \"http://127.0.0.1:9/x\"\n"), &[]);
-    assert_eq!(invalid_key(no_secret), "sources.gh.handler.secret");
+    assert_eq!(
+        invalid_key(no_secret),
+        "sources.gh.routes[0].handler.secret"
+    );
     let env = [(
         "GH_FORWARD_SECRET",
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     )];
     let ok = load_with(&format!("{base}url = \"http://127.0.0.1:9/x\"\n"), &env).expect("valid");
     assert!(matches!(
-        ok.source("gh").expect("gh").handler,
+        ok.source("gh").expect("gh").routes[0].handler,
         HandlerConfig::Forward(_)
     ));
     let bad_url = load_with(&format!("{base}url = \"ftp://x\"\n"), &env);
-    assert_eq!(invalid_key(bad_url), "sources.gh.handler.url");
+    assert_eq!(invalid_key(bad_url), "sources.gh.routes[0].handler.url");
 }
 
 #[test]
 fn signing_modes_need_what_they_sign_with() {
-    let forward = "[sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n";
+    let forward =
+        "[sources.gh.routes[0].handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n";
     let base = format!("[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n{forward}");
     for mode in ["stripe", "github"] {
         let no_secret = load_with(&format!("{base}signing = \"{mode}\"\n"), &[]);
         assert_eq!(
             invalid_key(no_secret),
-            "sources.gh.handler.secret",
+            "sources.gh.routes[0].handler.secret",
             "{mode}"
         );
         // Not Standard Webhooks: any non-empty secret will do.
@@ -142,14 +146,14 @@ fn signing_modes_need_what_they_sign_with() {
         load_with(&ok, &[]).expect(mode);
     }
     let none = load_with(&format!("{base}signing = \"none\"\n"), &[]).expect("valid");
-    let HandlerConfig::Forward(f) = &none.source("gh").expect("gh").handler else {
+    let HandlerConfig::Forward(f) = &none.source("gh").expect("gh").routes[0].handler else {
         panic!("a forward");
     };
     assert!(f.signer.is_none());
     let original = load_with(&format!("{base}signing = \"original\"\n"), &[]).expect("valid");
     let gh = original.source("gh").expect("gh");
     assert!(gh.keep_headers.contains(&"x-hub-signature-256".to_owned()));
-    let HandlerConfig::Forward(f) = &gh.handler else {
+    let HandlerConfig::Forward(f) = &gh.routes[0].handler else {
         panic!("a forward");
     };
     assert_eq!(
@@ -158,7 +162,7 @@ fn signing_modes_need_what_they_sign_with() {
     );
     let mailgun = format!("[sources.gh]\nscheme = \"mailgun\"\nsecrets = [\"a\"]\n{forward}");
     let inside = load_with(&format!("{mailgun}signing = \"original\"\n"), &[]);
-    assert_eq!(invalid_key(inside), "sources.gh.handler.signing");
+    assert_eq!(invalid_key(inside), "sources.gh.routes[0].handler.signing");
     let typo = load_with(&format!("{base}signing = \"svix\"\n"), &[]);
     assert!(typo.is_err());
 }
@@ -237,19 +241,19 @@ fn the_database_password_never_shows() {
 fn pass_headers_must_name_kept_headers() {
     let base =
         "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\nkeep_headers = [\"X-Trace\"]\n\
-                [sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
+                [sources.gh.routes[0].handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
                 secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
     let kept = format!("{base}pass_headers = [\"x-trace\", \"X-GitHub-Event\"]\n");
     load_with(&kept, &[]).expect("kept headers (any case) may be passed");
     let not_kept = format!("{base}pass_headers = [\"x-other\"]\n");
     assert_eq!(
         invalid_key(load_with(&not_kept, &[])),
-        "sources.gh.handler.pass_headers"
+        "sources.gh.routes[0].handler.pass_headers"
     );
     let own = format!("{base}pass_headers = [\"webhook-id\"]\n");
     assert_eq!(
         invalid_key(load_with(&own, &[])),
-        "sources.gh.handler.pass_headers"
+        "sources.gh.routes[0].handler.pass_headers"
     );
 }
 
@@ -293,7 +297,9 @@ fn listen_takes_host_names() {
 fn ordering_settings_parse_and_are_refused_where_unsupported() {
     let ordered = format!("{GITHUB}ordering_key = \"/data/object/id\"\non_dead = \"skip\"\n");
     let config = load_with(&ordered, &[]).expect("valid on redb");
-    let ordering = config.source("gh").and_then(|s| s.ordering.clone());
+    let ordering = config
+        .source("gh")
+        .and_then(|s| s.routes[0].ordering.clone());
     assert_eq!(
         ordering,
         Some(crate::ordering::Ordering {
@@ -302,7 +308,7 @@ fn ordering_settings_parse_and_are_refused_where_unsupported() {
         })
     );
     let header = format!("{GITHUB}ordering_key = \"header:X-Tenant\"\n");
-    let on_dead = load_with(&header, &[]).expect("valid").sources[0]
+    let on_dead = load_with(&header, &[]).expect("valid").sources[0].routes[0]
         .ordering
         .clone();
     assert_eq!(on_dead.map(|o| o.on_dead), Some(Default::default()));

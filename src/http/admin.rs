@@ -8,16 +8,18 @@ use serde_json::{json, Value};
 
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
-use super::status::{status_body, status_response, summary, with_retry_after};
-use super::{event_location, json_response, Ctx};
+use super::status::{routed_response, status_body, status_response, summary, with_retry_after};
+use super::{event_location, json_response, routed, Ctx};
 use crate::clock::now_ms;
-use crate::store::{DiscardOutcome, EventFilter, Page, RequeueOutcome, StoreError};
+use crate::store::{
+    DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State, StoreError,
+};
 
 /// `GET /admin/events?source=&state=&type=&since=&until=&id=&limit=&cursor=`: newest first.
 /// With `id`, the event of that id in each configured source (or `source`), filtered alike.
 pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &[
-        "source", "state", "type", "since", "until", "id", "limit", "cursor",
+        "source", "route", "state", "type", "since", "until", "id", "limit", "cursor",
     ];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, limit, cursor) = (p.filter()?, p.limit()?, p.cursor()?);
@@ -49,7 +51,7 @@ pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
 }
 
 /// The events with id `id` in the configured sources `filter` allows, that match it: one
-/// lookup per source, so an id is found at once however many events are stored.
+/// lookup per route, so an id is found at once however many events are stored.
 async fn find_id(
     ctx: &Ctx,
     filter: &EventFilter,
@@ -57,9 +59,10 @@ async fn find_id(
     limit: usize,
 ) -> Result<Page, StoreError> {
     let mut items = Vec::new();
-    let sources = ctx.config.sources.iter().map(|s| s.name.as_str());
-    for source in sources.filter(|s| filter.source.as_deref().is_none_or(|f| f == *s)) {
-        if let Some(record) = ctx.store.get(source, id).await? {
+    let sources = (ctx.config.sources.iter())
+        .filter(|s| filter.source.as_deref().is_none_or(|f| f == s.name));
+    for route in sources.flat_map(|s| &s.routes) {
+        if let Some(record) = ctx.store.get(&route.stream, id).await? {
             items.extend(Some(record).filter(|r| filter.matches(r)));
         }
     }
@@ -71,21 +74,33 @@ async fn find_id(
 /// `GET /admin/events/<source>/<id>`: the status resource plus the headers kept with the
 /// event (admin only, whatever `public_status` says: they may name the sender's setup).
 pub async fn event(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    if let Some(records) = routed::records_of(ctx, source, id).await? {
+        let first = records.first().ok_or_else(no_event)?;
+        let mut body = routed::routed_body(ctx, source, &records).await?;
+        body.insert("headers".into(), kept_headers(first));
+        return Ok(routed_response(ctx, &records, body));
+    }
     let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
     let mut body = status_body(ctx, &record).await?;
-    let headers: Vec<Value> = record
-        .headers
-        .iter()
-        .map(|(name, value)| json!({ "name": name, "value": value }))
-        .collect();
-    body.insert("headers".into(), Value::Array(headers));
+    body.insert("headers".into(), kept_headers(&record));
     let res = json_response(StatusCode::OK, &Value::Object(body));
     Ok(with_retry_after(ctx, &record, res))
+}
+
+fn kept_headers(record: &EventRecord) -> Value {
+    let headers = record
+        .headers
+        .iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }));
+    Value::Array(headers.collect())
 }
 
 /// `DELETE /admin/events/<source>/<id>`: discard a dead event, keeping its tombstone so the
 /// provider's retries stay duplicates; answers with its new status.
 pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    if let Some(records) = routed::records_of(ctx, source, id).await? {
+        return discard_routes(ctx, source, &records).await;
+    }
     match ctx.store.discard(source, id).await? {
         DiscardOutcome::Discarded(record) => {
             tracing::info!("dead event discarded");
@@ -103,10 +118,48 @@ pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
     }
 }
 
+/// The discard of a routed event: every dead route of it.
+async fn discard_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
+    let mut discarded = 0;
+    for dead in records
+        .iter()
+        .filter(|r| r.state == State::Dead && !r.body_purged)
+    {
+        let outcome = ctx.store.discard(&dead.source, &dead.id).await?;
+        discarded += usize::from(matches!(outcome, DiscardOutcome::Discarded(_)));
+    }
+    if discarded == 0 {
+        return Err(match records.is_empty() {
+            true => no_event(),
+            false => Problem::new(Reason::Conflict, "no route of the event is dead"),
+        });
+    }
+    tracing::info!(routes = discarded, "dead routes of an event discarded");
+    routed_status(ctx, source, &records[0].id).await
+}
+
+/// The current status of the routed event `id` of `source`.
+async fn routed_status(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    let records = routed::records_of(ctx, source, id)
+        .await?
+        .unwrap_or_default();
+    if records.is_empty() {
+        return Err(no_event());
+    }
+    let body = routed::routed_body(ctx, source, &records).await?;
+    Ok(routed_response(ctx, &records, body))
+}
+
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
 pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Reply {
-    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
-    let body = match ctx.store.body(source, id).await? {
+    // A routed event's body is kept with each route that took it: any of them will do.
+    let routed = routed::records_of(ctx, source, id).await?;
+    let stream = (routed.iter().flatten())
+        .find(|r| !r.body_purged)
+        .or(routed.as_ref().and_then(|r| r.first()))
+        .map_or(source, |r| r.source.as_str());
+    let record = ctx.store.get(stream, id).await?.ok_or_else(no_event)?;
+    let body = match ctx.store.body(stream, id).await? {
         Some(body) if !record.body_purged => body,
         _ => return Err(no_body(record.body_purged)),
     };
@@ -149,6 +202,9 @@ fn no_body(purged: bool) -> Problem {
 /// `POST /admin/events/<source>/<id>/requeue`: queue a dead or succeeded event again now;
 /// answers with its new status.
 pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
+    if let Some(records) = routed::records_of(ctx, source, id).await? {
+        return requeue_routes(ctx, source, &records).await;
+    }
     match ctx.store.requeue(source, id, now_ms()).await? {
         RequeueOutcome::Requeued(record) => {
             tracing::info!(
@@ -169,10 +225,38 @@ pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
     }
 }
 
+/// The requeue of a routed event: every route of it that delivered or gave up (a skipped
+/// route has nothing to deliver; requeue one route at its own location).
+async fn requeue_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
+    let mut requeued = 0;
+    for record in records
+        .iter()
+        .filter(|r| r.state.is_final() && !r.body_purged)
+    {
+        let outcome = ctx
+            .store
+            .requeue(&record.source, &record.id, now_ms())
+            .await?;
+        requeued += usize::from(matches!(outcome, RequeueOutcome::Requeued(_)));
+    }
+    if requeued == 0 {
+        return Err(match records.is_empty() {
+            true => no_event(),
+            false => Problem::new(
+                Reason::Conflict,
+                "no route of the event can be requeued: each is queued, processing, skipped \
+                 or purged by retention",
+            ),
+        });
+    }
+    tracing::info!(routes = requeued, "routes of an event requeued");
+    routed_status(ctx, source, &records[0].id).await
+}
+
 /// `POST /admin/requeue?source=&type=&since=&until=&cursor=`: requeue dead events in range, bounded
 /// per call (see `Store::requeue_dead`); `more: true` with `nextCursor` when some may remain.
 pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
-    const ALLOWED: &[&str] = &["source", "type", "since", "until", "cursor"];
+    const ALLOWED: &[&str] = &["source", "route", "type", "since", "until", "cursor"];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, cursor) = (p.filter()?, p.cursor()?);
     let done = ctx

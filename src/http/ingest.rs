@@ -11,7 +11,8 @@ use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
-use crate::store::{Accepted, EventOrdering, NewEvent};
+use crate::routing;
+use crate::store::{Accepted, NewEvent};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -40,29 +41,35 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         .event_id(&parts.headers, &body)
         .map_err(|e| no_id(&e, &body))?;
     tracing::Span::current().record("event_id", id.as_str());
-    let event = NewEvent {
+    let event_type = source.verifier.event_type(&parts.headers, &body);
+    let mut event = NewEvent {
         source: source.name.clone(),
-        id,
+        id: id.clone(),
         received_at: now_ms,
-        event_type: source.verifier.event_type(&parts.headers, &body),
         headers: kept_headers(&parts.headers, &source.keep_headers),
-        ordering: source.ordering.as_ref().and_then(|o| {
-            let key = o.key.key_of(&parts.headers, &body)?;
-            Some(EventOrdering {
-                key,
-                on_dead: o.on_dead,
-            })
-        }),
-        body,
+        ordering: None,
+        event_type,
+        body: Bytes::new(),
     };
-    let outcome = ctx.store.accept(event.clone()).await.map_err(|e| {
+    let stored = if source.routed {
+        let event_type = event.event_type.as_deref();
+        let routes = routing::deliveries(source, event_type, &parts.headers, &body);
+        event.body = body;
+        ctx.store.accept_routed(event, routes).await
+    } else {
+        let route = source.routes.first();
+        event.ordering = route.and_then(|r| routing::ordering_of(r, &parts.headers, &body));
+        event.body = body;
+        ctx.store.accept(event).await
+    };
+    let outcome = stored.map_err(|e| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(
             Reason::StorageUnavailable,
             "the event could not be stored durably; retry later",
         )
     })?;
-    Ok(accepted(ctx, source, &event, outcome))
+    Ok(accepted(ctx, source, &id, outcome))
 }
 
 /// Why no event id could be read from `body`.
@@ -170,12 +177,12 @@ fn kept_headers(headers: &HeaderMap, keep: &[String]) -> Vec<(String, String)> {
 
 /// The 202/200 answer for a stored or duplicate event: JSON, unless the provider requires its own
 /// text (Adyen's `[accepted]`).
-fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Response<Full<Bytes>> {
-    let location = super::event_location(&ev.source, &ev.id);
+fn accepted(ctx: &Ctx, source: &Source, id: &str, outcome: Accepted) -> Response<Full<Bytes>> {
+    let location = super::event_location(&source.name, id);
     let (status, body) = match outcome {
         Accepted::New => (
             StatusCode::ACCEPTED,
-            json!({"status": "accepted", "source": ev.source, "eventId": ev.id, "location": location}),
+            json!({"status": "accepted", "source": source.name, "eventId": id, "location": location}),
         ),
         Accepted::Duplicate(state) => (
             if state.is_final() {
@@ -183,7 +190,7 @@ fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Res
             } else {
                 StatusCode::ACCEPTED
             },
-            json!({"status": "duplicate", "state": state, "source": ev.source, "eventId": ev.id, "location": location}),
+            json!({"status": "duplicate", "state": state, "source": source.name, "eventId": id, "location": location}),
         ),
     };
     let mut res = match source.verifier.acknowledgement() {
@@ -202,7 +209,7 @@ fn accepted(ctx: &Ctx, source: &Source, ev: &NewEvent, outcome: Accepted) -> Res
     if pending {
         h.insert(
             header::RETRY_AFTER,
-            HeaderValue::from(ctx.estimate_wait_secs(&ev.source)),
+            HeaderValue::from(ctx.estimate_wait_secs(&source.name)),
         );
     }
     res

@@ -39,10 +39,9 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
 async fn blocked_keys(ctx: &Ctx) -> Vec<(String, u64)> {
     let mut counts: Vec<(String, u64)> = ctx
         .config
-        .sources
-        .iter()
-        .filter(|s| s.ordering.is_some())
-        .map(|s| (s.name.clone(), 0))
+        .routes()
+        .filter(|r| r.ordering.is_some())
+        .map(|r| (r.stream.clone(), 0))
         .collect();
     if counts.is_empty() {
         return counts;

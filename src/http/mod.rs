@@ -16,6 +16,7 @@ mod openapi;
 mod overview;
 mod problem;
 mod query;
+mod routed;
 mod router;
 mod server;
 mod status;
@@ -58,8 +59,8 @@ impl Ctx {
         let worker = self.config.worker.concurrency;
         let parallel = self
             .config
-            .source(source)
-            .map_or(worker, |s| s.concurrency.min(worker))
+            .route(source)
+            .map_or(worker, |r| r.concurrency.min(worker))
             .max(1) as f64;
         let per_event = self
             .metrics
@@ -82,11 +83,14 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// A route's stream (`source:route`) keeps its `:`, a valid path character.
+const STREAM_SEGMENT: &AsciiSet = &SEGMENT.remove(b':');
+
 /// `/events/<source>/<id>`, percent-encoded; `/events/<source>?id=<id>` for the ids `.` and
 /// `..`, which clients remove from paths as dot segments (browsers even after decoding `%2E`),
 /// so no path spelling of them reaches hookbox intact.
 pub fn event_location(source: &str, id: &str) -> String {
-    let source = utf8_percent_encode(source, SEGMENT);
+    let source = utf8_percent_encode(source, STREAM_SEGMENT);
     let id_text = utf8_percent_encode(id, SEGMENT);
     if id == "." || id == ".." {
         format!("/events/{source}?id={id_text}")

@@ -26,12 +26,13 @@ pub async fn counts(ctx: &Ctx, query: Option<&str>) -> Reply {
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `GET /admin/summary`: per configured source (and any other source with stored events), the
+/// `GET /admin/summary`: per configured source — per route for a source with routes — (and any
+/// other source with stored events), the
 /// last hour in 5-minute buckets — events accepted, succeeded and gone dead in each — plus queue
 /// depth, the newest event's arrival and the oldest queued event's arrival.
 pub async fn summary(ctx: &Ctx) -> Reply {
     let now = now_ms();
-    let names = ctx.config.sources.iter().map(|s| s.name.as_str());
+    let names = ctx.config.routes().map(|r| r.stream.as_str());
     let mut summary = Summary::new(now, BUCKET_MS, BUCKETS, names);
     let complete = ctx
         .store

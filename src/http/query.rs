@@ -57,10 +57,11 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// The filter named by `source`, `state`, `since`, `until` and `type` (those present).
+    /// The filter named by `source`, `route`, `state`, `since`, `until` and `type` (those present).
     pub fn filter(&self) -> Result<EventFilter, QueryError> {
         let filter = EventFilter {
             source: self.0.get("source").cloned(),
+            route: self.0.get("route").cloned(),
             state: self.0.get("state").map(|s| state(s)).transpose()?,
             since: self.time("since")?,
             until: self.time("until")?,

@@ -9,15 +9,35 @@ use serde_json::{json, Map, Value};
 use super::admin::no_event;
 use super::auth::{authorize, Access};
 use super::problem::Reply;
-use super::{json_response, Ctx};
+use super::{json_response, routed, Ctx};
 use crate::history;
-use crate::store::{EventRecord, StoreError};
+use crate::store::{split_stream, EventRecord, StoreError};
 
 /// The status resource of one event (the `Location` of its 202).
 pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
     authorize(&ctx.config.admin, headers, Access::Status)?;
+    if let Some(records) = routed::records_of(ctx, source, id).await? {
+        if records.is_empty() {
+            return Err(no_event());
+        }
+        let body = routed::routed_body(ctx, source, &records).await?;
+        return Ok(routed_response(ctx, &records, body));
+    }
     let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
     status_response(ctx, &record).await
+}
+
+/// A routed event's status `body`, with `Retry-After` while a route is not final.
+pub fn routed_response(
+    ctx: &Ctx,
+    records: &[EventRecord],
+    body: Map<String, Value>,
+) -> Response<Full<Bytes>> {
+    let res = json_response(StatusCode::OK, &Value::Object(body));
+    match routed::unfinished(records) {
+        Some(record) => with_retry_after(ctx, record, res),
+        None => res,
+    }
 }
 
 /// The full status of `record`, with `Retry-After` while it is not final.
@@ -34,7 +54,11 @@ pub async fn status_body(
 ) -> Result<Map<String, Value>, StoreError> {
     let mut body = summary(record);
     if let Some(head) = waiting_for(ctx, record).await? {
-        let head = json!({"source": head.source, "eventId": head.id, "state": head.state});
+        let location = super::event_location(&head.source, &head.id);
+        let source = split_stream(&head.source).0;
+        let head = json!({
+            "source": source, "eventId": head.id, "state": head.state, "location": location,
+        });
         body.insert("waitingFor".into(), head);
     }
     let attempts: Vec<Value> = record
@@ -98,8 +122,10 @@ async fn waiting_for(ctx: &Ctx, record: &EventRecord) -> Result<Option<EventReco
 
 /// The fields of `record` shared by the status resource and admin listings (no histories).
 pub fn summary(record: &EventRecord) -> Map<String, Value> {
+    let (source, route) = split_stream(&record.source);
     let body = json!({
-        "source": record.source,
+        "source": source,
+        "route": route,
         "eventId": record.id,
         "eventType": record.event_type,
         "state": record.state,

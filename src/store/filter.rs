@@ -3,12 +3,15 @@
 //! says the same in SQL).
 
 use super::record::{EventRecord, State};
+use super::stream::split_stream;
 
 /// Which events a listing or bulk requeue covers; `None` fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    /// Only this source.
+    /// Only this source (all of its routes).
     pub source: Option<String>,
+    /// Only deliveries of routes of this name.
+    pub route: Option<String>,
     /// Only events in this state.
     pub state: Option<State>,
     /// Only events received at or after this time (unix ms).
@@ -52,7 +55,9 @@ impl TypeMatch {
 impl EventFilter {
     /// Whether `record` passes every condition of this filter.
     pub fn matches(&self, record: &EventRecord) -> bool {
-        self.source.as_deref().is_none_or(|s| s == record.source)
+        let (source, route) = split_stream(&record.source);
+        self.source.as_deref().is_none_or(|s| s == source)
+            && self.route.as_deref().is_none_or(|r| Some(r) == route)
             && self.state.is_none_or(|s| s == record.state)
             && self.since.is_none_or(|t| record.received_at >= t)
             && self.until.is_none_or(|t| record.received_at < t)

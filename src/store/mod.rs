@@ -24,6 +24,7 @@ mod record;
 pub mod redb;
 pub mod sled;
 mod stats;
+mod stream;
 mod walk;
 
 #[cfg(test)]
@@ -46,6 +47,7 @@ pub use record::{
     MAX_KEPT_REQUEUES,
 };
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
+pub use stream::{split_stream, stream_name, RouteDelivery, ROUTE_SEPARATOR};
 
 use self::postgres::PgStore;
 use self::redb::RedbStore;
@@ -182,6 +184,21 @@ impl Store {
             Engine::Redb(s) => s.accept(ev).await,
             Engine::Sled(s) => s.accept(ev).await,
             Engine::Postgres(s) => Ok(s.accept(ev).await?),
+        }
+    }
+
+    /// Stores `ev` as one record per route in `routes` (each under its stream, a skipped one
+    /// final at once and without a body), all or none, unless its id is known under any of
+    /// them or under `ev.source` itself; returns once the outcome is durable.
+    pub async fn accept_routed(
+        &self,
+        ev: NewEvent,
+        routes: Vec<RouteDelivery>,
+    ) -> Result<Accepted, StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => s.accept_routed(ev, routes).await,
+            Engine::Sled(s) => s.accept_routed(ev, routes).await,
+            Engine::Postgres(s) => Ok(s.accept_routed(ev, routes).await?),
         }
     }
 

@@ -92,7 +92,7 @@ pub enum RequeueOutcome {
 impl RequeueOutcome {
     /// Why `record`, which [`EventRecord::requeue`] refused, was not requeued.
     pub fn refused(record: &EventRecord) -> RequeueOutcome {
-        if record.body_purged {
+        if record.body_purged && record.state != State::Skipped {
             RequeueOutcome::BodyPurged
         } else {
             RequeueOutcome::NotFinal(record.state)

@@ -16,20 +16,23 @@ pub enum State {
     Succeeded,
     /// Given up on (permanent error or attempts exhausted). Final until requeued.
     Dead,
+    /// A route whose filter did not match the event: nothing to deliver, no body kept. Final.
+    Skipped,
 }
 
 impl State {
     /// True for `succeeded` and `dead`.
     pub fn is_final(self) -> bool {
-        matches!(self, State::Succeeded | State::Dead)
+        matches!(self, State::Succeeded | State::Dead | State::Skipped)
     }
 
     /// Every state, in life order.
-    pub const ALL: [State; 4] = [
+    pub const ALL: [State; 5] = [
         State::Queued,
         State::Processing,
         State::Succeeded,
         State::Dead,
+        State::Skipped,
     ];
 
     /// The lower-case name used in JSON, metrics, query parameters and the database.
@@ -39,6 +42,7 @@ impl State {
             State::Processing => "processing",
             State::Succeeded => "succeeded",
             State::Dead => "dead",
+            State::Skipped => "skipped",
         }
     }
 }
@@ -51,7 +55,7 @@ impl std::fmt::Display for State {
 
 /// A name that is not one of [`State::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown state {0:?}: use one of queued, processing, succeeded, dead")]
+#[error("unknown state {0:?}: use one of queued, processing, succeeded, dead, skipped")]
 pub struct UnknownState(pub String);
 
 impl std::str::FromStr for State {
@@ -214,6 +218,18 @@ impl EventRecord {
         }
     }
 
+    /// The record of a route the event did not match: `skipped` at arrival, without a body
+    /// (nothing will ever be delivered), remembered for dedupe like a succeeded one.
+    pub fn skipped(ev: &NewEvent) -> EventRecord {
+        let mut record = EventRecord::queued(ev);
+        record.state = State::Skipped;
+        record.next_attempt_at = None;
+        record.finished_at = Some(ev.received_at);
+        record.body_purged = true;
+        record.ordering = None;
+        record
+    }
+
     /// True while this event waits for an earlier event of its ordering key (queued, but not
     /// due at any time).
     pub fn waits_for_key(&self) -> bool {
@@ -226,7 +242,7 @@ impl EventRecord {
         match self.state {
             State::Queued => self.next_attempt_at,
             State::Processing => self.lease_until,
-            State::Succeeded | State::Dead => None,
+            State::Succeeded | State::Dead | State::Skipped => None,
         }
     }
 
@@ -374,7 +390,7 @@ impl Retention {
     pub fn expiry_at(&self, r: &EventRecord) -> Option<u64> {
         match (r.state, r.finished_at) {
             (State::Succeeded, Some(t)) if !r.body_purged => Some(t.saturating_add(self.body_ms)),
-            (State::Succeeded, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
+            (State::Succeeded | State::Skipped, Some(t)) => Some(t.saturating_add(self.dedupe_ms)),
             _ => None,
         }
     }

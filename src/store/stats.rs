@@ -29,6 +29,8 @@ pub struct StateCounts {
     pub dead: u64,
     /// The `dead` events an operator discarded.
     pub discarded: u64,
+    /// Route deliveries whose filter did not match.
+    pub skipped: u64,
 }
 
 impl StateCounts {
@@ -39,6 +41,7 @@ impl StateCounts {
             State::Processing => self.processing += 1,
             State::Succeeded => self.succeeded += 1,
             State::Dead => self.dead += 1,
+            State::Skipped => self.skipped += 1,
         }
         self.discarded += u64::from(record.is_discarded());
     }
@@ -149,7 +152,8 @@ impl Summary {
         {
             match record.state {
                 State::Succeeded => bucket.succeeded += 1,
-                _ => bucket.dead += 1,
+                State::Dead => bucket.dead += 1,
+                _ => {}
             }
         }
     }

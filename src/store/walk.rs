@@ -79,12 +79,13 @@ fn matching(
     Ok(record.filter(|r| filter.matches(r)))
 }
 
-/// Whether `event_key` (`[len] source id`) belongs to `source`, without decoding the record.
+/// Whether `event_key` (`[len] stream id`) belongs to `source` or one of its routes, without
+/// decoding the record.
 fn is_of_source(event_key: &[u8], source: &str) -> bool {
     event_key
         .split_first()
         .and_then(|(&len, rest)| rest.get(..usize::from(len)))
-        .is_some_and(|s| s == source.as_bytes())
+        .is_some_and(|s| super::stream::is_of_source(s, source))
 }
 
 #[cfg(test)]
@@ -98,5 +99,7 @@ mod tests {
         assert!(!is_of_source(&event_key("ab", "c"), "a"));
         assert!(!is_of_source(&event_key("a", "bc"), "ab"));
         assert!(!is_of_source(&[], "a"));
+        assert!(is_of_source(&event_key("ab:r", "c"), "ab"));
+        assert!(!is_of_source(&event_key("abc:r", "c"), "ab"));
     }
 }

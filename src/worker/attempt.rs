@@ -75,11 +75,15 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
     .await
 }
 
-/// Runs the source's handler, or explains why there is nothing to run.
+/// Runs the handler of the event's route, or explains why there is nothing to run.
 async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
     let r = &claimed.record;
-    let Some(source) = shared.config.source(&r.source) else {
-        return Report::permanent(format!("source {:?} is no longer configured", r.source));
+    let Some(route) = shared.config.route(&r.source) else {
+        let what = match crate::store::split_stream(&r.source) {
+            (source, Some(route)) => format!("route {route:?} of source {source:?}"),
+            (source, None) => format!("source {source:?}"),
+        };
+        return Report::permanent(format!("{what} is no longer configured"));
     };
     if r.body_purged {
         return Report::permanent("the body was purged by retention");
@@ -88,7 +92,7 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
         record: r,
         body: &claimed.body,
     };
-    shared.handlers.run(&source.handler, job).await
+    shared.handlers.run(&route.handler, job).await
 }
 
 /// Where the event goes after attempt `attempt` ended with `report` at `now` (unix ms).

@@ -58,11 +58,11 @@ impl Destinations {
         let cooldown = crate::clock::millis(w.circuit_cooldown);
         let mut by_source = HashMap::new();
         let mut map: BTreeMap<String, Destination> = BTreeMap::new();
-        for source in &config.sources {
-            let Some(dest) = destination_of(&source.handler) else {
+        for route in config.routes() {
+            let Some(dest) = destination_of(&route.handler) else {
                 continue;
             };
-            by_source.insert(source.name.clone(), dest.clone());
+            by_source.insert(route.stream.clone(), dest.clone());
             map.entry(dest)
                 .or_insert_with(|| Destination {
                     running: 0,
@@ -70,7 +70,7 @@ impl Destinations {
                     sources: Vec::new(),
                 })
                 .sources
-                .push(source.name.clone());
+                .push(route.stream.clone());
         }
         let destinations = Destinations {
             by_source,

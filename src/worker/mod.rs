@@ -235,8 +235,8 @@ impl Dispatcher {
         }
         let shared = &self.shared;
         // An unconfigured source is claimed too: its attempt fails permanently with the reason.
-        let (cap, timeout) = match shared.config.source(&r.source) {
-            Some(s) => (s.concurrency, handler::timeout(&s.handler)),
+        let (cap, timeout) = match shared.config.route(&r.source) {
+            Some(route) => (route.concurrency, handler::timeout(&route.handler)),
             None => (usize::MAX, Duration::ZERO),
         };
         let used = self.per_source.get(&r.source).copied().unwrap_or(0);

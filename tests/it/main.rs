@@ -24,6 +24,7 @@ mod processing;
 mod proptest_verify;
 mod replay;
 mod replay_attack;
+mod routes;
 mod signing;
 mod slowloris;
 mod storage_failure;

@@ -131,7 +131,19 @@ impl Selection {
             fetch: i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
         };
         if let Some(source) = &filter.source {
-            query.add("source = $", [Box::new(source.clone())]);
+            // The source's own stream, or one of its routes' (`source:route`): with the "C"
+            // collation that is the range between `source:` and `source;`, which the index serves.
+            query.add(
+                "(source = $ OR (source > $ AND source < $))",
+                [
+                    Box::new(source.clone()),
+                    Box::new(format!("{source}:")),
+                    Box::new(format!("{source};")),
+                ],
+            );
+        }
+        if let Some(route) = &filter.route {
+            query.add("split_part(source, ':', 2) = $", [Box::new(route.clone())]);
         }
         if let Some(state) = filter.state {
             query.add("state = $", [Box::new(state.as_str())]);

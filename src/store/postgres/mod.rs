@@ -23,6 +23,7 @@
 mod admin;
 mod pending;
 mod queue;
+mod routed;
 mod rows;
 mod schema;
 #[cfg(test)]

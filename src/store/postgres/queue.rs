@@ -151,7 +151,8 @@ impl PgStore {
             let forget = client
                 .prepare_cached(
                     "DELETE FROM events WHERE (source, id) IN (SELECT source, id FROM events \
-                         WHERE state = 'succeeded' AND body_purged AND finished_at <= $1 \
+                         WHERE state IN ('succeeded', 'skipped') AND body_purged \
+                         AND finished_at <= $1 \
                          ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
                 )
                 .await?;

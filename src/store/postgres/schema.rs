@@ -15,7 +15,7 @@ use crate::tls::postgres as postgres_tls;
 use super::PgError;
 
 /// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED)];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
 ///
@@ -60,6 +60,17 @@ CREATE INDEX events_to_forget ON events (finished_at) WHERE state = 'succeeded' 
 -- Listing by arrival, over all sources or one.
 CREATE INDEX events_received ON events (received_at, source, id);
 CREATE INDEX events_source_received ON events (source, received_at, id);
+"#;
+
+/// Routes: a route whose filter did not match an event is recorded `skipped` (final, no body),
+/// and forgotten after the dedupe window like a succeeded event whose body was purged.
+const V2_SKIPPED: &str = r#"
+ALTER TABLE events DROP CONSTRAINT events_state_check;
+ALTER TABLE events ADD CONSTRAINT events_state_check
+    CHECK (state IN ('queued', 'processing', 'succeeded', 'dead', 'skipped'));
+DROP INDEX events_to_forget;
+CREATE INDEX events_to_forget ON events (finished_at)
+    WHERE state IN ('succeeded', 'skipped') AND body_purged;
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,

@@ -31,8 +31,8 @@ use self::tables::Tables;
 use self::writer::{ClosureWrite, Msg, Writer};
 use super::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord, Lines,
-    NewEvent, Next, Page, RequeueOutcome, Retention, State, StoreError, BULK_REQUEUE_MAX,
-    SCAN_BUDGET,
+    NewEvent, Next, Page, RequeueOutcome, Retention, RouteDelivery, State, StoreError,
+    BULK_REQUEUE_MAX, SCAN_BUDGET,
 };
 use crate::config::{Durability, StorageConfig};
 
@@ -120,6 +120,26 @@ impl RedbStore {
         let outcome = self.write(ev.body.len(), move |t| t.accept(&ev)).await?;
         if outcome == Accepted::New {
             self.slot.pending.fetch_add(1, Ordering::Relaxed);
+            self.slot.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Stores `ev` once per route unless its id is known (see [`Store::accept_routed`]).
+    ///
+    /// [`Store::accept_routed`]: crate::store::Store::accept_routed
+    pub async fn accept_routed(
+        &self,
+        ev: NewEvent,
+        routes: Vec<RouteDelivery>,
+    ) -> Result<Accepted, StoreError> {
+        let due = routes.iter().filter(|r| !r.skipped).count();
+        let bytes = ev.body.len() * due;
+        let outcome = self
+            .write(bytes, move |t| t.accept_routed(&ev, &routes))
+            .await?;
+        if outcome == Accepted::New && due > 0 {
+            self.slot.pending.fetch_add(due as u64, Ordering::Relaxed);
             self.slot.wake.notify_one();
         }
         Ok(outcome)

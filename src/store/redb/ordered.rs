@@ -27,7 +27,7 @@ pub(super) fn in_line(r: &EventRecord) -> bool {
         State::Queued | State::Processing => true,
         // A dead event whose body is gone was discarded by an operator: it has left its line.
         State::Dead => ordering.on_dead == OnDead::Block && !r.body_purged,
-        State::Succeeded => false,
+        State::Succeeded | State::Skipped => false,
     }
 }
 

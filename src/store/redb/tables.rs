@@ -15,7 +15,8 @@
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
 use crate::store::keys::{event_key, timed_key};
-use crate::store::{Accepted, EventRecord, NewEvent, Retention, State, StoreError};
+use crate::store::stream::{dedupe_streams, route_records};
+use crate::store::{Accepted, EventRecord, NewEvent, Retention, RouteDelivery, State, StoreError};
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 pub const EVENTS: Def = TableDefinition::new("events");
@@ -72,20 +73,61 @@ impl<'txn> Tables<'txn> {
         if let Some(existing) = self.events.get(key.as_slice())? {
             return Ok(EventRecord::decode(existing.value()).map(|r| Accepted::Duplicate(r.state)));
         }
-        let mut record = EventRecord::queued(ev);
-        self.join_line(&key, &mut record)?;
+        Ok(self.insert_new(&key, ev, false)?.map(|()| Accepted::New))
+    }
+
+    /// Stores `ev` once per route in `routes` unless its id is known under any of their streams
+    /// or its source's own (see [`crate::store::Store::accept_routed`]).
+    pub fn accept_routed(
+        &mut self,
+        ev: &NewEvent,
+        routes: &[RouteDelivery],
+    ) -> Result<Result<Accepted, StoreError>, redb::Error> {
+        for stream in dedupe_streams(ev, routes) {
+            if let Some(existing) = self.events.get(event_key(stream, &ev.id).as_slice())? {
+                let state = EventRecord::decode(existing.value()).map(|r| r.state);
+                return Ok(state.map(Accepted::Duplicate));
+            }
+        }
+        for (one, skipped) in route_records(ev, routes) {
+            let key = event_key(&one.source, &one.id);
+            if let Err(e) = self.insert_new(&key, &one, skipped)? {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(Accepted::New))
+    }
+
+    /// Writes the record of a new event at `key` with its index entries, and its body unless
+    /// it is a `skipped` route's.
+    fn insert_new(
+        &mut self,
+        key: &[u8],
+        ev: &NewEvent,
+        skipped: bool,
+    ) -> Result<Result<(), StoreError>, redb::Error> {
+        let mut record = match skipped {
+            true => EventRecord::skipped(ev),
+            false => EventRecord::queued(ev),
+        };
+        self.join_line(key, &mut record)?;
         let encoded = match record.encode() {
             Ok(encoded) => encoded,
             Err(e) => return Ok(Err(e)),
         };
-        let timed = timed_key(ev.received_at, &key);
-        self.events.insert(key.as_slice(), encoded.as_slice())?;
-        self.bodies.insert(timed.as_slice(), ev.body.as_ref())?;
+        let timed = timed_key(ev.received_at, key);
+        self.events.insert(key, encoded.as_slice())?;
+        if !skipped {
+            self.bodies.insert(timed.as_slice(), ev.body.as_ref())?;
+        }
         if let Some((at, value)) = due_entry(&record) {
-            self.due.insert(timed_key(at, &key).as_slice(), value)?;
+            self.due.insert(timed_key(at, key).as_slice(), value)?;
+        }
+        if let Some(at) = self.retention.expiry_at(&record) {
+            self.expiry.insert(timed_key(at, key).as_slice(), NONE)?;
         }
         self.received.insert(timed.as_slice(), NONE)?;
-        Ok(Ok(Accepted::New))
+        Ok(Ok(()))
     }
 
     /// Applies `change` to the record at `key`, moving its `due`, `expiry` and `ordered`

@@ -17,6 +17,7 @@ mod health;
 mod jobs;
 mod query;
 mod requeue;
+mod routed;
 #[cfg(test)]
 mod tests;
 mod trees;
@@ -30,7 +31,9 @@ use tokio::sync::Notify;
 use self::backend::{Backend, Slot};
 use self::jobs::FinishedAttempt;
 use self::trees::{drop_entry, Trees};
-use super::{event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, StoreError};
+use super::{
+    event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, RouteDelivery, StoreError,
+};
 use crate::config::StorageConfig;
 
 impl From<::sled::Error> for StoreError {
@@ -81,6 +84,24 @@ impl SledStore {
         backend.durable().await?;
         if outcome == Accepted::New {
             self.pending.fetch_add(1, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Stores `ev` once per route unless its id is known (see
+    /// [`Store::accept_routed`](crate::store::Store::accept_routed)).
+    pub async fn accept_routed(
+        &self,
+        ev: NewEvent,
+        routes: Vec<RouteDelivery>,
+    ) -> Result<Accepted, StoreError> {
+        let backend = self.backend()?;
+        let outcome = backend.trees.accept_routed(&ev, &routes)?;
+        backend.durable().await?;
+        let due = routes.iter().filter(|r| !r.skipped).count() as u64;
+        if outcome == Accepted::New && due > 0 {
+            self.pending.fetch_add(due, Ordering::Relaxed);
             self.wake.notify_one();
         }
         Ok(outcome)

@@ -34,7 +34,7 @@ pub struct Trees {
     pub(super) expiry: Tree,
     pub(super) received: Tree,
     /// How long succeeded events keep their body and their id.
-    retention: Retention,
+    pub(super) retention: Retention,
     /// Set once a write or flush failed: sled then refuses every later write (see `backend`).
     failed: Arc<AtomicBool>,
 }
@@ -67,7 +67,10 @@ impl Trees {
     }
 
     /// A transaction's result; a storage error marks the database failed.
-    fn settle<T>(&self, r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    pub(super) fn settle<T>(
+        &self,
+        r: Result<T, TransactionError<StoreError>>,
+    ) -> Result<T, StoreError> {
         let r = unabort(r);
         if let Err(StoreError::Unavailable(_)) = &r {
             self.mark_failed();
@@ -265,7 +268,7 @@ fn move_index(
     Ok(())
 }
 
-const NONE: &[u8] = &[];
+pub(super) const NONE: &[u8] = &[];
 /// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
 /// without decoding every queued record.
 pub const PROCESSING: &[u8] = b"p";

@@ -62,10 +62,10 @@ impl Forwarder {
     pub fn new(config: &Config) -> Forwarder {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let tls = (config.sources.iter())
-            .filter_map(|s| match &s.handler {
+        let tls = (config.routes())
+            .filter_map(|r| match &r.handler {
                 HandlerConfig::Forward(ForwardConfig { tls: Some(tls), .. }) => {
-                    Some((s.name.clone(), pooled(tls::connector(tls))))
+                    Some((r.stream.clone(), pooled(tls::connector(tls))))
                 }
                 _ => None,
             })

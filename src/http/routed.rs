@@ -1,0 +1,123 @@
+//! An event of a source with routes is stored once per route (see `store::stream`). Its status
+//! resource, `/events/<source>/<id>`, shows the routes together: the overall state and each
+//! route's own status, whose `location` (`/events/<source>:<route>/<id>`) is where that route's
+//! delivery alone is read, requeued or discarded.
+
+use serde_json::{json, Map, Value};
+
+use super::status::status_body;
+use super::{event_location, Ctx};
+use crate::store::{EventRecord, State, StoreError};
+
+/// The records of event `id` of `source`, one per route, when `source` has routes (`None`
+/// otherwise). An event accepted before its source had routes is its one record.
+pub async fn records_of(
+    ctx: &Ctx,
+    source: &str,
+    id: &str,
+) -> Result<Option<Vec<EventRecord>>, StoreError> {
+    let Some(src) = ctx.config.source(source).filter(|s| s.routed) else {
+        return Ok(None);
+    };
+    let mut found = Vec::with_capacity(src.routes.len());
+    for route in &src.routes {
+        found.extend(ctx.store.get(&route.stream, id).await?);
+    }
+    if found.is_empty() {
+        found.extend(ctx.store.get(source, id).await?);
+    }
+    Ok(Some(found))
+}
+
+/// Where the event stands over all its routes: `processing` or `queued` while any route is,
+/// then `dead` if any route is, then `succeeded` if any route delivered it, else `skipped`.
+pub fn overall_state(records: &[EventRecord]) -> State {
+    let order = [
+        State::Processing,
+        State::Queued,
+        State::Dead,
+        State::Succeeded,
+    ];
+    let has = |state: State| records.iter().any(|r| r.state == state);
+    order
+        .into_iter()
+        .find(|s| has(*s))
+        .unwrap_or(State::Skipped)
+}
+
+/// The status of a routed event from its `records` (at least one): the event's own fields,
+/// the overall state, and each route's status with its location.
+pub async fn routed_body(
+    ctx: &Ctx,
+    source: &str,
+    records: &[EventRecord],
+) -> Result<Map<String, Value>, StoreError> {
+    let mut routes = Vec::with_capacity(records.len());
+    for record in records {
+        let mut one = status_body(ctx, record).await?;
+        one.insert(
+            "location".into(),
+            Value::String(event_location(&record.source, &record.id)),
+        );
+        routes.push(Value::Object(one));
+    }
+    let state = overall_state(records);
+    let first = &records[0];
+    let finished = records
+        .iter()
+        .map(|r| r.finished_at)
+        .collect::<Option<Vec<_>>>();
+    let body = json!({
+        "source": source,
+        "route": null,
+        "eventId": first.id,
+        "eventType": first.event_type,
+        "state": state,
+        "receivedAt": first.received_at,
+        "attemptCount": records.iter().map(|r| r.attempt_count).sum::<u32>(),
+        "finishedAt": finished.filter(|_| state.is_final()).and_then(|f| f.into_iter().max()),
+        "routes": routes,
+    });
+    Ok(match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    })
+}
+
+/// The record whose wait the overall `Retry-After` estimates: the first unfinished route's.
+pub fn unfinished(records: &[EventRecord]) -> Option<&EventRecord> {
+    records.iter().find(|r| !r.state.is_final())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewEvent;
+
+    #[test]
+    fn the_overall_state_waits_for_every_route() {
+        let ev = NewEvent {
+            source: "s:a".into(),
+            id: "e".into(),
+            received_at: 1,
+            event_type: None,
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            ordering: None,
+        };
+        let with = |state| EventRecord {
+            state,
+            ..EventRecord::queued(&ev)
+        };
+        let states =
+            |list: &[State]| overall_state(&list.iter().map(|s| with(*s)).collect::<Vec<_>>());
+        assert_eq!(states(&[State::Succeeded, State::Queued]), State::Queued);
+        assert_eq!(states(&[State::Dead, State::Processing]), State::Processing);
+        assert_eq!(states(&[State::Succeeded, State::Dead]), State::Dead);
+        assert_eq!(
+            states(&[State::Skipped, State::Succeeded]),
+            State::Succeeded
+        );
+        assert_eq!(states(&[State::Skipped]), State::Skipped);
+    }
+}

@@ -1,0 +1,102 @@
+//! Routes: which of a source's routes an event goes to. A route's filter names event types
+//! (`types`, exact or `prefix.*`) and/or JSON-pointer equalities on the body (`match`); an
+//! event matches when every part given matches (any listed type; every pointer). A route with
+//! no filter takes every event. Pure code, no I/O: the HTTP side decides at ingest, and the
+//! store keeps one record per route (`store::stream`).
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::config::{Route, Source};
+use crate::ordering::EventOrdering;
+use crate::store::{RouteDelivery, TypeMatch};
+
+/// A route's filter, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteFilter {
+    /// Event types the route takes (any of them); empty: every type.
+    pub types: Vec<TypeMatch>,
+    /// `(JSON pointer, value)` pairs the body must all have; empty: any body.
+    pub equals: Vec<(String, Value)>,
+}
+
+impl RouteFilter {
+    /// Whether an event of `event_type`, whose body parsed as `body` (`None`: not JSON),
+    /// passes this filter. A pointer into a body that is not JSON never matches.
+    pub fn matches(&self, event_type: Option<&str>, body: Option<&Value>) -> bool {
+        let typed = self.types.is_empty() || self.types.iter().any(|t| t.matches(event_type));
+        typed
+            && self
+                .equals
+                .iter()
+                .all(|(pointer, want)| body.and_then(|b| b.pointer(pointer)) == Some(want))
+    }
+
+    /// Whether deciding needs the body parsed.
+    pub fn reads_body(&self) -> bool {
+        !self.equals.is_empty()
+    }
+}
+
+/// The deliveries of one verified event of the routed `source`: one per route, skipped where
+/// the route's filter does not match, each with its ordering key when the route orders.
+pub fn deliveries(
+    source: &Source,
+    event_type: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Vec<RouteDelivery> {
+    let parsed: Option<Value> = match source.routes.iter().any(|r| r.filter.reads_body()) {
+        true => serde_json::from_slice(body).ok(),
+        false => None,
+    };
+    source
+        .routes
+        .iter()
+        .map(|route| {
+            let skipped = !route.filter.matches(event_type, parsed.as_ref());
+            RouteDelivery {
+                stream: route.stream.clone(),
+                ordering: (!skipped)
+                    .then(|| ordering_of(route, headers, body))
+                    .flatten(),
+                skipped,
+            }
+        })
+        .collect()
+}
+
+/// The event's ordering key for `route`, if the route orders and the request has one.
+pub fn ordering_of(route: &Route, headers: &HeaderMap, body: &[u8]) -> Option<EventOrdering> {
+    let o = route.ordering.as_ref()?;
+    o.key.key_of(headers, body).map(|key| EventOrdering {
+        key,
+        on_dead: o.on_dead,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_and_pointers_must_all_match() {
+        let filter = RouteFilter {
+            types: vec![
+                TypeMatch::parse("payment_intent.*"),
+                TypeMatch::parse("charge.refunded"),
+            ],
+            equals: vec![("/data/object/livemode".into(), json!(true))],
+        };
+        let live = json!({"data": {"object": {"livemode": true}}});
+        let test = json!({"data": {"object": {"livemode": false}}});
+        assert!(filter.matches(Some("payment_intent.succeeded"), Some(&live)));
+        assert!(filter.matches(Some("charge.refunded"), Some(&live)));
+        assert!(!filter.matches(Some("charge.succeeded"), Some(&live)));
+        assert!(!filter.matches(Some("payment_intent.succeeded"), Some(&test)));
+        assert!(!filter.matches(Some("payment_intent.succeeded"), None));
+        assert!(!filter.matches(None, Some(&live)));
+        assert!(RouteFilter::default().matches(None, None));
+    }
+}

@@ -1,0 +1,192 @@
+//! `[[sources.<name>.routes]]`: one source, several destinations with filters. Each route's
+//! delivery has its own state, attempts and dead letter; the event's status resource shows them
+//! together; a route whose filter does not match is recorded `skipped`; requeue works per route.
+
+use http::Method;
+use serde_json::Value;
+
+use crate::support::flow::{FAST, FORWARD_SECRET, INGEST_SECRET, LIMIT};
+use crate::support::target::{eventually, Answer, Target};
+use crate::support::{get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
+
+/// Source `app` with routes `billing` (invoice events in live mode, to `billing`), `audit`
+/// (everything, to `audit`) and `refunds` (`charge.refunded`, logged).
+fn routed_config(billing: &Target, audit: &Target) -> String {
+    format!(
+        r#"
+[admin]
+token = "{TEST_ADMIN_TOKEN}"
+public_status = true
+
+[worker]
+{FAST}
+
+[sources.app]
+scheme = "standard"
+secrets = ["{INGEST_SECRET}"]
+
+[[sources.app.routes]]
+name = "billing"
+types = ["invoice.*"]
+match = {{ "/livemode" = true }}
+handler = {{ type = "forward", url = "{billing}", secret = "{FORWARD_SECRET}" }}
+
+[[sources.app.routes]]
+name = "audit"
+handler = {{ type = "forward", url = "{audit}", secret = "{FORWARD_SECRET}" }}
+
+[[sources.app.routes]]
+name = "refunds"
+types = ["charge.refunded"]
+"#,
+        billing = billing.url(),
+        audit = audit.url(),
+    )
+}
+
+async fn post(server: &TestServer, id: &str, body: &str) -> Reply {
+    let headers = server.sign("app", body.as_bytes(), id);
+    send(
+        Method::POST,
+        &server.url("/webhooks/app"),
+        &headers,
+        body.as_bytes(),
+    )
+    .await
+}
+
+async fn status(server: &TestServer, path: &str) -> Value {
+    let reply = get(&server.url(path)).await;
+    assert_eq!(reply.status.as_u16(), 200, "{path}: {:?}", reply.body);
+    reply.json()
+}
+
+/// Polls `path` until its `state` is final.
+async fn settled(server: &TestServer, path: &str) -> Value {
+    eventually(&format!("{path} to settle"), LIMIT, || async {
+        let s = status(server, path).await;
+        matches!(s["state"].as_str(), Some("succeeded" | "dead" | "skipped")).then_some(s)
+    })
+    .await
+}
+
+/// Each route's `(name, state)` in a routed status.
+fn route_states(status: &Value) -> Vec<(String, String)> {
+    let routes = status["routes"].as_array().expect("routes");
+    routes
+        .iter()
+        .map(|r| {
+            let name = r["route"].as_str().unwrap_or("?").to_owned();
+            (name, r["state"].as_str().unwrap_or("?").to_owned())
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+async fn listed(server: &TestServer, query: &str) -> usize {
+    let page = status(server, &format!("/admin/events?{query}")).await;
+    page["items"].as_array().expect("items").len()
+}
+
+#[tokio::test]
+async fn each_route_takes_the_events_its_filter_matches_and_skips_the_rest() {
+    let (billing, audit) = (Target::start().await, Target::start().await);
+    let server = TestServer::start(&routed_config(&billing, &audit)).await;
+
+    let live = r#"{"type":"invoice.paid","livemode":true}"#;
+    let reply = post(&server, "evt_live", live).await;
+    assert_eq!(reply.status.as_u16(), 202, "{:?}", reply.body);
+    assert_eq!(reply.header("location"), Some("/events/app/evt_live"));
+    let test_mode = r#"{"type":"invoice.paid","livemode":false}"#;
+    assert_eq!(
+        post(&server, "evt_test", test_mode).await.status.as_u16(),
+        202
+    );
+
+    let s = settled(&server, "/events/app/evt_live").await;
+    assert_eq!(s["state"], "succeeded", "{s}");
+    let expected = [
+        ("billing", "succeeded"),
+        ("audit", "succeeded"),
+        ("refunds", "skipped"),
+    ];
+    assert_eq!(route_states(&s), pairs(&expected), "{s}");
+    assert_eq!(s["routes"][0]["location"], "/events/app:billing/evt_live");
+    let s = settled(&server, "/events/app/evt_test").await;
+    let expected = [
+        ("billing", "skipped"),
+        ("audit", "succeeded"),
+        ("refunds", "skipped"),
+    ];
+    assert_eq!(route_states(&s), pairs(&expected), "{s}");
+
+    // Each application got what its route took, once, under a key of its own route.
+    let billing_keys =
+        billing.inspect(|seen| seen.iter().map(|s| s.key().to_owned()).collect::<Vec<_>>());
+    assert_eq!(billing_keys, ["app:billing:evt_live"]);
+    assert_eq!(audit.inspect(|seen| seen.len()), 2);
+
+    // A route's delivery has its own status resource.
+    let one = status(&server, "/events/app:billing/evt_live").await;
+    assert_eq!(
+        (one["source"].as_str(), one["route"].as_str()),
+        (Some("app"), Some("billing"))
+    );
+    assert_eq!(one["attempts"].as_array().map(Vec::len), Some(1));
+
+    // A provider retry is a duplicate for every route, and nothing runs again.
+    let again = post(&server, "evt_live", live).await;
+    assert_eq!(again.status.as_u16(), 200, "{:?}", again.body);
+    assert_eq!(again.json()["status"], "duplicate");
+
+    // The admin listing has one row per route delivery, filtered by source and route.
+    assert_eq!(listed(&server, "source=app").await, 6);
+    assert_eq!(listed(&server, "source=app&route=audit").await, 2);
+    assert_eq!(listed(&server, "state=skipped").await, 3);
+    assert_eq!(listed(&server, "id=evt_live").await, 3);
+    server.stop().await;
+    assert_eq!(billing.inspect(|seen| seen.len()), 1);
+    assert_eq!(audit.inspect(|seen| seen.len()), 2);
+}
+
+#[tokio::test]
+async fn a_failing_route_goes_dead_alone_and_is_requeued_alone() {
+    let (billing, audit) = (Target::start().await, Target::start().await);
+    billing.answer_by_default(Answer::status(500));
+    let server = TestServer::start(&routed_config(&billing, &audit)).await;
+    let body = r#"{"type":"invoice.paid","livemode":true}"#;
+    assert_eq!(post(&server, "evt_1", body).await.status.as_u16(), 202);
+
+    let s = settled(&server, "/events/app/evt_1").await;
+    assert_eq!(s["state"], "dead", "{s}");
+    let expected = [
+        ("billing", "dead"),
+        ("audit", "succeeded"),
+        ("refunds", "skipped"),
+    ];
+    assert_eq!(route_states(&s), pairs(&expected), "{s}");
+    assert_eq!(listed(&server, "state=dead").await, 1);
+
+    // Fix the application, requeue that route only: audit is not delivered again.
+    billing.answer_by_default(Answer::status(200));
+    let url = server.url("/admin/events/app:billing/evt_1/requeue");
+    let requeued = post_as(&url, Some(TEST_ADMIN_TOKEN)).await;
+    assert_eq!(requeued.status.as_u16(), 200, "{:?}", requeued.body);
+    let one = settled(&server, "/events/app:billing/evt_1").await;
+    assert_eq!(one["state"], "succeeded", "{one}");
+    let s = status(&server, "/events/app/evt_1").await;
+    assert_eq!(s["state"], "succeeded", "{s}");
+    assert_eq!(audit.inspect(|seen| seen.len()), 1);
+
+    // A skipped route has nothing to requeue.
+    let url = server.url("/admin/events/app:refunds/evt_1/requeue");
+    post_as(&url, Some(TEST_ADMIN_TOKEN))
+        .await
+        .assert_problem(409);
+    server.stop().await;
+}
