@@ -7,6 +7,8 @@ mod handler;
 mod load;
 mod ordering;
 mod route;
+#[cfg(test)]
+mod route_tests;
 mod scheme;
 mod source;
 mod storage;

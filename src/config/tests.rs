@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+pub(super) fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -12,7 +12,7 @@ fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     })
 }
 
-fn invalid_key(result: Result<Config, ConfigError>) -> String {
+pub(super) fn invalid_key(result: Result<Config, ConfigError>) -> String {
     match result {
         Err(ConfigError::Invalid { file, key, .. }) => {
             assert_eq!(file, "t.toml");
@@ -22,7 +22,7 @@ fn invalid_key(result: Result<Config, ConfigError>) -> String {
     }
 }
 
-const GITHUB: &str = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n";
+pub(super) const GITHUB: &str = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n";
 
 #[test]
 fn the_shipped_config_loads_and_warns_about_development_secrets() {
@@ -110,12 +110,9 @@ fn the_error_message_never_contains_the_secret() {
 
 #[test]
 fn forward_handlers_need_a_standard_secret_and_an_http_url() {
-    let base = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n[sources.gh.routes[0].handler]\ntype = \"forward\"\n";
+    let base = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n[sources.gh.handler]\ntype = \"forward\"\n";
     let no_secret = load_with(&format!("{base}url = \"http://127.0.0.1:9/x\"\n"), &[]);
-    assert_eq!(
-        invalid_key(no_secret),
-        "sources.gh.routes[0].handler.secret"
-    );
+    assert_eq!(invalid_key(no_secret), "sources.gh.handler.secret");
     let env = [(
         "GH_FORWARD_SECRET",
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -126,19 +123,18 @@ fn forward_handlers_need_a_standard_secret_and_an_http_url() {
         HandlerConfig::Forward(_)
     ));
     let bad_url = load_with(&format!("{base}url = \"ftp://x\"\n"), &env);
-    assert_eq!(invalid_key(bad_url), "sources.gh.routes[0].handler.url");
+    assert_eq!(invalid_key(bad_url), "sources.gh.handler.url");
 }
 
 #[test]
 fn signing_modes_need_what_they_sign_with() {
-    let forward =
-        "[sources.gh.routes[0].handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n";
+    let forward = "[sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n";
     let base = format!("[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\n{forward}");
     for mode in ["stripe", "github"] {
         let no_secret = load_with(&format!("{base}signing = \"{mode}\"\n"), &[]);
         assert_eq!(
             invalid_key(no_secret),
-            "sources.gh.routes[0].handler.secret",
+            "sources.gh.handler.secret",
             "{mode}"
         );
         // Not Standard Webhooks: any non-empty secret will do.
@@ -162,7 +158,7 @@ fn signing_modes_need_what_they_sign_with() {
     );
     let mailgun = format!("[sources.gh]\nscheme = \"mailgun\"\nsecrets = [\"a\"]\n{forward}");
     let inside = load_with(&format!("{mailgun}signing = \"original\"\n"), &[]);
-    assert_eq!(invalid_key(inside), "sources.gh.routes[0].handler.signing");
+    assert_eq!(invalid_key(inside), "sources.gh.handler.signing");
     let typo = load_with(&format!("{base}signing = \"svix\"\n"), &[]);
     assert!(typo.is_err());
 }
@@ -241,19 +237,19 @@ fn the_database_password_never_shows() {
 fn pass_headers_must_name_kept_headers() {
     let base =
         "[sources.gh]\nscheme = \"github\"\nsecrets = [\"a\"]\nkeep_headers = [\"X-Trace\"]\n\
-                [sources.gh.routes[0].handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
+                [sources.gh.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
                 secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
     let kept = format!("{base}pass_headers = [\"x-trace\", \"X-GitHub-Event\"]\n");
     load_with(&kept, &[]).expect("kept headers (any case) may be passed");
     let not_kept = format!("{base}pass_headers = [\"x-other\"]\n");
     assert_eq!(
         invalid_key(load_with(&not_kept, &[])),
-        "sources.gh.routes[0].handler.pass_headers"
+        "sources.gh.handler.pass_headers"
     );
     let own = format!("{base}pass_headers = [\"webhook-id\"]\n");
     assert_eq!(
         invalid_key(load_with(&own, &[])),
-        "sources.gh.routes[0].handler.pass_headers"
+        "sources.gh.handler.pass_headers"
     );
 }
 

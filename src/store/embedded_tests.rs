@@ -9,7 +9,7 @@ use bytes::Bytes;
 use crate::config::{StorageBackend, StorageConfig};
 use crate::store::*;
 
-async fn open(backend: StorageBackend, dir: &Path) -> Store {
+pub(crate) async fn open(backend: StorageBackend, dir: &Path) -> Store {
     let cfg = StorageConfig {
         backend,
         data_dir: dir.to_path_buf(),

@@ -29,6 +29,8 @@ mod walk;
 
 #[cfg(test)]
 mod embedded_tests;
+#[cfg(test)]
+mod routed_tests;
 
 use crate::clock::millis;
 use std::sync::atomic::AtomicBool;
@@ -176,6 +178,15 @@ impl Store {
             engine,
             worker_running: Arc::default(),
         })
+    }
+
+    /// A store over an already connected PostgreSQL store (tests).
+    #[cfg(test)]
+    pub(crate) fn from_postgres(store: PgStore) -> Store {
+        Store {
+            engine: Engine::Postgres(store),
+            worker_running: Arc::default(),
+        }
     }
 
     /// Stores `ev` unless its id is known, and returns once the outcome is durable.

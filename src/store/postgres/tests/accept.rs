@@ -105,3 +105,11 @@ async fn an_accept_wakes_the_workers_of_other_instances() {
         .expect("the other instance is notified")
         .unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
+async fn routed_accepts_are_all_or_nothing() {
+    let db = TestDb::new().await;
+    let store = crate::store::Store::from_postgres(db.store.clone());
+    crate::store::routed_tests::routed_accepts(&store).await;
+}
