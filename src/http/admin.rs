@@ -6,13 +6,13 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 
-use super::problem::{Problem, Reason, Reply};
+use super::problem::{no_event, Problem, Reason, Reply};
 use super::query::Params;
 use super::status::{routed_response, status_body, status_response, summary, with_retry_after};
 use super::{event_location, json_response, routed, Ctx};
 use crate::clock::now_ms;
 use crate::store::{
-    DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State, StoreError,
+    split_stream, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, StoreError,
 };
 
 /// `GET /admin/events?source=&state=&type=&since=&until=&id=&limit=&cursor=`: newest first.
@@ -99,7 +99,7 @@ fn kept_headers(record: &EventRecord) -> Value {
 /// provider's retries stay duplicates; answers with its new status.
 pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
     if let Some(records) = routed::records_of(ctx, source, id).await? {
-        return discard_routes(ctx, source, &records).await;
+        return routed::discard_routes(ctx, source, &records).await;
     }
     match ctx.store.discard(source, id).await? {
         DiscardOutcome::Discarded(record) => {
@@ -116,38 +116,6 @@ pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
             "the event was already discarded",
         )),
     }
-}
-
-/// The discard of a routed event: every dead route of it.
-async fn discard_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
-    let mut discarded = 0;
-    for dead in records
-        .iter()
-        .filter(|r| r.state == State::Dead && !r.body_purged)
-    {
-        let outcome = ctx.store.discard(&dead.source, &dead.id).await?;
-        discarded += usize::from(matches!(outcome, DiscardOutcome::Discarded(_)));
-    }
-    if discarded == 0 {
-        return Err(match records.is_empty() {
-            true => no_event(),
-            false => Problem::new(Reason::Conflict, "no route of the event is dead"),
-        });
-    }
-    tracing::info!(routes = discarded, "dead routes of an event discarded");
-    routed_status(ctx, source, &records[0].id).await
-}
-
-/// The current status of the routed event `id` of `source`.
-async fn routed_status(ctx: &Ctx, source: &str, id: &str) -> Reply {
-    let records = routed::records_of(ctx, source, id)
-        .await?
-        .unwrap_or_default();
-    if records.is_empty() {
-        return Err(no_event());
-    }
-    let body = routed::routed_body(ctx, source, &records).await?;
-    Ok(routed_response(ctx, &records, body))
 }
 
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
@@ -180,11 +148,6 @@ pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Reply {
     Ok(res)
 }
 
-/// The 404 for an event hookbox does not know.
-pub fn no_event() -> Problem {
-    Problem::new(Reason::NotFound, "no such event")
-}
-
 /// Why there is no body to answer with: purged by retention as the record says (404), or
 /// gone although the record says it is kept (500: the store lost it, and saying "purged"
 /// would contradict the status resource's `bodyPurged: false`).
@@ -203,7 +166,7 @@ fn no_body(purged: bool) -> Problem {
 /// answers with its new status.
 pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
     if let Some(records) = routed::records_of(ctx, source, id).await? {
-        return requeue_routes(ctx, source, &records).await;
+        return routed::requeue_routes(ctx, source, &records).await;
     }
     match ctx.store.requeue(source, id, now_ms()).await? {
         RequeueOutcome::Requeued(record) => {
@@ -223,34 +186,6 @@ pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
             "the body was purged by retention, so there is nothing left to process",
         )),
     }
-}
-
-/// The requeue of a routed event: every route of it that delivered or gave up (a skipped
-/// route has nothing to deliver; requeue one route at its own location).
-async fn requeue_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
-    let mut requeued = 0;
-    for record in records
-        .iter()
-        .filter(|r| r.state.is_final() && !r.body_purged)
-    {
-        let outcome = ctx
-            .store
-            .requeue(&record.source, &record.id, now_ms())
-            .await?;
-        requeued += usize::from(matches!(outcome, RequeueOutcome::Requeued(_)));
-    }
-    if requeued == 0 {
-        return Err(match records.is_empty() {
-            true => no_event(),
-            false => Problem::new(
-                Reason::Conflict,
-                "no route of the event can be requeued: each is queued, processing, skipped \
-                 or purged by retention",
-            ),
-        });
-    }
-    tracing::info!(routes = requeued, "routes of an event requeued");
-    routed_status(ctx, source, &records[0].id).await
 }
 
 /// `POST /admin/requeue?source=&type=&since=&until=&cursor=`: requeue dead events in range, bounded
@@ -275,7 +210,20 @@ pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
 /// (`blocked`) or events waiting behind the head — with the head and how many wait.
 pub async fn ordering(ctx: &Ctx, query: Option<&str>) -> Reply {
     let p = Params::parse(query, &["source"])?;
-    let found = ctx.store.ordering_lines(p.text("source"), true).await?;
+    // A routed source keeps a line per route: read each of its routes' streams.
+    let streams: Vec<Option<&str>> = match p.text("source") {
+        Some(name) => match ctx.config.source(name).filter(|s| s.routed) {
+            Some(s) => s.routes.iter().map(|r| Some(r.stream.as_str())).collect(),
+            None => vec![Some(name)],
+        },
+        None => vec![None],
+    };
+    let mut found = crate::store::Lines::default();
+    for stream in streams {
+        let more = ctx.store.ordering_lines(stream, true).await?;
+        found.lines.extend(more.lines);
+        found.truncated |= more.truncated;
+    }
     let keys: Vec<Value> = found
         .lines
         .iter()
@@ -290,8 +238,10 @@ pub async fn ordering(ctx: &Ctx, query: Option<&str>) -> Reply {
                     "location": event_location(&h.source, &h.id),
                 })
             });
+            let (source, route) = split_stream(&line.source);
             json!({
-                "source": line.source,
+                "source": source,
+                "route": route,
                 "key": line.key,
                 "blocked": line.blocked(),
                 "head": head,

@@ -19,6 +19,11 @@ pub struct Problem {
     header: Option<(HeaderName, &'static str)>,
 }
 
+/// The 404 for an event hookbox does not know.
+pub fn no_event() -> Problem {
+    Problem::new(Reason::NotFound, "no such event")
+}
+
 impl Problem {
     /// A problem for `reason` with `detail`.
     pub fn new(reason: Reason, detail: impl Into<String>) -> Problem {

@@ -6,9 +6,8 @@ use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
-use super::admin::no_event;
 use super::auth::{authorize, Access};
-use super::problem::Reply;
+use super::problem::{no_event, Reply};
 use super::{json_response, routed, Ctx};
 use crate::history;
 use crate::store::{split_stream, EventRecord, StoreError};

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::support::flow::{FAST, FORWARD_SECRET, INGEST_SECRET, LIMIT};
 use crate::support::target::{eventually, Answer, Target};
-use crate::support::{get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
+use crate::support::{config_in, get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
+use hookbox::config::StorageBackend;
 
 /// Source `app` with routes `billing` (invoice events in live mode, to `billing`), `audit`
 /// (everything, to `audit`) and `refunds` (`charge.refunded`, logged).
@@ -188,5 +189,59 @@ async fn a_failing_route_goes_dead_alone_and_is_requeued_alone() {
     post_as(&url, Some(TEST_ADMIN_TOKEN))
         .await
         .assert_problem(409);
+    server.stop().await;
+}
+
+/// Ordering is per route: a dead head blocks its key on its own route only, and the route's
+/// line resumes in order once the head is requeued. redb only (the others refuse ordering).
+#[tokio::test]
+async fn ordering_and_its_blocked_keys_are_per_route() {
+    let (billing, audit) = (Target::start().await, Target::start().await);
+    billing.answer_by_default(Answer::status(500));
+    let text = routed_config(&billing, &audit).replace(
+        "name = \"billing\"\n",
+        "name = \"billing\"\nordering_key = \"/customer\"\n",
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = config_in(&text, dir.path());
+    config.storage.backend = StorageBackend::Redb;
+    config.storage.database_url = None;
+    config.storage.database_schema = None;
+    let server = TestServer::start_with(config).await;
+    let event =
+        |n: u32| format!(r#"{{"type":"invoice.paid","livemode":true,"customer":"c1","n":{n}}}"#);
+    assert_eq!(post(&server, "e1", &event(1)).await.status.as_u16(), 202);
+    let first = settled(&server, "/events/app:billing/e1").await;
+    assert_eq!(first["state"], "dead", "{first}");
+    assert_eq!(post(&server, "e2", &event(2)).await.status.as_u16(), 202);
+
+    // audit is not ordered: e2 reaches it while billing's e2 waits behind the dead e1.
+    settled(&server, "/events/app:audit/e2").await;
+    let waiting = status(&server, "/events/app:billing/e2").await;
+    assert_eq!(waiting["state"], "queued", "{waiting}");
+    assert_eq!(waiting["waitingFor"]["eventId"], "e1", "{waiting}");
+    let keys = status(&server, "/admin/ordering?source=app").await;
+    let key = &keys["keys"][0];
+    assert_eq!(
+        (key["route"].as_str(), key["blocked"].as_bool()),
+        (Some("billing"), Some(true))
+    );
+    assert_eq!(key["waiting"], 1, "{keys}");
+
+    billing.answer_by_default(Answer::status(200));
+    let url = server.url("/admin/events/app:billing/e1/requeue");
+    assert_eq!(
+        post_as(&url, Some(TEST_ADMIN_TOKEN)).await.status.as_u16(),
+        200
+    );
+    let done = settled(&server, "/events/app/e2").await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let delivered: Vec<String> = billing.inspect(|seen| {
+        seen.iter()
+            .filter(|s| s.status == Some(200))
+            .map(|s| s.key().to_owned())
+            .collect()
+    });
+    assert_eq!(delivered, ["app:billing:e1", "app:billing:e2"]);
     server.stop().await;
 }
