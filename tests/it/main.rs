@@ -25,6 +25,7 @@ mod proptest_verify;
 mod replay;
 mod replay_attack;
 mod routes;
+mod routes_crash;
 mod signing;
 mod slowloris;
 mod storage_failure;

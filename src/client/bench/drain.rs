@@ -104,7 +104,7 @@ impl Watcher {
             let status = self.get_json(&path).await?;
             let finished = status["finishedAt"].as_u64();
             match (status["state"].as_str(), finished) {
-                (Some("succeeded"), Some(at)) => return Ok((at, false)),
+                (Some("succeeded" | "skipped"), Some(at)) => return Ok((at, false)),
                 (Some("dead"), Some(at)) => return Ok((at, true)),
                 _ => tokio::time::sleep(POLL).await,
             }

@@ -74,6 +74,7 @@ pub async fn replay_one(
         report.outcome = match (report.outcome, end) {
             (Outcome::Duplicate(_), Outcome::Succeeded) => Outcome::Duplicate("succeeded".into()),
             (Outcome::Duplicate(_), Outcome::Dead(_)) => Outcome::Duplicate("dead".into()),
+            (Outcome::Duplicate(_), Outcome::Skipped) => Outcome::Duplicate("skipped".into()),
             (_, end) => end,
         };
     }
@@ -151,7 +152,8 @@ async fn follow(client: &Client, url: &str, token: Option<&str>, timeout: Durati
         last_state = json["state"].as_str().unwrap_or("unknown").to_owned();
         match last_state.as_str() {
             "succeeded" => return Outcome::Succeeded,
-            "dead" => return Outcome::Dead(json["lastError"].as_str().map(str::to_owned)),
+            "skipped" => return Outcome::Skipped,
+            "dead" => return Outcome::Dead(last_error(&json)),
             _ => {}
         }
         if Instant::now() + pause >= deadline {
@@ -164,5 +166,14 @@ async fn follow(client: &Client, url: &str, token: Option<&str>, timeout: Durati
 }
 
 fn is_final(state: &str) -> bool {
-    matches!(state, "succeeded" | "dead")
+    matches!(state, "succeeded" | "dead" | "skipped")
+}
+
+/// Why a dead event died: its own `lastError`, or for a routed event its first dead route's.
+fn last_error(status: &serde_json::Value) -> Option<String> {
+    let routes = status["routes"].as_array().into_iter().flatten();
+    let dead = routes.filter(|r| r["state"] == "dead");
+    std::iter::once(status)
+        .chain(dead)
+        .find_map(|s| s["lastError"].as_str().map(str::to_owned))
 }

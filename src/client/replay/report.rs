@@ -15,6 +15,8 @@ pub enum Outcome {
     Succeeded,
     /// Followed to `dead`, with hookbox's last error.
     Dead(Option<String>),
+    /// Followed to `skipped`: no route of the source took the event.
+    Skipped,
     /// hookbox already had this id; its state then (or once followed to the end).
     Duplicate(String),
     /// Slack's `url_verification` handshake, answered with its challenge.
@@ -37,9 +39,11 @@ impl Outcome {
                 true
             }
             Outcome::Duplicate(state) => state == "dead",
-            Outcome::Accepted | Outcome::Succeeded | Outcome::Challenge | Outcome::Delivered => {
-                false
-            }
+            Outcome::Accepted
+            | Outcome::Succeeded
+            | Outcome::Skipped
+            | Outcome::Challenge
+            | Outcome::Delivered => false,
         }
     }
 
@@ -49,6 +53,7 @@ impl Outcome {
             Outcome::Accepted => "accepted",
             Outcome::Succeeded => "succeeded",
             Outcome::Dead(_) => "dead",
+            Outcome::Skipped => "skipped",
             Outcome::Duplicate(_) => "duplicate",
             Outcome::Challenge => "challenge",
             Outcome::Delivered => "delivered",

@@ -15,7 +15,7 @@ use crate::tls::postgres as postgres_tls;
 use super::PgError;
 
 /// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED)];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
 ///
