@@ -93,3 +93,33 @@ fn route_mistakes_name_the_route_and_key() {
         "sources.gh.routes[0].ordering_key"
     );
 }
+
+#[test]
+fn the_commented_routes_in_config_toml_load_when_uncommented() {
+    let shipped = include_str!("../../config.toml");
+    let uncommented: String = shipped
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if line_is_route_example(rest) => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(uncommented, shipped, "the example is still there");
+    let config = load_with(&uncommented, &[]).expect("the example is valid");
+    let stripe = config.source("stripe").expect("stripe");
+    let names: Vec<_> = stripe.routes.iter().map(|r| r.name.as_deref()).collect();
+    assert_eq!(names, [Some("billing"), Some("audit")]);
+}
+
+fn line_is_route_example(line: &str) -> bool {
+    let keys = [
+        "[[sources.stripe.routes]]",
+        "name =",
+        "types =",
+        "match =",
+        "ordering_key =",
+        "handler =",
+    ];
+    keys.iter().any(|k| line.starts_with(k))
+}
