@@ -111,19 +111,29 @@ impl<'txn> Tables<'txn> {
             false => EventRecord::queued(ev),
         };
         self.join_line(key, &mut record)?;
+        self.put(key, &record, (!skipped).then_some(ev.body.as_ref()))
+    }
+
+    /// Writes `record` at `key`, `body` and the index entries the record calls for.
+    fn put(
+        &mut self,
+        key: &[u8],
+        record: &EventRecord,
+        body: Option<&[u8]>,
+    ) -> Result<Result<(), StoreError>, redb::Error> {
         let encoded = match record.encode() {
             Ok(encoded) => encoded,
             Err(e) => return Ok(Err(e)),
         };
-        let timed = timed_key(ev.received_at, key);
+        let timed = timed_key(record.received_at, key);
         self.events.insert(key, encoded.as_slice())?;
-        if !skipped {
-            self.bodies.insert(timed.as_slice(), ev.body.as_ref())?;
+        if let Some(body) = body {
+            self.bodies.insert(timed.as_slice(), body)?;
         }
-        if let Some((at, value)) = due_entry(&record) {
+        if let Some((at, value)) = due_entry(record) {
             self.due.insert(timed_key(at, key).as_slice(), value)?;
         }
-        if let Some(at) = self.retention.expiry_at(&record) {
+        if let Some(at) = self.retention.expiry_at(record) {
             self.expiry.insert(timed_key(at, key).as_slice(), NONE)?;
         }
         self.received.insert(timed.as_slice(), NONE)?;
@@ -240,23 +250,8 @@ impl<'txn> Tables<'txn> {
                 record.source, record.id
             ))));
         }
-        let encoded = match record.encode() {
-            Ok(encoded) => encoded,
-            Err(e) => return Ok(Err(e)),
-        };
-        let timed = timed_key(record.received_at, &key);
-        self.events.insert(key.as_slice(), encoded.as_slice())?;
-        if let Some(body) = body.filter(|_| !record.body_purged) {
-            self.bodies.insert(timed.as_slice(), body)?;
-        }
-        if let Some((at, value)) = due_entry(record) {
-            self.due.insert(timed_key(at, &key).as_slice(), value)?;
-        }
-        if let Some(at) = self.retention.expiry_at(record) {
-            self.expiry.insert(timed_key(at, &key).as_slice(), NONE)?;
-        }
-        self.received.insert(timed.as_slice(), NONE)?;
-        Ok(Ok(true))
+        let body = body.filter(|_| !record.body_purged);
+        Ok(self.put(&key, record, body)?.map(|()| true))
     }
 }
 
