@@ -36,22 +36,9 @@ async fn status_when(hookbox: &Hookbox, id: &str, state: &str) -> Value {
 /// (handler timeout + margin) is short: PostgreSQL rescues a killed instance's claims only once
 /// their lease expires, and the restart must see that within [`LIMIT`].
 fn config_text(target: &Target, data_dir: &Path) -> String {
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-
-[admin]
-public_status = true
-
-[storage]
-
-[worker]
-lease_margin = "1s"
-retry_schedule = ["1ms"]
-max_attempts = 5
-jitter = 0.0
-
+    let text = process::kill_test_config("")
+        + &format!(
+            r#"
 [sources.crash]
 scheme = "standard"
 secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
@@ -63,8 +50,8 @@ url = "{}"
 secret = "whsec_dGVzdC1mb3J3YXJkLXNlY3JldC0xMjM0NTY="
 timeout = "5s"
 "#,
-        target.url()
-    );
+            target.url()
+        );
     support::backend::with_storage(&text, data_dir)
 }
 

@@ -212,23 +212,10 @@ async fn a_kill_mid_sequence_keeps_the_order() {
     let target = Target::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     // Every event the binary's helper sends has "type":"order.created": one key.
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-
-[admin]
-public_status = true
-
-[storage]
-data_dir = {data_dir}
-
-[worker]
-lease_margin = "1s"
-retry_schedule = ["1ms"]
-max_attempts = 5
-jitter = 0.0
-
+    let data_dir = toml::Value::String(dir.path().join("data").display().to_string());
+    let text = support::process::kill_test_config(&format!("data_dir = {data_dir}"))
+        + &format!(
+            r#"
 [sources.crash]
 scheme = "standard"
 secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
@@ -240,9 +227,8 @@ url = "{url}"
 secret = "whsec_dGVzdC1mb3J3YXJkLXNlY3JldC0xMjM0NTY="
 timeout = "5s"
 "#,
-        data_dir = toml::Value::String(dir.path().join("data").display().to_string()),
-        url = target.url()
-    );
+            url = target.url()
+        );
     let path = dir.path().join("config.toml");
     std::fs::write(&path, &text).expect("write config");
     let config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");

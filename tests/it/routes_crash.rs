@@ -15,22 +15,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 const EVENTS: usize = 12;
 
 fn config_text(target: &Target, data_dir: &Path) -> String {
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-
-[admin]
-public_status = true
-
-[storage]
-
-[worker]
-lease_margin = "1s"
-retry_schedule = ["1ms"]
-max_attempts = 5
-jitter = 0.0
-
+    let text = crate::support::process::kill_test_config("")
+        + &format!(
+            r#"
 [sources.crash]
 scheme = "standard"
 secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
@@ -47,8 +34,8 @@ name = "log"
 name = "never"
 types = ["no.such.type"]
 "#,
-        target.url()
-    );
+            target.url()
+        );
     backend::with_storage(&text, data_dir)
 }
 

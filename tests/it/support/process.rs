@@ -14,6 +14,17 @@ use serde_json::Value;
 
 use super::{send, unix_now, Reply};
 
+/// The config of a kill test's child, up to its sources: any free port, public status
+/// resources, `storage` (the lines of the `[storage]` table), a short lease (so PostgreSQL
+/// rescues a killed instance's claims quickly) and fast retries.
+pub fn kill_test_config(storage: &str) -> String {
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[admin]\npublic_status = true\n\n\
+         [storage]\n{storage}\n\n[worker]\nlease_margin = \"1s\"\nretry_schedule = [\"1ms\"]\n\
+         max_attempts = 5\njitter = 0.0\n\n"
+    )
+}
+
 /// How long the binary may take to report that it started.
 const START_LIMIT: Duration = Duration::from_secs(20);
 /// Log lines kept to explain a start that failed.
