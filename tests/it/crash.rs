@@ -60,9 +60,7 @@ async fn a_kill_loses_nothing_and_reruns_only_what_was_not_recorded() {
     let target = Target::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let text = config_text(&target, &dir.path().join("data"));
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &text).expect("write config");
-    let config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");
+    let (path, config) = process::write_config(dir.path(), &text);
 
     let first = Hookbox::start(&path).await;
     deliver(&first, &config, "done").await;

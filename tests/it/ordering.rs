@@ -229,9 +229,7 @@ timeout = "5s"
 "#,
             url = target.url()
         );
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &text).expect("write config");
-    let config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");
+    let (path, config) = support::process::write_config(dir.path(), &text);
     let first = Hookbox::start(&path).await;
     crash_deliver(&first, &config, "e1").await;
     eventually("e1 to succeed", LIMIT, || async {

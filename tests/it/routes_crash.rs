@@ -52,9 +52,7 @@ async fn a_kill_keeps_every_route_of_every_acknowledged_event() {
     target.answer_by_default(Answer::hang());
     let dir = tempfile::tempdir().expect("temp dir");
     let text = config_text(&target, &dir.path().join("data"));
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &text).expect("write config");
-    let config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");
+    let (path, config) = crate::support::process::write_config(dir.path(), &text);
 
     let first = Hookbox::start(&path).await;
     let ids: Vec<String> = (0..EVENTS).map(|n| format!("evt_{n}")).collect();

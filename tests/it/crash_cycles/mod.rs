@@ -73,9 +73,7 @@ async fn crash_cycles(cycles: usize) {
     target.answer_by_default(Answer::status(200).delay_up_to(TARGET_DELAY));
     let dir = tempfile::tempdir().expect("temp dir");
     let text = config_text(&target, &dir.path().join("data"));
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &text).expect("write config");
-    let config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");
+    let (path, config) = process::write_config(dir.path(), &text);
     let config = Arc::new(config);
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));

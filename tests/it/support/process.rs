@@ -25,6 +25,15 @@ pub fn kill_test_config(storage: &str) -> String {
     )
 }
 
+/// Writes `text` to `config.toml` in `dir` for the child to read; returns the path and the
+/// config the test reads alongside (to sign with its secrets).
+pub fn write_config(dir: &Path, text: &str) -> (std::path::PathBuf, Config) {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).expect("write config");
+    let config = hookbox::config::load_str(text, "config.toml", &|_| None).expect("config");
+    (path, config)
+}
+
 /// How long the binary may take to report that it started.
 const START_LIMIT: Duration = Duration::from_secs(20);
 /// Log lines kept to explain a start that failed.
