@@ -188,6 +188,9 @@ async fn the_log_handler_succeeds_at_once() {
 
 #[tokio::test]
 async fn a_thousand_events_queued_while_the_target_is_down_are_each_delivered_once() {
+    // A thousand PostgreSQL round trips per pass on a loaded 2-core machine took 19 s of the
+    // usual 20 s bound: a bound, not a speed check, so it is wider here.
+    const THOUSAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
     const EVENTS: usize = 1000;
     let target = Target::start().await;
     target.answer_by_default(Answer::status(503));
@@ -213,7 +216,7 @@ async fn a_thousand_events_queued_while_the_target_is_down_are_each_delivered_on
     // Every event has failed at least once before the target comes back.
     eventually(
         "every event to be tried while the target is down",
-        LIMIT,
+        THOUSAND_LIMIT,
         || async {
             let tried: HashSet<String> =
                 target.inspect(|seen| seen.iter().map(|s| s.key().to_owned()).collect());
@@ -224,7 +227,7 @@ async fn a_thousand_events_queued_while_the_target_is_down_are_each_delivered_on
     assert!(target.successes_by_key().is_empty());
 
     target.answer_by_default(Answer::status(200));
-    eventually("every event to be delivered", LIMIT, || async {
+    eventually("every event to be delivered", THOUSAND_LIMIT, || async {
         (target.successes_by_key().len() == EVENTS).then_some(())
     })
     .await;
