@@ -10,7 +10,6 @@ use std::collections::HashSet;
 
 use flow::{
     attempts, config, deliver, forward, forward_verifier, outcomes, settled, FAST, FORWARD_SECRET,
-    LIMIT,
 };
 use http::Method;
 use serde_json::Value;
