@@ -79,11 +79,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
 async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
     let r = &claimed.record;
     let Some(route) = shared.config.route(&r.source) else {
-        let what = match crate::store::split_stream(&r.source) {
-            (source, Some(route)) => format!("route {route:?} of source {source:?}"),
-            (source, None) => format!("source {source:?}"),
-        };
-        return Report::permanent(format!("{what} is no longer configured"));
+        return Report::permanent(unrouted(shared, &r.source));
     };
     if r.body_purged {
         return Report::permanent("the body was purged by retention");
@@ -93,6 +89,21 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
         body: &claimed.body,
     };
     shared.handlers.run(&route.handler, job).await
+}
+
+/// Why an event of `stream` has no handler.
+fn unrouted(shared: &Shared, stream: &str) -> String {
+    match crate::store::split_stream(stream) {
+        (source, Some(route)) => {
+            format!("route {route:?} of source {source:?} is no longer configured")
+        }
+        (source, None) if shared.config.source(source).is_some() => format!(
+            "source {source:?} has routes now and this event was accepted before them, so no \
+             route runs it; deliver it again from the provider (or let a source's queue drain \
+             before adding routes)"
+        ),
+        (source, None) => format!("source {source:?} is no longer configured"),
+    }
 }
 
 /// Where the event goes after attempt `attempt` ended with `report` at `now` (unix ms).

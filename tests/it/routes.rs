@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::Value;
 
-use crate::support::flow::{FAST, FORWARD_SECRET, INGEST_SECRET, LIMIT};
+use crate::support::flow::{self, FAST, FORWARD_SECRET, INGEST_SECRET, LIMIT};
 use crate::support::target::{eventually, Answer, Target};
 use crate::support::{config_in, get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
 use hookbox::config::StorageBackend;
@@ -244,4 +244,34 @@ async fn ordering_and_its_blocked_keys_are_per_route() {
     });
     assert_eq!(delivered, ["app:billing:e1", "app:billing:e2"]);
     server.stop().await;
+}
+
+/// An event still queued under a source when routes are added to it has no handler any more:
+/// it goes dead saying why, instead of being lost or run by a guess.
+#[tokio::test]
+async fn an_event_queued_before_its_source_had_routes_goes_dead_saying_why() {
+    let (billing, audit) = (Target::start().await, Target::start().await);
+    billing.answer_by_default(Answer::status(503));
+    let dir = tempfile::tempdir().expect("dir");
+    let worker = "retry_schedule = [\"20ms\"]\nmax_attempts = 1000\njitter = 0.0\n\
+                  circuit_failures = 1000000";
+    let plain = flow::config(worker, &flow::forward(&billing, ""));
+    let first = TestServer::start_in(&plain, dir.path()).await;
+    flow::deliver(&first, "old", r#"{"type":"invoice.paid"}"#, &[]).await;
+    eventually("the old event to be tried", LIMIT, || async {
+        (billing.inspect(|seen| seen.len()) > 0).then_some(())
+    })
+    .await;
+    first.stop().await;
+
+    let second = TestServer::start_in(&routed_config(&billing, &audit), dir.path()).await;
+    let s = settled(&second, "/events/app/old").await;
+    assert_eq!(s["state"], "dead", "{s}");
+    let error = s["routes"][0]["lastError"].as_str().unwrap_or("");
+    assert!(error.contains("has routes now"), "{s}");
+    assert_eq!(audit.inspect(|seen| seen.len()), 0);
+    // Still a duplicate: its id stays known under the source's own stream.
+    let again = post(&second, "old", r#"{"type":"invoice.paid"}"#).await;
+    assert_eq!(again.status.as_u16(), 200, "{:?}", again.body);
+    second.stop().await;
 }
