@@ -16,10 +16,10 @@ pub const BUCKET_MS: u64 = 5 * 60 * 1000;
 /// Buckets in a summary: one hour.
 pub const BUCKETS: u64 = 12;
 
-/// `GET /admin/counts?source=&type=&since=&until=`: events per state matching the filter;
+/// `GET /admin/counts?source=&route=&type=&since=&until=`: events per state matching the filter;
 /// `complete: false` when the store held more than one count reads (the newest ones counted).
 pub async fn counts(ctx: &Ctx, query: Option<&str>) -> Reply {
-    const ALLOWED: &[&str] = &["source", "type", "since", "until"];
+    const ALLOWED: &[&str] = &["source", "route", "type", "since", "until"];
     let filter = Params::parse(query, ALLOWED)?.filter()?;
     let (counts, complete) = ctx.store.counts(&filter).await?;
     let body = json!({ "counts": counts, "complete": complete });
