@@ -3,6 +3,7 @@
 
 mod api;
 mod overview;
+mod requeue;
 mod view;
 
 use std::io::Write;
@@ -34,9 +35,10 @@ pub struct EventsArgs {
 enum EventsCommand {
     /// List events, newest first.
     List(ListArgs),
-    /// Show one event's status and history (or, with --payload, its stored body).
+    /// Show one event's status and history (or, with --payload, its stored body); for a
+    /// source with routes, each route's state.
     Show {
-        /// Source name.
+        /// Source name, or `source:route` for one route's delivery.
         source: String,
         /// Event id.
         id: String,
@@ -48,10 +50,10 @@ enum EventsCommand {
         json: bool,
     },
     /// Requeue one dead or succeeded event now, or with --dead every dead event in a range.
-    Requeue(RequeueArgs),
+    Requeue(requeue::RequeueArgs),
     /// Discard one dead event: its body goes, its id stays known so it is never processed.
     Discard {
-        /// Source name.
+        /// Source name, or `source:route` for one route's delivery.
         source: String,
         /// Event id.
         id: String,
@@ -84,7 +86,10 @@ struct ListArgs {
     /// Only this source.
     #[arg(long)]
     source: Option<String>,
-    /// Only this state: queued, processing, succeeded or dead.
+    /// Only the deliveries of routes of this name.
+    #[arg(long)]
+    route: Option<String>,
+    /// Only this state: queued, processing, succeeded, dead or skipped.
     #[arg(long)]
     state: Option<State>,
     /// Only this event type; `invoice.*` for every type starting `invoice.`.
@@ -107,23 +112,6 @@ struct ListArgs {
     /// Print JSON (`{"items": [...]}`, plus `nextCursor` when more remain).
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Debug, clap::Args)]
-struct RequeueArgs {
-    /// Source of the event (with --dead: an optional filter).
-    source: Option<String>,
-    /// Id of the event to requeue.
-    #[arg(conflicts_with = "dead")]
-    id: Option<String>,
-    /// Requeue every dead event (of SOURCE, if given) received in the range.
-    #[arg(long)]
-    dead: bool,
-    /// With --dead: only this event type (`invoice.*` for a prefix).
-    #[arg(long = "type", requires = "dead")]
-    event_type: Option<String>,
-    #[command(flatten)]
-    range: RangeArgs,
 }
 
 /// Runs `hookbox events …`: exit 0 on success, 1 when hookbox refused or could not be
@@ -178,7 +166,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
             }
             Ok(())
         }
-        EventsCommand::Requeue(requeue) => requeue_events(&api, requeue).await,
+        EventsCommand::Requeue(args) => requeue::requeue(&api, args).await,
         EventsCommand::Discard { source, id } => {
             let path = format!("/admin{}", event_location(&source, &id));
             reply_json(&api.call(Method::DELETE, &path).await?)?;
@@ -193,6 +181,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
 async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
     let mut params = vec![("limit", args.limit.to_string())];
     params.extend(args.source.map(|s| ("source", s)));
+    params.extend(args.route.map(|r| ("route", r)));
     params.extend(args.state.map(|s| ("state", s.to_string())));
     params.extend(args.event_type.map(|t| ("type", t)));
     params.extend(args.id.map(|i| ("id", i)));
@@ -222,45 +211,6 @@ async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
             eprintln!("more events: --cursor {next} (or --all)");
         }
     }
-    Ok(())
-}
-
-async fn requeue_events(api: &Api, args: RequeueArgs) -> Result<(), Failure> {
-    if !args.dead {
-        let (Some(source), Some(id)) = (&args.source, &args.id) else {
-            return Err(Failure::Usage(
-                "requeue needs SOURCE and ID, or --dead for every dead event in a range".into(),
-            ));
-        };
-        if args.range.since.is_some() || args.range.until.is_some() {
-            return Err(Failure::Usage("--since and --until need --dead".into()));
-        }
-        let path = format!("/admin{}/requeue", event_location(source, id));
-        let event = reply_json(&api.call(Method::POST, &path).await?)?;
-        let was = event["requeues"]
-            .as_array()
-            .and_then(|r| r.last())
-            .and_then(|r| r["previousState"].as_str())
-            .unwrap_or("final");
-        println!("requeued {source}/{id} (was {was})");
-        return Ok(());
-    }
-    let mut params = range_params(&args.range)?;
-    params.extend(args.source.map(|s| ("source", s)));
-    params.extend(args.event_type.map(|t| ("type", t)));
-    let mut total = 0;
-    let mut cursor = None;
-    loop {
-        let done = api
-            .page(Method::POST, "/admin/requeue", &params, cursor.take())
-            .await?;
-        total += done["requeued"].as_u64().unwrap_or(0);
-        match done["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    println!("requeued {total} dead events");
     Ok(())
 }
 

@@ -12,6 +12,9 @@ pub struct CountsArgs {
     /// Only this source.
     #[arg(long)]
     source: Option<String>,
+    /// Only the deliveries of routes of this name.
+    #[arg(long)]
+    route: Option<String>,
     /// Only this event type; `invoice.*` for every type starting `invoice.`.
     #[arg(long = "type")]
     event_type: Option<String>,
@@ -22,12 +25,20 @@ pub struct CountsArgs {
     json: bool,
 }
 
-const STATES: [&str; 5] = ["queued", "processing", "succeeded", "dead", "discarded"];
+const STATES: [&str; 6] = [
+    "queued",
+    "processing",
+    "succeeded",
+    "dead",
+    "discarded",
+    "skipped",
+];
 
 /// Prints events per state, one `state count` line each.
 pub async fn counts(api: &Api, args: CountsArgs) -> Result<(), Failure> {
     let mut params = range_params(&args.range)?;
     params.extend(args.source.map(|s| ("source", s)));
+    params.extend(args.route.map(|r| ("route", r)));
     params.extend(args.event_type.map(|t| ("type", t)));
     let answer = api
         .page(Method::GET, "/admin/counts", &params, None)
@@ -46,7 +57,7 @@ pub async fn counts(api: &Api, args: CountsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Prints one line per source: last hour's totals, queue depth and times.
+/// Prints one line per source (per route, `source:route`, for a source with routes): last hour's totals, queue depth and times.
 pub async fn summary(api: &Api, json: bool) -> Result<(), Failure> {
     let answer = api.page(Method::GET, "/admin/summary", &[], None).await?;
     if json {

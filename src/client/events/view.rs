@@ -8,7 +8,8 @@ use serde_json::Value;
 /// Longest last-error excerpt shown in a table row.
 const ERROR_WIDTH: usize = 60;
 
-/// Prints listing items as an aligned table, one event a line.
+/// Prints listing items as an aligned table, one event a line; a route's delivery shows its
+/// source as `source:route`, the name `show` and `requeue` take for it.
 pub fn print_table(items: &[Value]) {
     let header = [
         "RECEIVED",
@@ -24,7 +25,7 @@ pub fn print_table(items: &[Value]) {
         .map(|e| {
             [
                 time(&e["receivedAt"]),
-                text(&e["source"]),
+                stream(e),
                 text(&e["eventId"]),
                 text(&e["state"]),
                 text(&e["attemptCount"]),
@@ -53,10 +54,12 @@ pub fn print_table(items: &[Value]) {
     }
 }
 
-/// Prints one status resource as `label: value` lines, then its attempts and requeues.
+/// Prints one status resource as `label: value` lines, then its attempts and requeues; for a
+/// routed event, then each route's state, attempts and last error, with its own history.
 pub fn print_event(e: &Value) {
     let fields = [
         ("source", text(&e["source"])),
+        ("route", text(&e["route"])),
         ("id", text(&e["eventId"])),
         ("type", text(&e["eventType"])),
         ("state", text(&e["state"])),
@@ -76,6 +79,56 @@ pub fn print_event(e: &Value) {
     for (_, line) in history(e) {
         println!("  {line}");
     }
+    let routes = e["routes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !routes.is_empty() {
+        println!("routes:");
+    }
+    for line in route_lines(routes) {
+        println!("  {line}");
+    }
+}
+
+/// `source` or `source:route`: the stream a listing item or status belongs to.
+fn stream(e: &Value) -> String {
+    match e["route"].as_str() {
+        Some(route) => format!("{}:{route}", text(&e["source"])),
+        None => text(&e["source"]),
+    }
+}
+
+/// One line per route of a routed status (name, state, attempts, last error), each followed
+/// by its history, indented.
+fn route_lines(routes: &[Value]) -> Vec<String> {
+    let width = routes
+        .iter()
+        .map(|r| text(&r["route"]).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines = Vec::new();
+    for r in routes {
+        let state = match r["discarded"] == Value::Bool(true) {
+            true => "discarded".to_owned(),
+            false => text(&r["state"]),
+        };
+        let n = r["attemptCount"].as_u64().unwrap_or(0);
+        let mut line = format!(
+            "{:width$}  {state:9}  {n} {}",
+            text(&r["route"]),
+            if n == 1 { "attempt" } else { "attempts" },
+        );
+        if !r["lastError"].is_null() {
+            line.push_str(&format!(
+                ", last error {}",
+                clip(&text(&r["lastError"]), 200)
+            ));
+        }
+        lines.push(line);
+        lines.extend(history(r).into_iter().map(|(_, l)| format!("  {l}")));
+    }
+    lines
 }
 
 /// The attempts and requeues of a status resource as one list of lines, oldest first.
@@ -173,6 +226,32 @@ mod tests {
                 "requeued at 1970-01-01T00:00:02.000Z (was dead after 1 attempt)",
                 "attempt 2 at 1970-01-01T00:00:03.000Z: success (5 ms)",
             ]
+        );
+    }
+
+    #[test]
+    fn a_routed_event_lists_each_route_with_its_history() {
+        let e = serde_json::json!({"routes": [
+            {"route": "billing", "state": "dead", "attemptCount": 2, "lastError": "HTTP 500\nbody",
+             "attempts": [{"number": 2, "startedAt": 1000, "durationMs": 5, "outcome": "permanent", "status": 500}]},
+            {"route": "audit", "state": "succeeded", "attemptCount": 1, "lastError": null},
+            {"route": "refunds", "state": "skipped", "attemptCount": 0}
+        ]});
+        let routes = e["routes"].as_array().expect("routes");
+        assert_eq!(
+            route_lines(routes),
+            [
+                "billing  dead       2 attempts, last error HTTP 500…",
+                "  attempt 2 at 1970-01-01T00:00:01.000Z: permanent (5 ms), status 500",
+                "audit    succeeded  1 attempt",
+                "refunds  skipped    0 attempts",
+            ]
+        );
+        let item = serde_json::json!({"source": "app", "route": "billing"});
+        assert_eq!(stream(&item), "app:billing");
+        assert_eq!(
+            stream(&serde_json::json!({"source": "stripe", "route": null})),
+            "stripe"
         );
     }
 

@@ -1,11 +1,13 @@
 //! `hookbox events list|show|requeue|discard|counts|summary`, the real binary against a real
-//! hookbox.
+//! hookbox, for plain sources and a source with routes.
 
 use std::process::Output;
 
 use tokio::process::Command;
 
-use super::{config_with_failing, deliver, settled};
+use super::{config_with_failing, deliver, settled, status, LIMIT};
+use crate::support::flow::routed_config;
+use crate::support::target::{eventually, Answer, Target};
 use crate::support::{TestServer, TEST_ADMIN_TOKEN};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
@@ -143,5 +145,82 @@ async fn events_filters_by_type_and_id_counts_summarises_and_discards() {
         .expect(&summary);
     let columns: Vec<&str> = stripe.split_whitespace().collect();
     assert_eq!(&columns[1..5], ["1", "1", "0", "0"], "{summary}");
+    server.stop().await;
+}
+
+/// The line of `out` that starts with `start` (after indentation).
+fn line<'a>(out: &'a str, start: &str) -> &'a str {
+    let found = out.lines().find(|l| l.trim_start().starts_with(start));
+    found.unwrap_or_else(|| panic!("a line starting {start:?} in {out}"))
+}
+
+#[tokio::test]
+async fn events_show_list_count_and_requeue_the_routes_of_an_event() {
+    let billing = Target::start().await;
+    billing.answer_by_default(Answer::status(500));
+    let server = TestServer::start(&routed_config(&billing)).await;
+    deliver(&server, "app", "evt_r", r#"{"type":"invoice.paid"}"#).await;
+    settled(&server, "app:billing", "evt_r", 0).await;
+    settled(&server, "app:audit", "evt_r", 0).await;
+
+    // One row per route, named as `show` and `requeue` take it.
+    let table = ok(&server, &["list", "--source", "app"]).await;
+    assert!(line(&table, "20").contains("app:"), "{table}");
+    for (stream, state) in [
+        ("app:billing", "dead"),
+        ("app:audit", "succeeded"),
+        ("app:refunds", "skipped"),
+    ] {
+        let row = table.lines().find(|l| l.contains(stream)).expect(&table);
+        assert!(row.contains(state), "{stream} {state}: {table}");
+    }
+    let only = ok(&server, &["list", "--route", "billing"]).await;
+    assert_eq!(only.lines().count(), 2, "{only}");
+    assert!(line(&only, "20").contains("app:billing"), "{only}");
+    let skipped = ok(&server, &["list", "--state", "skipped"]).await;
+    assert!(line(&skipped, "20").contains("app:refunds"), "{skipped}");
+
+    // The event with every route's state, attempts and error; one route alone.
+    let shown = ok(&server, &["show", "app", "evt_r"]).await;
+    assert!(line(&shown, "state:").ends_with("dead"), "{shown}");
+    let billing_line = line(&shown, "billing ");
+    assert!(
+        billing_line.contains("dead") && billing_line.contains("last error"),
+        "{shown}"
+    );
+    assert!(
+        line(&shown, "audit ").contains("succeeded  1 attempt"),
+        "{shown}"
+    );
+    assert!(line(&shown, "refunds ").contains("skipped"), "{shown}");
+    let one = ok(&server, &["show", "app:billing", "evt_r"]).await;
+    assert!(line(&one, "route:").ends_with("billing"), "{one}");
+
+    let counts = ok(&server, &["counts", "--source", "app"]).await;
+    for expected in ["dead       1", "succeeded  1", "skipped    1"] {
+        assert!(counts.contains(expected), "{expected:?} in {counts}");
+    }
+    let billing_counts = ok(&server, &["counts", "--route", "billing"]).await;
+    assert!(billing_counts.contains("skipped    0"), "{billing_counts}");
+
+    // Requeue the dead route alone once its application is fixed, then the whole event.
+    billing.answer_by_default(Answer::status(200));
+    let requeued = ok(&server, &["requeue", "app:billing", "evt_r"]).await;
+    assert_eq!(requeued.trim(), "requeued app:billing/evt_r (was dead)");
+    let fixed = settled(&server, "app:billing", "evt_r", 1).await;
+    assert_eq!(fixed["state"], "succeeded", "{fixed}");
+    let all = ok(&server, &["requeue", "app", "evt_r"]).await;
+    assert_eq!(
+        all.trim(),
+        "requeued app/evt_r (routes: billing (was succeeded), audit (was succeeded))"
+    );
+    eventually("both routes to run again", LIMIT, || async {
+        let s = status(&server, "app", "evt_r").await;
+        let requeues: Vec<_> = (s["routes"].as_array().into_iter().flatten())
+            .map(|r| r["requeueCount"].as_u64().unwrap_or(0))
+            .collect();
+        (s["state"] == "succeeded" && requeues == [2, 1, 0]).then_some(())
+    })
+    .await;
     server.stop().await;
 }

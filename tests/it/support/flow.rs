@@ -138,3 +138,30 @@ pub fn forward_verifier() -> Verifier {
         tolerance: Duration::from_secs(300),
     }
 }
+
+/// [`BASE_CONFIG`](super::BASE_CONFIG) plus the routed source `app` (Standard Webhooks in):
+/// route `billing` forwards `invoice.*` events to `billing`, `audit` logs every event, and
+/// `refunds` logs `charge.refunded` ones, so it skips an invoice.
+pub fn routed_config(billing: &Target) -> String {
+    format!(
+        r#"{base}
+[sources.app]
+scheme = "standard"
+secrets = ["{INGEST_SECRET}"]
+
+[[sources.app.routes]]
+name = "billing"
+types = ["invoice.*"]
+handler = {{ type = "forward", url = "{url}", secret = "{FORWARD_SECRET}" }}
+
+[[sources.app.routes]]
+name = "audit"
+
+[[sources.app.routes]]
+name = "refunds"
+types = ["charge.refunded"]
+"#,
+        base = super::BASE_CONFIG,
+        url = billing.url(),
+    )
+}
