@@ -46,6 +46,7 @@ static ASSETS: &[Asset] = &[
     Asset::new("api.js", JS, include_bytes!("static/api.js")),
     Asset::new("charts.js", JS, include_bytes!("static/charts.js")),
     Asset::new("list.js", JS, include_bytes!("static/list.js")),
+    Asset::new("routes.js", JS, include_bytes!("static/routes.js")),
     Asset::new("detail.js", JS, include_bytes!("static/detail.js")),
     Asset::new("overview.js", JS, include_bytes!("static/overview.js")),
     Asset::new("main.js", JS, include_bytes!("static/main.js")),

@@ -2,14 +2,15 @@
 //! stays on the form), the events list with filters and live arrivals, one event's payload and
 //! attempts, requeue and discard, the overview, sign-out and a 401 returning to sign-in — and
 //! the token never in a URL, a cookie or local storage. Plus the console's headers and its
-//! disabled page over plain HTTP (`http`), and the list at phone width and its bulk requeue
-//! (`list`). Every wait polls a condition with a bound.
+//! disabled page over plain HTTP (`http`), the list at phone width and its bulk requeue
+//! (`list`), and a source with routes (`routes`). Every wait polls a condition with a bound.
 //!
 //! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
 
 mod browser;
 mod http;
 mod list;
+mod routes;
 mod steps;
 
 use fantoccini::Locator;

@@ -1,5 +1,7 @@
 // One event: its state and times, kept headers, payload (pretty or raw, with copy), attempts and
-// requeues as one timeline, and the actions its state allows (requeue, discard).
+// requeues as one timeline, and the actions its state allows (requeue, discard). An event of a
+// source with routes shows its overall state and each route (see routes.js); a route's delivery
+// (`#/event/<source>:<route>/<id>`) shows like an event of its own.
 'use strict';
 (function () {
   const HB = (window.HB = window.HB || {});
@@ -31,6 +33,14 @@
 
   function facts(event) {
     const row = (label, value) => [el('dt', { text: label }), el('dd', {}, value)];
+    if (event.routes) {
+      return el('dl', { class: 'facts' },
+        row('State', HB.stateBadge(event)),
+        row('Event type', event.eventType || '—'),
+        row('Received', HB.time(event.receivedAt)),
+        row('Finished', HB.time(event.finishedAt)),
+        row('Attempts (all routes)', String(event.attemptCount)));
+    }
     return el('dl', { class: 'facts' },
       row('State', HB.stateBadge(event)),
       row('Event type', event.eventType || '—'),
@@ -89,19 +99,22 @@
 
   HB.eventView = function (view, source, id) {
     const path = HB.eventPath(source, id);
-    const heading = el('h1', {}, el('span', { class: 'muted', text: `${source} / ` }), id);
+    const [base, route] = HB.splitStream(source);
+    const heading = el('h1', {}, el('span', { class: 'muted', text: `${HB.streamLabel(base, route)} / ` }), id);
     const message = el('p', { class: 'notice', role: 'status' });
     const top = el('div', {});
     const history = el('section', { 'aria-labelledby': 'history-title' }, el('h2', { id: 'history-title', text: 'Attempts' }));
     const payloadSlot = el('div', {});
-    view.append(el('p', {}, el('a', { href: '#/events', text: '← All events' })), heading, message, top, history, payloadSlot);
+    const back = el('p', {}, el('a', { href: '#/events', text: '← All events' }),
+      route ? [' · ', el('a', { href: `#/event/${encodeURIComponent(base)}/${encodeURIComponent(id)}`, text: 'The event with all its routes' })] : null);
+    view.append(back, heading, message, top, history, payloadSlot);
     let etag = null;
     let shownBody = null;
 
-    async function act(method, suffix, question, label, done) {
+    async function act(method, target, question, label, done) {
       if (!(await HB.confirm(question, label))) return;
       try {
-        await HB.call(method, `${path}${suffix}`);
+        await HB.call(method, target);
         message.textContent = done;
         etag = null;
         await refresh();
@@ -115,22 +128,29 @@
       if (res.status === 304) return;
       etag = res.etag;
       const event = res.body;
+      const routes = event.routes || null;
+      const body = routes ? HB.routedBody(event) : event;
       const actions = el('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions' });
-      if ((event.state === 'dead' || event.state === 'succeeded') && !event.bodyPurged) {
-        actions.append(el('button', { type: 'button', id: 'requeue', text: 'Requeue',
-          onclick: () => act('POST', '/requeue', `Requeue ${source}/${id} now? It gets a fresh round of attempts.`, 'Requeue', 'Requeued.') }));
+      const question = routes
+        ? `Requeue every route of ${source}/${id} that delivered or gave up now? Each gets a fresh round of attempts.`
+        : `Requeue ${source}/${id} now? It gets a fresh round of attempts.`;
+      if (routes ? routes.some(HB.canRequeue) : HB.canRequeue(event)) {
+        actions.append(el('button', { type: 'button', id: 'requeue', text: routes ? 'Requeue all routes' : 'Requeue',
+          onclick: () => act('POST', `${path}/requeue`, question, 'Requeue', 'Requeued.') }));
       }
-      if (event.state === 'dead' && !event.discarded) {
+      if (routes ? routes.some((r) => r.state === 'dead' && !r.discarded) : event.state === 'dead' && !event.discarded) {
         actions.append(el('button', { type: 'button', id: 'discard', class: 'danger', text: 'Discard',
-          onclick: () => act('DELETE', '', `Discard ${source}/${id}? Its body is deleted and it can never be processed again; the provider's retries stay duplicates.`, 'Discard', 'Discarded.') }));
+          onclick: () => act('DELETE', path, `Discard${routes ? ' the dead routes of' : ''} ${source}/${id}? The body is deleted and it can never be processed again; the provider's retries stay duplicates.`, 'Discard', 'Discarded.') }));
       }
-      HB.clear(top).append(facts(event), actions,
-        el('section', { 'aria-labelledby': 'headers-title' }, el('h2', { id: 'headers-title', text: 'Kept headers' }), headersTable(event.headers)));
-      HB.clear(history).append(el('h2', { id: 'history-title', text: 'Attempts' }), timeline(event));
-      const bodyKey = `${event.bodyPurged}`;
+      const headers = el('section', { 'aria-labelledby': 'headers-title' },
+        el('h2', { id: 'headers-title', text: 'Kept headers' }), headersTable(event.headers));
+      HB.clear(top).append(facts(event), actions, ...(routes ? [HB.routesSection(event, act)] : []), headers);
+      HB.clear(history).append(el('h2', { id: 'history-title', text: 'Attempts' }),
+        ...(routes ? HB.routeTimelines(event, timeline).flat() : [timeline(event)]));
+      const bodyKey = `${body.bodyPurged}`;
       if (shownBody !== bodyKey) {
         shownBody = bodyKey;
-        HB.clear(payloadSlot).append(await payloadSection(source, id, event));
+        HB.clear(payloadSlot).append(await payloadSection(source, id, body));
       }
     }
 

@@ -1,15 +1,30 @@
 // The events view: filters, counts per state, newest-first pages with a cursor, bulk requeue of
 // the dead events the filter covers, and new events appearing by polling the first page (a
-// conditional GET: an unchanged page costs a 304).
+// conditional GET: an unchanged page costs a 304). A source with routes lists one row per route's
+// delivery (`app › billing`), each linking to the event with all its routes.
 'use strict';
 (function () {
   const HB = (window.HB = window.HB || {});
   const el = (...a) => HB.el(...a);
-  const STATES = ['queued', 'processing', 'succeeded', 'dead'];
-  const FILTERS = ['source', 'state', 'type', 'since', 'until', 'id'];
+  const STATES = ['queued', 'processing', 'succeeded', 'dead', 'skipped'];
+  const FILTERS = ['source', 'route', 'state', 'type', 'since', 'until', 'id'];
   const PAGE = 50;
 
-  function filterForm(filter, sources) {
+  // One row per record: a route's deliveries of one event share source and id, not location.
+  const key = (item) => item.location || `${item.source}/${item.eventId}`;
+
+  // The source names and route names among the summary's streams, for the filters.
+  function choices(streams) {
+    const sources = new Set();
+    const routes = new Set();
+    for (const [source, route] of streams.map(HB.splitStream)) {
+      sources.add(source);
+      if (route) routes.add(route);
+    }
+    return { sources: [...sources], routes: [...routes].sort() };
+  }
+
+  function filterForm(filter, { sources, routes }) {
     const select = (name, label, options) => el('div', { class: 'field' },
       el('label', { for: `f-${name}`, text: label }),
       el('select', { id: `f-${name}`, name },
@@ -20,6 +35,7 @@
       el('input', Object.assign({ id: `f-${name}`, name, type, value: value || '' }, extra || {})));
     const form = el('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
       select('source', 'Source', sources),
+      routes.length > 0 || filter.route ? select('route', 'Route', routes) : null,
       select('state', 'State', STATES),
       input('type', 'Event type', 'text', filter.type, { placeholder: 'invoice.* or invoice.paid' }),
       input('since', 'Received from', 'datetime-local', HB.toLocalInput(filter.since)),
@@ -42,9 +58,9 @@
 
   function row(item) {
     const href = `#/event/${encodeURIComponent(item.source)}/${encodeURIComponent(item.eventId)}`;
-    return el('tr', { 'data-key': `${item.source}/${item.eventId}` },
+    return el('tr', { 'data-key': key(item) },
       el('td', { text: HB.time(item.receivedAt) }),
-      el('td', { text: item.source }),
+      el('td', { text: HB.streamLabel(item.source, item.route) }),
       el('td', {}, el('a', { href, class: 'event-link', text: item.eventId })),
       el('td', { text: item.eventType || '—' }),
       el('td', {}, HB.stateBadge(item)),
@@ -53,7 +69,9 @@
   }
 
   HB.eventsView = function (view, filter) {
-    const scope = { source: filter.source, type: filter.type, since: filter.since, until: filter.until };
+    const scope = {
+      source: filter.source, route: filter.route, type: filter.type, since: filter.since, until: filter.until,
+    };
     const listQuery = Object.assign({}, scope, { state: filter.state, id: filter.id, limit: PAGE });
     const counts = el('ul', { class: 'counts', 'aria-label': 'Events per state' });
     const tbody = el('tbody', { id: 'events-body' });
@@ -71,7 +89,7 @@
         tbody)),
       status, more);
 
-    HB.sources().then((sources) => formSlot.append(filterForm(filter, sources)));
+    HB.streams().then((streams) => formSlot.append(filterForm(filter, choices(streams))));
     let older = [];     // items of pages past the first, kept across polls
     let cursor = null;  // where "older" continues
     let first = [];
@@ -79,8 +97,8 @@
     let countsTag = null;
 
     function render() {
-      const seen = new Set(first.map((i) => `${i.source}/${i.eventId}`));
-      const items = first.concat(older.filter((i) => !seen.has(`${i.source}/${i.eventId}`)));
+      const seen = new Set(first.map(key));
+      const items = first.concat(older.filter((i) => !seen.has(key(i))));
       HB.clear(tbody).append(...items.map(row));
       status.textContent = items.length === 0 ? 'No events match.' : `${items.length} events shown.`;
       more.hidden = !cursor;
@@ -97,7 +115,7 @@
       HB.clear(counts).append(...STATES.concat(['discarded']).map((s) => {
         const target = s === 'discarded' ? 'dead' : s;
         return el('li', {}, el('a', { href: `#/events${HB.query(Object.assign({}, scope, { state: target }))}`,
-          class: `count state-${s}` }, el('span', { class: 'count-n', text: c[s] }), ` ${s}`));
+          class: `count state-${s}` }, el('span', { class: 'count-n', text: c[s] || 0 }), ` ${s}`));
       }));
       const requeueable = c.dead - c.discarded;
       bulk.hidden = requeueable === 0 || !!filter.id;
@@ -128,9 +146,9 @@
       if (changed) {
         etag = page.etag;
         const wasEmpty = first.length === 0 && older.length === 0;
-        const fresh = new Set(page.body.items.map((i) => `${i.source}/${i.eventId}`));
+        const fresh = new Set(page.body.items.map(key));
         // Events pushed off the first page by newer ones stay shown, above the older pages.
-        older = first.filter((i) => !fresh.has(`${i.source}/${i.eventId}`)).concat(older);
+        older = first.filter((i) => !fresh.has(key(i))).concat(older);
         first = page.body.items;
         if (wasEmpty) cursor = page.body.nextCursor || null;
         render();

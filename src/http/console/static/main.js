@@ -5,19 +5,20 @@
 (function () {
   const HB = (window.HB = window.HB || {});
   let stopView = null;
-  let sourcesPromise = null;
+  let streamsPromise = null;
 
   const signin = () => document.getElementById('signin');
   const app = () => document.getElementById('app');
 
-  // Source names for the filter: those the summary lists (every configured one).
-  HB.sources = function () {
-    if (!sourcesPromise) {
-      sourcesPromise = HB.get('/admin/summary')
+  // Stream names for the filters: those the summary lists (every configured source, and
+  // `source:route` for each route of a source with routes).
+  HB.streams = function () {
+    if (!streamsPromise) {
+      streamsPromise = HB.get('/admin/summary')
         .then((res) => res.body.sources.map((s) => s.source))
-        .catch(() => { sourcesPromise = null; return []; });
+        .catch(() => { streamsPromise = null; return []; });
     }
-    return sourcesPromise;
+    return streamsPromise;
   };
 
   function stop() {
@@ -28,7 +29,7 @@
   HB.signedOut = function (message) {
     stop();
     HB.token.clear();
-    sourcesPromise = null;
+    streamsPromise = null;
     app().hidden = true;
     signin().hidden = false;
     document.getElementById('signin-error').textContent = message || '';

@@ -1,4 +1,4 @@
-// The overview: per source, the last hour in 5-minute buckets (accepted, succeeded, dead) as
+// The overview: per source (per route, for a source with routes), the last hour in 5-minute buckets (accepted, succeeded, dead) as
 // small SVG charts, with queue depth, the last event's time and the oldest queued event's age.
 'use strict';
 (function () {
@@ -13,10 +13,12 @@
   function card(s, now) {
     const total = (key) => s.buckets.reduce((n, b) => n + (b[key] || 0), 0);
     const [accepted, succeeded, dead] = SERIES.map((x) => total(x.key));
-    const label = `${s.source}, last hour: ${accepted} accepted, ${succeeded} succeeded, ${dead} dead`;
-    const href = `#/events${HB.query({ source: s.source })}`;
+    const [source, route] = HB.splitStream(s.source);
+    const name = HB.streamLabel(source, route);
+    const label = `${name}, last hour: ${accepted} accepted, ${succeeded} succeeded, ${dead} dead`;
+    const href = `#/events${HB.query({ source, route })}`;
     return el('article', { class: 'card', 'aria-labelledby': `src-${s.source}` },
-      el('h2', { id: `src-${s.source}` }, el('a', { href, text: s.source })),
+      el('h2', { id: `src-${s.source}` }, el('a', { href, text: name })),
       HB.barChart(s.buckets, SERIES, label),
       el('dl', { class: 'facts compact' },
         el('dt', { text: 'Last hour' }), el('dd', { text: `${accepted} accepted · ${succeeded} succeeded · ${dead} dead` }),

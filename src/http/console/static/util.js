@@ -95,6 +95,15 @@
     return () => { stopped = true; window.clearTimeout(timer); };
   };
 
+  // `app:billing` -> ['app', 'billing']; a source's own stream has no route (null).
+  HB.splitStream = function (stream) {
+    const at = stream.indexOf(':');
+    return at < 0 ? [stream, null] : [stream.slice(0, at), stream.slice(at + 1)];
+  };
+
+  // How a record's source and route read: `app › billing`, or just `stripe`.
+  HB.streamLabel = (source, route) => (route ? `${source} › ${route}` : source);
+
   HB.stateBadge = function (item) {
     const state = item.discarded ? 'discarded' : item.state;
     return HB.el('span', { class: `badge state-${state}`, text: state });
