@@ -150,6 +150,8 @@ async fn each_route_takes_the_events_its_filter_matches_and_skips_the_rest() {
     assert_eq!(listed(&server, "source=app&route=audit").await, 2);
     assert_eq!(listed(&server, "state=skipped").await, 3);
     assert_eq!(listed(&server, "id=evt_live").await, 3);
+    let counts = status(&server, "/admin/counts?source=app&route=refunds").await;
+    assert_eq!(counts["counts"]["skipped"], 2, "{counts}");
     server.stop().await;
     assert_eq!(billing.inspect(|seen| seen.len()), 1);
     assert_eq!(audit.inspect(|seen| seen.len()), 2);
