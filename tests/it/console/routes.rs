@@ -74,6 +74,9 @@ async fn the_console_shows_each_route_of_an_event_and_requeues_one_route() {
         "return document.querySelectorAll('#routes tbody tr').length === 3;",
     )
     .await;
+    if let Some(dir) = screenshots() {
+        b.screenshot(&dir.join("console-routes.png")).await;
+    }
     let shown = b.js(ROUTE_ROWS, vec![]).await;
     let billing_attempts = &shown[0][2];
     assert_eq!(

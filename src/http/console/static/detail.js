@@ -11,6 +11,9 @@
     const entries = event.attempts.map((a) => ({ at: a.startedAt, attempt: a }))
       .concat(event.requeues.map((r) => ({ at: r.at, requeue: r })))
       .sort((x, y) => x.at - y.at);
+    if (entries.length === 0 && event.state === 'skipped') {
+      return el('p', { class: 'muted', text: 'Skipped: the route\'s filter did not match, so nothing was delivered.' });
+    }
     if (entries.length === 0) return el('p', { class: 'muted', text: 'No attempts yet.' });
     return el('ol', { class: 'timeline', 'aria-label': 'Attempts and requeues, oldest first' },
       entries.map(({ attempt, requeue }) => {
