@@ -10,6 +10,7 @@
 #   benches/ingest.sh            # ROUNDS=3 SECS=10 CONNS=32 BODY=1024 RATE=auto
 #   ALSO_INTERVAL=1 benches/ingest.sh   # also hookbox with durability = "interval"
 #   ALSO_SLED=1 benches/ingest.sh       # also hookbox on the sled backend
+#   ALSO_ROUTES=3 benches/ingest.sh     # also hookbox with the source split into 3 routes
 #
 # Bounded: ROUNDS × 4 runs of SECS seconds, each under `timeout`.
 
@@ -36,6 +37,8 @@ run() {
     DURABILITY=interval write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
   elif [[ $server == hookbox-sled ]]; then
     BACKEND=sled write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
+  elif [[ $server == hookbox-routes ]]; then
+    ROUTES=$ALSO_ROUTES write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
   else
     write_config "$config" "$WORK/data-$round-$mode" "$LOG_HANDLER"
   fi
@@ -69,6 +72,7 @@ alternate() {
     fi
     if [[ -n ${ALSO_INTERVAL:-} ]]; then run hookbox-interval "$mode" "$round" "$@"; fi
     if [[ -n ${ALSO_SLED:-} ]]; then run hookbox-sled "$mode" "$round" "$@"; fi
+    if [[ -n ${ALSO_ROUTES:-} ]]; then run hookbox-routes "$mode" "$round" "$@"; fi
   done
 }
 
@@ -93,7 +97,7 @@ print(f"\n{conns} connections, {body}-byte stripe events, {secs}s per run; media
 print(f"{'mode':<8}{'server':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'errors':>8}")
 for mode in ("closed", "open"):
     med = {}
-    for server in ("baseline", "hookbox", "hookbox-interval", "hookbox-sled"):
+    for server in ("baseline", "hookbox", "hookbox-interval", "hookbox-sled", "hookbox-routes"):
         rs = runs.get((server, mode))
         if not rs:
             continue
@@ -104,7 +108,7 @@ for mode in ("closed", "open"):
         print(f"{mode:<8}{server:<18}{med[server][0]:>10.0f}{med[server][1]:>10.2f}"
               f"{med[server][2]:>10.2f}{med[server][3]:>10.2f}{errors:>8}")
     b = med["baseline"]
-    for server in ("hookbox", "hookbox-sled"):
+    for server in ("hookbox", "hookbox-sled", "hookbox-routes"):
         if server in med:
             h = med[server]
             print(f"{mode:<8}{server + '/baseline':<18}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}"

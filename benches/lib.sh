@@ -59,7 +59,8 @@ check_quiet() {
 }
 
 # write_config FILE DATA_DIR HANDLER_TOML [WORKER_TOML]: stripe source, BACKEND (default redb),
-# DURABILITY (default fsync), cache CACHE_BYTES (default 64 MiB, as shipped).
+# DURABILITY (default fsync), cache CACHE_BYTES (default 64 MiB, as shipped); ROUTES=N gives the
+# source N routes (each taking every event) instead of one handler.
 write_config() {
   local file=$1 data=$2 handler=$3 worker=${4:-}
   cat >"$file" <<EOF
@@ -82,10 +83,15 @@ token = "$ADMIN_TOKEN"
 [sources.stripe]
 scheme = "stripe"
 secrets = ["whsec_bench_stripe_secret"]
-
-[sources.stripe.handler]
-$handler
 EOF
+  if [[ -n ${ROUTES:-} ]]; then # ROUTES=N: N routes that each take every event, same handler
+    for ((i = 1; i <= ROUTES; i++)); do
+      printf '\n[[sources.stripe.routes]]\nname = "r%s"\n[sources.stripe.routes.handler]\n%s\n' \
+        "$i" "$handler" >>"$file"
+    done
+  else
+    printf '\n[sources.stripe.handler]\n%s\n' "$handler" >>"$file"
+  fi
 }
 
 LOG_HANDLER='type = "log"'
