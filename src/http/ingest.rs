@@ -12,7 +12,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::routing;
-use crate::store::{Accepted, NewEvent};
+use crate::store::{Accepted, NewEvent, StoreError};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -62,13 +62,22 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         event.body = body;
         ctx.store.accept(event).await
     };
-    let outcome = stored.map_err(|e| {
+    let unavailable = |e: StoreError| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(
             Reason::StorageUnavailable,
             "the event could not be stored durably; retry later",
         )
-    })?;
+    };
+    let mut outcome = stored.map_err(unavailable)?;
+    if let (Accepted::Duplicate(_), true) = (outcome, source.routed) {
+        // The store names the state of the first route it found; answer for the whole event.
+        let records = super::routed::records_of(ctx, &source.name, &id).await;
+        let records = records.map_err(unavailable)?.unwrap_or_default();
+        if !records.is_empty() {
+            outcome = Accepted::Duplicate(super::routed::overall_state(&records));
+        }
+    }
     Ok(accepted(ctx, source, &id, outcome))
 }
 

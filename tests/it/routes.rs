@@ -277,3 +277,25 @@ async fn an_event_queued_before_its_source_had_routes_goes_dead_saying_why() {
     assert_eq!(again.status.as_u16(), 200, "{:?}", again.body);
     second.stop().await;
 }
+
+/// A provider retry of an event whose routes are not all final is answered for the whole event
+/// (202, `processing`), whichever route the store found first.
+#[tokio::test]
+async fn a_duplicate_is_answered_with_the_overall_state() {
+    let (billing, audit) = (Target::start().await, Target::start().await);
+    billing.answer_by_default(Answer::hang());
+    let server = TestServer::start(&routed_config(&billing, &audit)).await;
+    let body = r#"{"type":"invoice.paid","livemode":true}"#;
+    assert_eq!(post(&server, "evt_busy", body).await.status.as_u16(), 202);
+    settled(&server, "/events/app:audit/evt_busy").await;
+    eventually("billing to hold the delivery", LIMIT, || async {
+        (billing.inspect(|seen| seen.len()) == 1).then_some(())
+    })
+    .await;
+
+    let again = post(&server, "evt_busy", body).await;
+    assert_eq!(again.status.as_u16(), 202, "{:?}", again.body);
+    assert_eq!(again.json()["state"], "processing", "{:?}", again.body);
+    billing.release();
+    server.stop().await;
+}
