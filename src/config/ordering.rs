@@ -23,12 +23,16 @@ pub(super) fn build_ordering(
     }))
 }
 
-/// Ordering needs a store that keeps each key's events in line; only redb does so far.
+/// Ordering needs a store that keeps each key's events in line: redb and PostgreSQL do, sled
+/// does not.
 pub(super) fn check_ordering(
     sources: &[Source],
     storage: &StorageConfig,
 ) -> Result<(), (String, String)> {
-    if storage.backend == StorageBackend::Redb {
+    if matches!(
+        storage.backend,
+        StorageBackend::Redb | StorageBackend::Postgres
+    ) {
         return Ok(());
     }
     let ordered = sources.iter().find_map(|s| {
@@ -42,8 +46,8 @@ pub(super) fn check_ordering(
         Some(key) => Err((
             key,
             format!(
-                "per-key ordering is implemented for storage.backend \"redb\" only, not \"{}\"; \
-                 remove ordering_key or use redb",
+                "per-key ordering is implemented for storage.backend \"redb\" and \
+                 \"postgres\", not \"{}\"; remove ordering_key or use one of those",
                 storage.backend.name()
             ),
         )),

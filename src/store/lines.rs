@@ -36,7 +36,8 @@ pub struct Lines {
 impl Store {
     /// The ordering lines of `source` (every source when `None`) with at least one unfinished
     /// event: each head and, with `count_behind`, how many wait behind it. Reads at most
-    /// [`SCAN_BUDGET`](super::SCAN_BUDGET) entries. Empty on sled and PostgreSQL, which refuse ordering.
+    /// [`SCAN_BUDGET`](super::SCAN_BUDGET) entries. Empty on sled, which refuses
+    /// ordering.
     pub async fn ordering_lines(
         &self,
         source: Option<&str>,
@@ -44,7 +45,8 @@ impl Store {
     ) -> Result<Lines, StoreError> {
         match &self.engine {
             Engine::Redb(s) => s.lines(source, count_behind),
-            Engine::Sled(_) | Engine::Postgres(_) => Ok(Lines::default()),
+            Engine::Postgres(s) => Ok(s.lines(source, count_behind).await?),
+            Engine::Sled(_) => Ok(Lines::default()),
         }
     }
 
@@ -57,7 +59,8 @@ impl Store {
     ) -> Result<Option<EventRecord>, StoreError> {
         match &self.engine {
             Engine::Redb(s) => s.head(source, key),
-            Engine::Sled(_) | Engine::Postgres(_) => Ok(None),
+            Engine::Postgres(s) => Ok(s.head(source, key).await?),
+            Engine::Sled(_) => Ok(None),
         }
     }
 }

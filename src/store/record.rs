@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{EventOrdering, NewEvent, Next, StoreError};
+use crate::ordering::OnDead;
 
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +235,20 @@ impl EventRecord {
     /// due at any time).
     pub fn waits_for_key(&self) -> bool {
         self.ordering.is_some() && self.state == State::Queued && self.next_attempt_at.is_none()
+    }
+
+    /// True while this event is in its ordering key's line, holding back the later events of
+    /// its key: `queued` or `processing`, or `dead` under `on_dead = "block"` until an operator
+    /// discards it (its body is then gone). Every backend keeps lines by this rule.
+    pub fn in_line(&self) -> bool {
+        let Some(ordering) = &self.ordering else {
+            return false;
+        };
+        match self.state {
+            State::Queued | State::Processing => true,
+            State::Dead => ordering.on_dead == OnDead::Block && !self.body_purged,
+            State::Succeeded | State::Skipped => false,
+        }
     }
 
     /// The time this record sits in the `due` index at, if any: its next attempt when queued,

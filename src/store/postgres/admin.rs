@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::rows::{self, ms, COLUMNS};
+use super::ordered;
 use super::{PgError, PgStore};
 use crate::store::{
     BulkRequeued, Cursor, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State,
@@ -47,10 +48,12 @@ impl PgStore {
         let Some(mut record) = rows::lock(&tx, source, id).await? else {
             return Ok(RequeueOutcome::Unknown);
         };
+        let was_in_line = record.in_line();
         if record.requeue(now).is_none() {
             return Ok(RequeueOutcome::refused(&record));
         }
         rows::save(&tx, std::slice::from_ref(&record), false).await?;
+        ordered::rejoin(&tx, std::slice::from_ref(&record), &[was_in_line]).await?;
         tx.commit().await?;
         self.requeued(1);
         Ok(RequeueOutcome::Requeued(record))
@@ -76,8 +79,17 @@ impl PgStore {
         let statement = tx.prepare_cached(&query.sql(" FOR UPDATE")).await?;
         let found = tx.query(&statement, &query.params()).await?;
         let (mut records, next) = page(&found, SCAN_BUDGET)?;
-        records.retain_mut(|r| r.requeue(now).is_some());
+        let mut was_in_line = Vec::with_capacity(records.len());
+        records.retain_mut(|r| {
+            let was = r.in_line();
+            let requeued = r.requeue(now).is_some();
+            if requeued {
+                was_in_line.push(was);
+            }
+            requeued
+        });
         rows::save(&tx, &records, false).await?;
+        ordered::rejoin(&tx, &records, &was_in_line).await?;
         tx.commit().await?;
         self.requeued(records.len() as u64);
         Ok(BulkRequeued {
@@ -103,6 +115,10 @@ impl PgStore {
         )
         .await?;
         tx.commit().await?;
+        if record.ordering.is_some() {
+            // It left its line: the next event of its key may go.
+            self.wake.announce();
+        }
         Ok(DiscardOutcome::Discarded(record))
     }
 
@@ -226,62 +242,4 @@ fn page(found: &[Row], limit: usize) -> Result<(Vec<EventRecord>, Option<Cursor>
         _ => None,
     };
     Ok((items, next))
-}
-
-/// Migration into PostgreSQL (see `store::migrate`).
-impl PgStore {
-    /// Inserts each event, as it is, unless its id is known; returns how many were new. One
-    /// transaction, so a page is copied whole or not at all.
-    pub async fn import(
-        &self,
-        events: &[crate::store::migrate::Exported],
-    ) -> Result<usize, PgError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO events (source, id, received_at, event_type, headers, body, \
-                 body_len, state, attempt_count, attempts, next_attempt_at, lease_until, \
-                 claimed_at, last_error, finished_at, body_purged, requeues) VALUES ($1, $2, \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT (source, id) DO NOTHING",
-            )
-            .await?;
-        let mut inserted = 0;
-        for (r, body) in events {
-            let body = body.as_deref().filter(|_| !r.body_purged);
-            let count = i32::try_from(r.attempt_count).unwrap_or(i32::MAX);
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 17] = [
-                &r.source,
-                &r.id,
-                &rows::ms(r.received_at),
-                &r.event_type,
-                &tokio_postgres::types::Json(&r.headers),
-                &body,
-                &rows::ms(r.body_len),
-                &r.state.as_str(),
-                &count,
-                &tokio_postgres::types::Json(&r.attempts),
-                &r.next_attempt_at.map(rows::ms),
-                &r.lease_until.map(rows::ms),
-                &r.claimed_at.map(rows::ms),
-                &r.last_error,
-                &r.finished_at.map(rows::ms),
-                &r.body_purged,
-                &tokio_postgres::types::Json(&r.requeues),
-            ];
-            inserted += tx.execute(&insert, &params).await? as usize;
-        }
-        tx.commit().await?;
-        self.wake.announce();
-        Ok(inserted)
-    }
-
-    /// Events stored (records and tombstones).
-    pub async fn count(&self) -> Result<u64, PgError> {
-        let client = self.pool.get().await?;
-        let row = client.query_one("SELECT count(*) FROM events", &[]).await?;
-        let n: i64 = row.try_get(0)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }

@@ -17,10 +17,15 @@
 //!   judged expired by another's clock: instances' clocks must agree to well within a lease
 //!   (NTP does).
 //!
+//! - **Ordering** keeps no lines apart from the rows: an ordered row's `seq` gives its place,
+//!   and the claim takes only the first of a key's line: see `ordered.rs`.
+//!
 //! Record transitions (claim, record an attempt, abandon, requeue) are the [`EventRecord`]
 //! methods the sled backend uses too, so both backends move records the same way.
 
 mod admin;
+mod import;
+mod ordered;
 mod pending;
 mod queue;
 mod routed;
@@ -180,7 +185,9 @@ impl PgStore {
         let insert = client
             .prepare_cached(
                 "INSERT INTO events (source, id, received_at, event_type, headers, body, body_len, \
-                 state, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $3) \
+                 state, next_attempt_at, ordering_key, on_dead, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $3, $8, $9, \
+                     CASE WHEN $8::text IS NOT NULL THEN nextval('events_seq') END) \
                  ON CONFLICT (source, id) DO NOTHING",
             )
             .await?;
@@ -188,6 +195,7 @@ impl PgStore {
             .prepare_cached("SELECT state FROM events WHERE source = $1 AND id = $2")
             .await?;
         let headers = tokio_postgres::types::Json(&ev.headers);
+        let (ordering_key, on_dead) = rows::ordering_columns(ev.ordering.as_ref());
         // The id may be forgotten by retention between a conflict and the look-up; the next
         // insert then wins. Twice in a row would need a sweep per round trip, so three tries.
         for _ in 0..3 {
@@ -202,6 +210,8 @@ impl PgStore {
                         &headers,
                         &ev.body.as_ref(),
                         &ms(ev.body.len() as u64),
+                        &ordering_key,
+                        &on_dead,
                     ],
                 )
                 .await?;
@@ -279,13 +289,19 @@ impl PgStore {
         self.wake.woken().await
     }
 
-    /// Time (unix ms) of the earliest queued attempt or lease expiry.
+    /// Time (unix ms) of the earliest queued attempt or lease expiry, leaving out events held
+    /// back by their ordering key (they are not due at any time: the worker would spin on them).
     pub async fn next_due(&self) -> Result<Option<u64>, PgError> {
         let client = self.pool.get().await?;
         let statement = client
-            .prepare_cached("SELECT min(due_at) FROM events WHERE due_at IS NOT NULL")
+            .prepare_cached(concat!(
+                "SELECT due_at FROM events WHERE due_at IS NOT NULL AND ",
+                ordered::claimable!(),
+                " ORDER BY due_at LIMIT 1"
+            ))
             .await?;
-        let at: Option<i64> = client.query_one(&statement, &[]).await?.try_get(0)?;
+        let row = client.query_opt(&statement, &[]).await?;
+        let at: Option<i64> = row.map(|r| r.try_get(0)).transpose()?;
         at.map(rows::from_ms).transpose()
     }
 }

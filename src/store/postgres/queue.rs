@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use super::ordered::claimable;
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
 use crate::store::{Attempt, Claimed, EventRecord, Next, State};
@@ -20,7 +21,8 @@ impl PgStore {
     /// it goes `dead` instead of being claimed.
     ///
     /// Rows are locked with `SKIP LOCKED`: claimers on any instance, at the same moment, each
-    /// get different events, and none waits for another.
+    /// get different events, and none waits for another. Of an ordering key only the first
+    /// event of its line is taken (see `ordered.rs`).
     pub async fn claim_due(
         &self,
         now: u64,
@@ -37,8 +39,9 @@ impl PgStore {
         let scan = i64::try_from(limit.saturating_mul(4)).unwrap_or(i64::MAX);
         let select = tx
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM events WHERE due_at <= $1 ORDER BY due_at LIMIT $2 \
-                 FOR UPDATE SKIP LOCKED"
+                "SELECT {COLUMNS} FROM events WHERE due_at <= $1 AND {} \
+                 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                claimable!()
             ))
             .await?;
         let mut changed = Vec::new();
@@ -67,6 +70,10 @@ impl PgStore {
         }
         tx.commit().await?;
         self.pending.sub(died);
+        if changed.iter().any(|r| r.state.is_final() && r.ordering.is_some()) {
+            // One that died may have let the next event of its key go.
+            self.wake.announce();
+        }
         let claimed = changed
             .into_iter()
             .filter(|r| r.state == State::Processing)
@@ -102,6 +109,10 @@ impl PgStore {
         tx.commit().await?;
         if record.state.is_final() {
             self.pending.sub(1);
+            if record.ordering.is_some() {
+                // The next event of its key may go now, here or on another instance.
+                self.wake.announce();
+            }
         }
         Ok(true)
     }

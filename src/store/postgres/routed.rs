@@ -7,13 +7,14 @@ use super::{PgError, PgStore};
 use crate::store::stream::{dedupe_streams, route_records};
 use crate::store::{Accepted, NewEvent, RouteDelivery};
 
-/// One route's row; a skipped route's is final at arrival and has no body.
+/// One route's row; a skipped route's is final at arrival, has no body and is not ordered.
 const INSERT: &str = "INSERT INTO events (source, id, received_at, event_type, headers, body, \
-     body_len, state, next_attempt_at, finished_at, body_purged) \
+     body_len, state, next_attempt_at, finished_at, body_purged, ordering_key, on_dead, seq) \
      VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, \
          CASE WHEN $8::boolean THEN 'skipped' ELSE 'queued' END, \
          CASE WHEN $8::boolean THEN NULL ELSE $3::bigint END, \
-         CASE WHEN $8::boolean THEN $3::bigint END, $8::boolean) \
+         CASE WHEN $8::boolean THEN $3::bigint END, $8::boolean, $9, $10, \
+         CASE WHEN $9::text IS NOT NULL THEN nextval('events_seq') END) \
      ON CONFLICT (source, id) DO NOTHING";
 
 impl PgStore {
@@ -49,7 +50,9 @@ impl PgStore {
             let mut all = true;
             for (one, skipped) in &records {
                 let body = (!skipped).then_some(one.body.as_ref());
-                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+                let ordering = one.ordering.as_ref().filter(|_| !skipped);
+                let (ordering_key, on_dead) = rows::ordering_columns(ordering);
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
                     &one.source,
                     &one.id,
                     &ms(one.received_at),
@@ -58,6 +61,8 @@ impl PgStore {
                     &body,
                     &ms(one.body.len() as u64),
                     skipped,
+                    &ordering_key,
+                    &on_dead,
                 ];
                 if tx.execute(&insert, &params).await? == 0 {
                     all = false;

@@ -7,13 +7,19 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
+use super::ordered::waiting;
 use super::PgError;
+use crate::ordering::{EventOrdering, OnDead};
 use crate::store::{EventRecord, State, UnknownState};
 
-/// The columns [`record`] reads, in a `SELECT` list.
-pub const COLUMNS: &str = "source, id, received_at, event_type, headers, body_len, state, \
-     attempt_count, attempts, next_attempt_at, lease_until, claimed_at, last_error, \
-     finished_at, body_purged, requeues";
+/// The columns [`record`] reads, in a `SELECT` list over `events` (not aliased: `waiting`
+/// refers to it by name).
+pub const COLUMNS: &str = concat!(
+    "source, id, received_at, event_type, headers, body_len, state, attempt_count, attempts, \
+     next_attempt_at, lease_until, claimed_at, last_error, finished_at, body_purged, requeues, \
+     ordering_key, on_dead, ",
+    waiting!()
+);
 
 /// The statement writing the state-machine fields of many records back to their rows at once.
 /// Identity, arrival, headers and body never change after accept, and only retention touches
@@ -61,6 +67,13 @@ pub fn record(row: &Row) -> Result<EventRecord, PgError> {
     let Json(attempts) = row.try_get("attempts")?;
     let Json(requeues) = row.try_get("requeues")?;
     let attempt_count: i32 = row.try_get("attempt_count")?;
+    let ordering = ordering(row.try_get("ordering_key")?, row.try_get("on_dead")?)?;
+    // An event held back by its key is not due at any time, which is how the record says so.
+    let waiting: Option<bool> = row.try_get("waiting")?;
+    let next_attempt_at = match waiting {
+        Some(true) => None,
+        _ => opt_ms(row.try_get("next_attempt_at")?)?,
+    };
     Ok(EventRecord {
         source: row.try_get("source")?,
         id: row.try_get("id")?,
@@ -72,16 +85,43 @@ pub fn record(row: &Row) -> Result<EventRecord, PgError> {
         attempt_count: u32::try_from(attempt_count)
             .map_err(|_| PgError::Corrupt(format!("attempt count {attempt_count}")))?,
         attempts,
-        next_attempt_at: opt_ms(row.try_get("next_attempt_at")?)?,
+        next_attempt_at,
         lease_until: opt_ms(row.try_get("lease_until")?)?,
         claimed_at: opt_ms(row.try_get("claimed_at")?)?,
         last_error: row.try_get("last_error")?,
         finished_at: opt_ms(row.try_get("finished_at")?)?,
         body_purged: row.try_get("body_purged")?,
         requeues,
-        // Per-key ordering is refused with PostgreSQL at config load.
-        ordering: None,
+        ordering,
     })
+}
+
+/// An event's ordering from its `ordering_key` and `on_dead` columns.
+fn ordering(key: Option<String>, on_dead: Option<&str>) -> Result<Option<EventOrdering>, PgError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let on_dead = match on_dead {
+        Some("skip") => OnDead::Skip,
+        Some("block") => OnDead::Block,
+        other => return Err(PgError::Corrupt(format!("on_dead {other:?}"))),
+    };
+    Ok(Some(EventOrdering { key, on_dead }))
+}
+
+/// The `ordering_key` and `on_dead` columns of an event ordered by `ordering`.
+pub fn ordering_columns(ordering: Option<&EventOrdering>) -> (Option<&str>, Option<&'static str>) {
+    match ordering {
+        Some(o) => (Some(o.key.as_str()), Some(on_dead_name(o.on_dead))),
+        None => (None, None),
+    }
+}
+
+fn on_dead_name(on_dead: OnDead) -> &'static str {
+    match on_dead {
+        OnDead::Block => "block",
+        OnDead::Skip => "skip",
+    }
 }
 
 /// The record of one event, locked until `tx` ends.

@@ -15,7 +15,8 @@ use crate::tls::postgres as postgres_tls;
 use super::PgError;
 
 /// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED)];
+pub(super) const MIGRATIONS: &[(i32, &str)] =
+    &[(1, V1_EVENTS), (2, V2_SKIPPED), (3, V3_ORDERING)];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
 ///
@@ -71,6 +72,25 @@ ALTER TABLE events ADD CONSTRAINT events_state_check
 DROP INDEX events_to_forget;
 CREATE INDEX events_to_forget ON events (finished_at)
     WHERE state IN ('succeeded', 'skipped') AND body_purged;
+"#;
+
+/// Per-key ordering: an ordered event's key, its `on_dead` ('block' or 'skip'), and its place in
+/// its key's line (`seq`, from one sequence for all lines; given at insert and again when an
+/// event that had left its line is requeued). The index holds exactly the rows still in a line
+/// (see `ordered.rs`), so finding the events ahead of one is a short range scan, and unordered
+/// rows never enter it.
+const V3_ORDERING: &str = r#"
+CREATE SEQUENCE events_seq;
+ALTER TABLE events
+    ADD COLUMN ordering_key text COLLATE "C",
+    ADD COLUMN on_dead text CHECK (on_dead IN ('block', 'skip')),
+    ADD COLUMN seq bigint,
+    ADD CONSTRAINT events_ordering_check
+        CHECK ((ordering_key IS NULL) = (on_dead IS NULL) AND (ordering_key IS NULL) = (seq IS NULL));
+CREATE INDEX events_in_line ON events (source, ordering_key, seq)
+    WHERE ordering_key IS NOT NULL
+      AND (state IN ('queued', 'processing')
+           OR (state = 'dead' AND on_dead = 'block' AND NOT body_purged));
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,

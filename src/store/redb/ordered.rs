@@ -11,25 +11,11 @@
 use redb::ReadableTable;
 
 use super::tables::{due_entry, Tables};
-use crate::ordering::OnDead;
 use crate::store::keys::{ordered_prefix, timed_key};
-use crate::store::{EventRecord, State, StoreError};
+use crate::store::{EventRecord, StoreError};
 
 /// `meta` key of the last sequence number given to an `ordered` entry.
 const SEQ: &[u8] = b"ordered-seq";
-
-/// Whether `r` belongs in its key's line.
-pub(super) fn in_line(r: &EventRecord) -> bool {
-    let Some(ordering) = &r.ordering else {
-        return false;
-    };
-    match r.state {
-        State::Queued | State::Processing => true,
-        // A dead event whose body is gone was discarded by an operator: it has left its line.
-        State::Dead => ordering.on_dead == OnDead::Block && !r.body_purged,
-        State::Succeeded | State::Skipped => false,
-    }
-}
 
 /// The line `r` belongs to, if it is ordered.
 fn line_of(r: &EventRecord) -> Option<Vec<u8>> {
@@ -67,7 +53,7 @@ impl Tables<'_> {
         before: &EventRecord,
         after: &mut EventRecord,
     ) -> Result<bool, redb::Error> {
-        match (in_line(before), in_line(after)) {
+        match (before.in_line(), after.in_line()) {
             (false, true) => {
                 self.join_line(key, after)?;
                 Ok(false)

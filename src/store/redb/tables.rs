@@ -241,7 +241,7 @@ impl<'txn> Tables<'txn> {
         if self.events.get(key.as_slice())?.is_some() {
             return Ok(Ok(false));
         }
-        if super::ordered::in_line(record) {
+        if record.in_line() {
             // Its place in the line is not in the record, so it cannot be put back in order.
             return Ok(Err(StoreError::Config(format!(
                 "event {}/{} is still in its ordering line; migrating ordered events that have \
