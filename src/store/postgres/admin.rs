@@ -10,8 +10,8 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use super::rows::{self, ms, COLUMNS};
 use super::ordered;
+use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
 use crate::store::{
     BulkRequeued, Cursor, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State,

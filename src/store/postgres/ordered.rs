@@ -101,7 +101,11 @@ impl PgStore {
             let n: i64 = row.try_get("n")?;
             lines.push(Line {
                 source: head.source.clone(),
-                key: head.ordering.as_ref().map(|o| o.key.clone()).unwrap_or_default(),
+                key: head
+                    .ordering
+                    .as_ref()
+                    .map(|o| o.key.clone())
+                    .unwrap_or_default(),
                 behind: if count_behind {
                     u64::try_from(n - 1).unwrap_or(0)
                 } else {

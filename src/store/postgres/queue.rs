@@ -70,7 +70,10 @@ impl PgStore {
         }
         tx.commit().await?;
         self.pending.sub(died);
-        if changed.iter().any(|r| r.state.is_final() && r.ordering.is_some()) {
+        if changed
+            .iter()
+            .any(|r| r.state.is_final() && r.ordering.is_some())
+        {
             // One that died may have let the next event of its key go.
             self.wake.announce();
         }

@@ -15,8 +15,7 @@ use crate::tls::postgres as postgres_tls;
 use super::PgError;
 
 /// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
-pub(super) const MIGRATIONS: &[(i32, &str)] =
-    &[(1, V1_EVENTS), (2, V2_SKIPPED), (3, V3_ORDERING)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED), (3, V3_ORDERING)];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
 ///

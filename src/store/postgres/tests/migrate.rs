@@ -32,8 +32,8 @@ fn all_versions() -> Vec<i32> {
         .collect()
 }
 
-/// A database made before routes (version 1 only, with an event in it) is migrated at the next
-/// start: it keeps its events and takes `skipped` records.
+/// A database made before routes and ordering (version 1 only, with an event in it) is migrated
+/// at the next start: it keeps its events, takes `skipped` records and ordered events.
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn a_version_1_database_is_upgraded_in_place() {
@@ -46,11 +46,15 @@ async fn a_version_1_database_is_upgraded_in_place() {
          DROP INDEX events_to_forget; \
          CREATE INDEX events_to_forget ON events (finished_at) \
              WHERE state = 'succeeded' AND body_purged; \
-         DELETE FROM schema_migrations WHERE version = 2;",
+         DROP INDEX events_in_line; \
+         ALTER TABLE events DROP COLUMN ordering_key, DROP COLUMN on_dead, DROP COLUMN seq; \
+         DROP SEQUENCE events_seq; \
+         DELETE FROM schema_migrations WHERE version IN (2, 3); \
+         INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
+             VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
     .await
     .unwrap();
-    db.store.accept(event("old", 1)).await.unwrap();
     assert_eq!(versions(&db).await, [1]);
 
     let upgraded = db.another_instance().await;
@@ -68,6 +72,14 @@ async fn a_version_1_database_is_upgraded_in_place() {
     assert_eq!(accepted.unwrap(), crate::store::Accepted::New);
     let record = upgraded.get("s:r", "new").await.unwrap().expect("stored");
     assert_eq!(record.state, crate::store::State::Skipped);
+    let mut ordered = event("keyed", 3);
+    ordered.ordering = Some(crate::ordering::EventOrdering {
+        key: "k".into(),
+        on_dead: crate::ordering::OnDead::Skip,
+    });
+    upgraded.accept(ordered.clone()).await.unwrap();
+    let record = upgraded.get("s", "keyed").await.unwrap().expect("stored");
+    assert_eq!(record.ordering, ordered.ordering);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod admin;
 mod claim;
 mod expire;
 mod migrate;
+mod ordering;
 
 use std::time::Duration;
 
