@@ -1,7 +1,8 @@
-//! Per-key ordering over real HTTP, on redb (the one backend that orders; the others refuse
-//! `ordering_key` at config load): events of one key reach the application one at a time in
-//! arrival order while other keys go ahead; a dead head blocks its key until requeued or
-//! discarded, or is skipped; and a SIGKILL of the real binary mid-sequence keeps the order.
+//! Per-key ordering over real HTTP, on PostgreSQL when the suite runs on it and on redb
+//! otherwise (sled refuses `ordering_key` at config load): events of one key reach the
+//! application one at a time in arrival order while other keys go ahead; a dead head blocks its
+//! key until requeued or discarded, or is skipped; and a SIGKILL of the real binary
+//! mid-sequence keeps the order.
 
 use crate::support;
 use crate::support::flow;
@@ -18,8 +19,8 @@ use target::{eventually, Answer, Target};
 
 const TOKEN: &str = "test-ordering-admin-token";
 
-/// The `app` source forwarding to `target`, ordered by the body's `/customer`, on redb in `dir`
-/// whatever backend the suite runs on.
+/// The `app` source forwarding to `target`, ordered by the body's `/customer`, in `dir`: on
+/// PostgreSQL when the suite runs on it, else on redb (also when the suite runs on sled).
 fn ordered_config(target: &Target, on_dead: &str, dir: &Path) -> Config {
     let text = config(FAST, &forward(target, "")).replace(
         "keep_headers = [\"x-trace\"]",
@@ -28,9 +29,9 @@ fn ordered_config(target: &Target, on_dead: &str, dir: &Path) -> Config {
         ),
     );
     let mut config = config_in(&text, dir);
-    config.storage.backend = StorageBackend::Redb;
-    config.storage.database_url = None;
-    config.storage.database_schema = None;
+    if support::backend::postgres_under_test().is_none() {
+        config.storage.backend = StorageBackend::Redb;
+    }
     config.admin.token = Some(Secret::new(TOKEN));
     config
 }
@@ -212,8 +213,17 @@ async fn a_kill_mid_sequence_keeps_the_order() {
     let target = Target::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     // Every event the binary's helper sends has "type":"order.created": one key.
-    let data_dir = toml::Value::String(dir.path().join("data").display().to_string());
-    let text = support::process::kill_test_config(&format!("data_dir = {data_dir}"))
+    let data = dir.path().join("data");
+    let postgres = support::backend::postgres_under_test().is_some();
+    // On PostgreSQL the schema of the data dir; else redb in it, also when the suite runs on sled.
+    let storage = match postgres {
+        true => String::new(),
+        false => format!(
+            "data_dir = {}",
+            toml::Value::String(data.display().to_string())
+        ),
+    };
+    let text = support::process::kill_test_config(&storage)
         + &format!(
             r#"
 [sources.crash]
@@ -229,6 +239,10 @@ timeout = "5s"
 "#,
             url = target.url()
         );
+    let text = match postgres {
+        true => support::backend::with_storage(&text, &data),
+        false => text,
+    };
     let (path, config) = support::process::write_config(dir.path(), &text);
     let first = Hookbox::start(&path).await;
     crash_deliver(&first, &config, "e1").await;
@@ -251,7 +265,9 @@ timeout = "5s"
     target.answer_by_default(Answer::status(200));
     target.release();
     let second = Hookbox::start(&path).await;
-    assert_eq!(second.recovered, 1, "e2 was processing");
+    if !postgres {
+        assert_eq!(second.recovered, 1, "e2 was processing");
+    } // PostgreSQL rescues e2 when its lease (5 s timeout + 1 s margin) expires, still the head.
     for id in ["e2", "e3", "e4", "e5"] {
         eventually(&format!("{id} to succeed"), LIMIT, || async {
             (state_of(&second, id).await == "succeeded").then_some(())

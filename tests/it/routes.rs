@@ -195,7 +195,8 @@ async fn a_failing_route_goes_dead_alone_and_is_requeued_alone() {
 }
 
 /// Ordering is per route: a dead head blocks its key on its own route only, and the route's
-/// line resumes in order once the head is requeued. redb only (the others refuse ordering).
+/// line resumes in order once the head is requeued. On PostgreSQL when the suite runs on it,
+/// else on redb (sled refuses ordering).
 #[tokio::test]
 async fn ordering_and_its_blocked_keys_are_per_route() {
     let (billing, audit) = (Target::start().await, Target::start().await);
@@ -206,9 +207,9 @@ async fn ordering_and_its_blocked_keys_are_per_route() {
     );
     let dir = tempfile::tempdir().expect("dir");
     let mut config = config_in(&text, dir.path());
-    config.storage.backend = StorageBackend::Redb;
-    config.storage.database_url = None;
-    config.storage.database_schema = None;
+    if crate::support::backend::postgres_under_test().is_none() {
+        config.storage.backend = StorageBackend::Redb;
+    }
     let server = TestServer::start_with(config).await;
     let event =
         |n: u32| format!(r#"{{"type":"invoice.paid","livemode":true,"customer":"c1","n":{n}}}"#);
