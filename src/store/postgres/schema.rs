@@ -77,7 +77,7 @@ CREATE INDEX events_to_forget ON events (finished_at)
 /// its key's line (`seq`, from one sequence for all lines; given at insert and again when an
 /// event that had left its line is requeued). The index holds exactly the rows still in a line
 /// (see `ordered.rs`), so finding the events ahead of one is a short range scan, and unordered
-/// rows never enter it.
+/// rows never enter it; a second one finds a key's processing event.
 const V3_ORDERING: &str = r#"
 CREATE SEQUENCE events_seq;
 ALTER TABLE events
@@ -90,6 +90,9 @@ CREATE INDEX events_in_line ON events (source, ordering_key, seq)
     WHERE ordering_key IS NOT NULL
       AND (state IN ('queued', 'processing')
            OR (state = 'dead' AND on_dead = 'block' AND NOT body_purged));
+-- The processing event of a key, if any (at most one, but a claim must be able to ask quickly).
+CREATE INDEX events_line_processing ON events (source, ordering_key)
+    WHERE ordering_key IS NOT NULL AND state = 'processing';
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,
