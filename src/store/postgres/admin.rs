@@ -53,7 +53,7 @@ impl PgStore {
             return Ok(RequeueOutcome::refused(&record));
         }
         rows::save(&tx, std::slice::from_ref(&record), false).await?;
-        ordered::rejoin(&tx, std::slice::from_ref(&record), &[was_in_line]).await?;
+        ordered::rejoin(&tx, std::slice::from_mut(&mut record), &[was_in_line]).await?;
         tx.commit().await?;
         self.requeued(1);
         Ok(RequeueOutcome::Requeued(record))
@@ -89,7 +89,7 @@ impl PgStore {
             requeued
         });
         rows::save(&tx, &records, false).await?;
-        ordered::rejoin(&tx, &records, &was_in_line).await?;
+        ordered::rejoin(&tx, &mut records, &was_in_line).await?;
         tx.commit().await?;
         self.requeued(records.len() as u64);
         Ok(BulkRequeued {
@@ -106,6 +106,7 @@ impl PgStore {
         let Some(mut record) = rows::lock(&tx, source, id).await? else {
             return Ok(DiscardOutcome::Unknown);
         };
+        let was_in_line = record.in_line();
         if record.discard().is_none() {
             return Ok(DiscardOutcome::refused(&record));
         }
@@ -114,9 +115,11 @@ impl PgStore {
             &[&source, &id],
         )
         .await?;
+        let one = std::slice::from_ref(&record);
+        let promoted = ordered::leave_lines(&tx, one, &[was_in_line]).await?;
         tx.commit().await?;
-        if record.ordering.is_some() {
-            // It left its line: the next event of its key may go.
+        if promoted {
+            // It left its line: the next event of its key is due.
             self.wake.announce();
         }
         Ok(DiscardOutcome::Discarded(record))

@@ -17,18 +17,19 @@
 //!   judged expired by another's clock: instances' clocks must agree to well within a lease
 //!   (NTP does).
 //!
-//! - **Ordering** keeps no lines apart from the rows: an ordered row's `seq` gives its place,
-//!   and the claim takes only the first of a key's line: see `ordered.rs`.
+//! - **Ordering** keeps its lines in the rows: an ordered row's `seq` gives its place, rows
+//!   behind a line's head are parked out of the queue, and the claim takes only a line's head:
+//!   see `ordered.rs`.
 //!
 //! Record transitions (claim, record an attempt, abandon, requeue) are the [`EventRecord`]
 //! methods the sled backend uses too, so both backends move records the same way.
 
+mod accept;
 mod admin;
 mod import;
 mod ordered;
 mod pending;
 mod queue;
-mod routed;
 mod rows;
 mod schema;
 #[cfg(test)]
@@ -43,9 +44,9 @@ use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 use self::pending::PendingCount;
-use self::rows::{ms, COLUMNS};
+use self::rows::COLUMNS;
 use self::wake::Wake;
-use super::{Accepted, EventRecord, NewEvent};
+use super::EventRecord;
 
 /// A failure of the PostgreSQL backend.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -177,58 +178,6 @@ impl PgStore {
         };
         store.pending.refresh().await?;
         Ok(store)
-    }
-
-    /// Stores `ev` unless its id is known, and returns once the outcome is committed.
-    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, PgError> {
-        let client = self.pool.get().await?;
-        let insert = client
-            .prepare_cached(
-                "INSERT INTO events (source, id, received_at, event_type, headers, body, body_len, \
-                 state, next_attempt_at, ordering_key, on_dead, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $3, $8, $9, \
-                     CASE WHEN $8::text IS NOT NULL THEN nextval('events_seq') END) \
-                 ON CONFLICT (source, id) DO NOTHING",
-            )
-            .await?;
-        let lookup = client
-            .prepare_cached("SELECT state FROM events WHERE source = $1 AND id = $2")
-            .await?;
-        let headers = tokio_postgres::types::Json(&ev.headers);
-        let (ordering_key, on_dead) = rows::ordering_columns(ev.ordering.as_ref());
-        // The id may be forgotten by retention between a conflict and the look-up; the next
-        // insert then wins. Twice in a row would need a sweep per round trip, so three tries.
-        for _ in 0..3 {
-            let inserted = client
-                .execute(
-                    &insert,
-                    &[
-                        &ev.source,
-                        &ev.id,
-                        &ms(ev.received_at),
-                        &ev.event_type,
-                        &headers,
-                        &ev.body.as_ref(),
-                        &ms(ev.body.len() as u64),
-                        &ordering_key,
-                        &on_dead,
-                    ],
-                )
-                .await?;
-            if inserted == 1 {
-                self.pending.add(1);
-                self.wake.announce();
-                return Ok(Accepted::New);
-            }
-            // ON CONFLICT waited for the other writer's commit, and this statement takes a new
-            // snapshot, so it sees that row: a duplicate is only reported once it is durable.
-            if let Some(row) = client.query_opt(&lookup, &[&ev.source, &ev.id]).await? {
-                return Ok(Accepted::Duplicate(rows::state(row.try_get(0)?)?));
-            }
-        }
-        Err(PgError::Raced(
-            "event id kept disappearing between insert and look-up".into(),
-        ))
     }
 
     /// Stops the background tasks and closes the pool's connections; later calls fail as

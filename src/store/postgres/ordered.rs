@@ -1,17 +1,20 @@
 //! Per-key ordering on PostgreSQL: which rows are in their key's line, which of those may be
-//! claimed, and the lines as the admin API and metrics see them.
-//!
-//! Unlike redb, nothing is promoted when a head leaves its line: every ordered row keeps its
-//! `seq` (its place in the line) and the claim asks, per ordered row, whether an earlier row of
-//! its key is still in the line. That keeps the decision in one statement that every instance
-//! evaluates against the same committed rows, with no bookkeeping that a crash between two
-//! instances' transactions could leave half done.
+//! claimed, keeping waiting rows out of the queue, and the lines as the admin API and metrics
+//! see them.
 //!
 //! A row is in its line while `queued` or `processing`, and while `dead` under
-//! `on_dead = 'block'` until an operator discards it (its body is then purged). An ordered row
-//! may be claimed when it is the first of its line and no other row of its key is processing:
-//! instances commit in their own order, so a later `seq` can become visible (and be claimed)
-//! before an earlier one; the second condition keeps even those from running side by side.
+//! `on_dead = 'block'` until an operator discards it (its body is then purged); `seq` is its
+//! place. As with redb, only a line's first row is due: a row that joins a line already holding
+//! one is *parked* — `queued` with no `next_attempt_at`, so it is out of the `events_due` index
+//! and the claim never wades through it — and the transaction in which a row leaves its line
+//! makes the next one due. Joining and leaving take a transaction-level advisory lock on the
+//! line ([`lock_lines`]), so a row joining while the head leaves is either seen by the leaver
+//! (and made due) or sees the line empty (and is due at once); and `seq` is given under that
+//! lock, so a line's order is the order its rows committed in.
+//!
+//! The claim still checks, per ordered row, that no earlier row of its key is in the line and no
+//! other row of the key is processing ([`claimable`]): two index probes per due ordered row, a
+//! guard that holds even for rows written by an older hookbox or by hand.
 
 use deadpool_postgres::Transaction;
 
@@ -66,19 +69,7 @@ macro_rules! claimable {
     };
 }
 
-/// A `waiting` column: a queued ordered row held back by its key (read as a record with no
-/// `next_attempt_at`, as redb stores such an event).
-macro_rules! waiting {
-    () => {
-        concat!(
-            "(events.ordering_key IS NOT NULL AND events.state = 'queued' AND ",
-            $crate::store::postgres::ordered::held_back!(),
-            ") AS waiting"
-        )
-    };
-}
-
-pub(super) use {claimable, held_back, in_line, waiting};
+pub(super) use {claimable, held_back, in_line};
 
 impl PgStore {
     /// The ordering lines of `source` (every source when `None`): each head and, with
@@ -136,16 +127,101 @@ impl PgStore {
     }
 }
 
+/// Takes the advisory locks of the lines of `lines` (stream, key) until `tx` ends, in one
+/// order, so transactions locking several never deadlock. Unrelated lines may share a lock
+/// (the hash can collide): that only makes one wait for the other.
+pub(super) async fn lock_lines(
+    tx: &Transaction<'_>,
+    mut lines: Vec<(&str, &str)>,
+) -> Result<(), PgError> {
+    lines.sort_unstable();
+    lines.dedup();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7405))")
+        .await?;
+    for (stream, key) in lines {
+        tx.execute(&statement, &[&stream, &key]).await?;
+    }
+    Ok(())
+}
+
+/// True (SQL) when the line of stream `$1`, key `$key` holds a row other than event `$2`: a row
+/// joining it waits.
+macro_rules! line_taken {
+    ($key:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM events o WHERE o.source = $1 AND o.ordering_key = ",
+            $key,
+            " AND o.id <> $2 AND ",
+            $crate::store::postgres::ordered::in_line!("o."),
+            ")"
+        )
+    };
+}
+
+pub(super) use line_taken;
+
+/// Makes the first row of the line `left` was in due (it left in `tx`, which holds the line's
+/// lock), from when `left` finished or that row's own arrival, whichever is later; nothing
+/// when the line is empty or its first row is not parked.
+pub(super) async fn promote_next(tx: &Transaction<'_>, left: &EventRecord) -> Result<(), PgError> {
+    let Some(ordering) = &left.ordering else {
+        return Ok(());
+    };
+    let statement = tx
+        .prepare_cached(concat!(
+            "UPDATE events SET next_attempt_at = GREATEST($3, received_at) \
+             WHERE (source, id) IN (SELECT source, id FROM events \
+                 WHERE source = $1 AND ordering_key = $2 AND ",
+            in_line!(""),
+            " ORDER BY seq LIMIT 1) \
+             AND state = 'queued' AND next_attempt_at IS NULL"
+        ))
+        .await?;
+    let since = rows::ms(left.finished_at.unwrap_or(0));
+    tx.execute(&statement, &[&left.source, &ordering.key, &since])
+        .await?;
+    Ok(())
+}
+
+/// The lines the records of `left` (changed in `tx` from states `was_in_line`) left: each is
+/// locked and its next row made due.
+pub(super) async fn leave_lines(
+    tx: &Transaction<'_>,
+    left: &[EventRecord],
+    was_in_line: &[bool],
+) -> Result<bool, PgError> {
+    let leaving: Vec<&EventRecord> = left
+        .iter()
+        .zip(was_in_line)
+        .filter(|(r, was)| **was && !r.in_line())
+        .map(|(r, _)| r)
+        .collect();
+    let lines = leaving
+        .iter()
+        .filter_map(|r| Some((r.source.as_str(), r.ordering.as_ref()?.key.as_str())))
+        .collect();
+    lock_lines(tx, lines).await?;
+    for r in &leaving {
+        promote_next(tx, r).await?;
+    }
+    Ok(!leaving.is_empty())
+}
+
 /// Puts the ordered ones of `records` (requeued, rows locked by `tx`) that were not in their
-/// line before (`was_in_line`) at the end of it, oldest arrival first: a requeued event that had
-/// left its line (succeeded, or dead under `skip`) must not jump ahead of the events behind it.
+/// line before (`was_in_line`) at the end of it, oldest arrival first, parked when the line
+/// holds another row: a requeued event that had left its line (succeeded, or dead under
+/// `skip`) must not jump ahead of the events behind it.
 pub(super) async fn rejoin(
     tx: &Transaction<'_>,
-    records: &[EventRecord],
+    records: &mut [EventRecord],
     was_in_line: &[bool],
 ) -> Result<(), PgError> {
-    let mut rejoining: Vec<&EventRecord> = records
-        .iter()
+    let mut rejoining: Vec<&mut EventRecord> = records
+        .iter_mut()
         .zip(was_in_line)
         .filter(|(r, was)| r.ordering.is_some() && !**was)
         .map(|(r, _)| r)
@@ -153,14 +229,27 @@ pub(super) async fn rejoin(
     if rejoining.is_empty() {
         return Ok(());
     }
+    let lines = rejoining
+        .iter()
+        .filter_map(|r| Some((r.source.as_str(), r.ordering.as_ref()?.key.as_str())))
+        .collect();
+    lock_lines(tx, lines).await?;
     rejoining.sort_by_key(|r| r.received_at);
     let statement = tx
-        .prepare_cached(
-            "UPDATE events SET seq = nextval('events_seq') WHERE source = $1 AND id = $2",
-        )
+        .prepare_cached(concat!(
+            "UPDATE events AS e SET seq = nextval('events_seq'), next_attempt_at = \
+                 CASE WHEN ",
+            line_taken!("$3"),
+            " THEN NULL ELSE e.next_attempt_at END \
+             WHERE e.source = $1 AND e.id = $2 RETURNING e.next_attempt_at IS NULL"
+        ))
         .await?;
     for r in rejoining {
-        tx.execute(&statement, &[&r.source, &r.id]).await?;
+        let key = r.ordering.as_ref().map(|o| o.key.clone());
+        let row = tx.query_one(&statement, &[&r.source, &r.id, &key]).await?;
+        if row.try_get::<_, bool>(0)? {
+            r.next_attempt_at = None;
+        }
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::ordered::claimable;
+use super::ordered::{self, claimable};
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
 use crate::store::{Attempt, Claimed, EventRecord, Next, State};
@@ -45,6 +45,7 @@ impl PgStore {
             ))
             .await?;
         let mut changed = Vec::new();
+        let mut was_in_line = Vec::new();
         let (mut claims, mut died) = (0, 0);
         for row in tx.query(&select, &[&ms(now), &scan]).await? {
             if claims >= limit {
@@ -54,6 +55,7 @@ impl PgStore {
             let Some(lease) = lease_ms(&record) else {
                 continue;
             };
+            was_in_line.push(record.in_line());
             if !record.claim(now, lease, max_attempts) {
                 died += 1;
                 changed.push(record);
@@ -63,18 +65,17 @@ impl PgStore {
             changed.push(record);
         }
         let mut bodies = HashMap::new();
-        for row in rows::save(&tx, &changed, true).await? {
+        let saved = rows::save(&tx, &changed, true).await?;
+        let promoted = ordered::leave_lines(&tx, &changed, &was_in_line).await?;
+        for row in saved {
             let key: (String, String) = (row.try_get(0)?, row.try_get(1)?);
             let body: Option<Vec<u8>> = row.try_get(2)?;
             bodies.insert(key, body.map(Bytes::from).unwrap_or_default());
         }
         tx.commit().await?;
         self.pending.sub(died);
-        if changed
-            .iter()
-            .any(|r| r.state.is_final() && r.ordering.is_some())
-        {
-            // One that died may have let the next event of its key go.
+        if promoted {
+            // One that died under `skip` let the next event of its key go.
             self.wake.announce();
         }
         let claimed = changed
@@ -107,15 +108,18 @@ impl PgStore {
         if !record.holds_claim_of(claimed) {
             return Ok(false); // dropping `tx` rolls back and releases the lock
         }
+        let was_in_line = record.in_line();
         record.record_attempt(attempt, next, now);
         rows::save(&tx, std::slice::from_ref(&record), false).await?;
+        let one = std::slice::from_ref(&record);
+        let promoted = ordered::leave_lines(&tx, one, &[was_in_line]).await?;
         tx.commit().await?;
         if record.state.is_final() {
             self.pending.sub(1);
-            if record.ordering.is_some() {
-                // The next event of its key may go now, here or on another instance.
-                self.wake.announce();
-            }
+        }
+        if promoted {
+            // The next event of its key is due now, for this instance or another.
+            self.wake.announce();
         }
         Ok(true)
     }

@@ -7,19 +7,14 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
-use super::ordered::waiting;
 use super::PgError;
 use crate::ordering::{EventOrdering, OnDead};
 use crate::store::{EventRecord, State, UnknownState};
 
-/// The columns [`record`] reads, in a `SELECT` list over `events` (not aliased: `waiting`
-/// refers to it by name).
-pub const COLUMNS: &str = concat!(
-    "source, id, received_at, event_type, headers, body_len, state, attempt_count, attempts, \
-     next_attempt_at, lease_until, claimed_at, last_error, finished_at, body_purged, requeues, \
-     ordering_key, on_dead, ",
-    waiting!()
-);
+/// The columns [`record`] reads, in a `SELECT` list.
+pub const COLUMNS: &str = "source, id, received_at, event_type, headers, body_len, state, \
+     attempt_count, attempts, next_attempt_at, lease_until, claimed_at, last_error, \
+     finished_at, body_purged, requeues, ordering_key, on_dead";
 
 /// The statement writing the state-machine fields of many records back to their rows at once.
 /// Identity, arrival, headers and body never change after accept, and only retention touches
@@ -68,12 +63,6 @@ pub fn record(row: &Row) -> Result<EventRecord, PgError> {
     let Json(requeues) = row.try_get("requeues")?;
     let attempt_count: i32 = row.try_get("attempt_count")?;
     let ordering = ordering(row.try_get("ordering_key")?, row.try_get("on_dead")?)?;
-    // An event held back by its key is not due at any time, which is how the record says so.
-    let waiting: Option<bool> = row.try_get("waiting")?;
-    let next_attempt_at = match waiting {
-        Some(true) => None,
-        _ => opt_ms(row.try_get("next_attempt_at")?)?,
-    };
     Ok(EventRecord {
         source: row.try_get("source")?,
         id: row.try_get("id")?,
@@ -85,7 +74,7 @@ pub fn record(row: &Row) -> Result<EventRecord, PgError> {
         attempt_count: u32::try_from(attempt_count)
             .map_err(|_| PgError::Corrupt(format!("attempt count {attempt_count}")))?,
         attempts,
-        next_attempt_at,
+        next_attempt_at: opt_ms(row.try_get("next_attempt_at")?)?,
         lease_until: opt_ms(row.try_get("lease_until")?)?,
         claimed_at: opt_ms(row.try_get("claimed_at")?)?,
         last_error: row.try_get("last_error")?,

@@ -75,7 +75,8 @@ CREATE INDEX events_to_forget ON events (finished_at)
 
 /// Per-key ordering: an ordered event's key, its `on_dead` ('block' or 'skip'), and its place in
 /// its key's line (`seq`, from one sequence for all lines; given at insert and again when an
-/// event that had left its line is requeued). The index holds exactly the rows still in a line
+/// event that had left its line is requeued). A queued ordered row may have no
+/// `next_attempt_at`: it waits behind its key's head, out of the queue (see `ordered.rs`). The index holds exactly the rows still in a line
 /// (see `ordered.rs`), so finding the events ahead of one is a short range scan, and unordered
 /// rows never enter it; a second one finds a key's processing event.
 const V3_ORDERING: &str = r#"
@@ -85,7 +86,11 @@ ALTER TABLE events
     ADD COLUMN on_dead text CHECK (on_dead IN ('block', 'skip')),
     ADD COLUMN seq bigint,
     ADD CONSTRAINT events_ordering_check
-        CHECK ((ordering_key IS NULL) = (on_dead IS NULL) AND (ordering_key IS NULL) = (seq IS NULL));
+        CHECK ((ordering_key IS NULL) = (on_dead IS NULL) AND (ordering_key IS NULL) = (seq IS NULL)),
+    -- A queued ordered row waiting behind its key's head has no next attempt (it is parked).
+    DROP CONSTRAINT events_check,
+    ADD CONSTRAINT events_queued_check
+        CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL OR ordering_key IS NOT NULL);
 CREATE INDEX events_in_line ON events (source, ordering_key, seq)
     WHERE ordering_key IS NOT NULL
       AND (state IN ('queued', 'processing')

@@ -49,6 +49,8 @@ async fn a_version_1_database_is_upgraded_in_place() {
          DROP INDEX events_in_line; \
          ALTER TABLE events DROP COLUMN ordering_key, DROP COLUMN on_dead, DROP COLUMN seq; \
          DROP SEQUENCE events_seq; \
+         ALTER TABLE events ADD CONSTRAINT events_check \
+             CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL); \
          DELETE FROM schema_migrations WHERE version IN (2, 3); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
