@@ -3,7 +3,7 @@
 //!
 //! Pure code, no I/O. The HTTP side reads the key at ingest ([`KeySpec::key_of`]); the store
 //! keeps the events of one key in arrival order and lets only the first unfinished one be due
-//! (see `store::redb::ordered`).
+//! (see `store::redb::ordered` and `store::postgres::ordered`).
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};

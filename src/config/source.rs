@@ -38,7 +38,7 @@ pub struct SourceConfig {
     /// Most events of this source processed at once (default: the worker's overall cap).
     pub concurrency: Option<usize>,
     /// Runs events with the same key one at a time, in arrival order: a JSON pointer into the
-    /// body (`/data/object/id`) or `header:<Name>`. redb only.
+    /// body (`/data/object/id`) or `header:<Name>`. redb and PostgreSQL.
     pub ordering_key: Option<String>,
     /// With `ordering_key`: `block` (default) holds a dead event's key until it is requeued;
     /// `skip` lets the next event of the key go ahead.

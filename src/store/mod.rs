@@ -73,7 +73,7 @@ pub struct NewEvent {
     /// The raw body.
     pub body: Bytes,
     /// Its ordering key and its source's `on_dead`, when the source orders its events and the
-    /// request carried a key (redb only; see [`crate::ordering`]).
+    /// request carried a key (redb and PostgreSQL; see [`crate::ordering`]).
     pub ordering: Option<EventOrdering>,
 }
 
