@@ -1,7 +1,7 @@
 //! Discarding a dead event: the operator's "never process this", for every backend.
 
-use super::record::{EventRecord, State};
 use super::{Engine, Store, StoreError};
+use super::{EventRecord, State};
 
 /// What [`Store::discard`] did.
 // Built once per request and consumed at once: boxing the record would buy nothing.

@@ -2,8 +2,8 @@
 //! whether a record matches (the embedded walks and the in-memory id lookup use it; PostgreSQL
 //! says the same in SQL).
 
-use super::record::{EventRecord, State};
 use super::stream::split_stream;
+use super::{EventRecord, State};
 
 /// Which events a listing or bulk requeue covers; `None` fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod data_dir;
 mod discard;
 mod filter;
 mod health;
+mod history;
 mod keys;
 mod lines;
 pub mod migrate;
@@ -23,6 +24,7 @@ mod query;
 mod record;
 pub mod redb;
 pub mod sled;
+mod state;
 mod stats;
 mod stream;
 mod walk;
@@ -41,13 +43,12 @@ use bytes::Bytes;
 pub use discard::DiscardOutcome;
 pub use filter::{EventFilter, TypeMatch};
 pub use health::WorkerRunning;
+pub use history::{Attempt, Outcome, Requeue, MAX_KEPT_ATTEMPTS, MAX_KEPT_REQUEUES};
 pub use keys::event_key;
 pub use lines::{Line, Lines};
 pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
-pub use record::{
-    Attempt, EventRecord, Outcome, Requeue, Retention, State, UnknownState, MAX_KEPT_ATTEMPTS,
-    MAX_KEPT_REQUEUES,
-};
+pub use record::{EventRecord, Retention};
+pub use state::{State, UnknownState};
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 pub use stream::{split_stream, stream_name, RouteDelivery, ROUTE_SEPARATOR};
 

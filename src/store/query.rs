@@ -7,8 +7,8 @@ use base64::Engine as _;
 
 use super::filter::EventFilter;
 use super::keys::{event_key, split_timed_key, timed_key};
-use super::record::{EventRecord, State};
 use super::{Engine, Store, StoreError};
+use super::{EventRecord, State};
 
 /// Most index entries one listing or bulk-requeue call examines.
 pub const SCAN_BUDGET: usize = 10_000;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::filter::EventFilter;
 use super::query::Cursor;
-use super::record::{EventRecord, State};
+use super::{EventRecord, State};
 use super::{Store, StoreError};
 
 /// Pages (of [`PAGE`] events) one count or summary reads at most.
