@@ -121,13 +121,15 @@ pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
 pub async fn payload(ctx: &Ctx, source: &str, id: &str) -> Reply {
     // A routed event's body is kept with each route that took it: any of them will do.
-    let routed = routed::records_of(ctx, source, id).await?;
-    let stream = (routed.iter().flatten())
-        .find(|r| !r.body_purged)
-        .or(routed.as_ref().and_then(|r| r.first()))
-        .map_or(source, |r| r.source.as_str());
-    let record = ctx.store.get(stream, id).await?.ok_or_else(no_event)?;
-    let body = match ctx.store.body(stream, id).await? {
+    let record = match routed::records_of(ctx, source, id).await? {
+        Some(records) => {
+            let kept = records.iter().position(|r| !r.body_purged).unwrap_or(0);
+            records.into_iter().nth(kept)
+        }
+        None => ctx.store.get(source, id).await?,
+    };
+    let record = record.ok_or_else(no_event)?;
+    let body = match ctx.store.body(&record.source, id).await? {
         Some(body) if !record.body_purged => body,
         _ => return Err(no_body(record.body_purged)),
     };

@@ -12,7 +12,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::routing;
-use crate::store::{Accepted, NewEvent, StoreError};
+use crate::store::{Accepted, NewEvent};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -42,42 +42,36 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         .map_err(|e| no_id(&e, &body))?;
     tracing::Span::current().record("event_id", id.as_str());
     let event_type = source.verifier.event_type(&parts.headers, &body);
-    let mut event = NewEvent {
+    // A routed source stores one record per route, each with its own ordering; otherwise the
+    // source's one route orders the event.
+    let routes = (source.routed)
+        .then(|| routing::deliveries(source, event_type.as_deref(), &parts.headers, &body));
+    let ordering = match routes {
+        Some(_) => None,
+        None => {
+            (source.routes.first()).and_then(|r| routing::ordering_of(r, &parts.headers, &body))
+        }
+    };
+    let event = NewEvent {
         source: source.name.clone(),
         id: id.clone(),
         received_at: now_ms,
-        headers: kept_headers(&parts.headers, &source.keep_headers),
-        ordering: None,
         event_type,
-        body: Bytes::new(),
+        headers: kept_headers(&parts.headers, &source.keep_headers),
+        body,
+        ordering,
     };
-    let stored = if source.routed {
-        let event_type = event.event_type.as_deref();
-        let routes = routing::deliveries(source, event_type, &parts.headers, &body);
-        event.body = body;
-        ctx.store.accept_routed(event, routes).await
-    } else {
-        let route = source.routes.first();
-        event.ordering = route.and_then(|r| routing::ordering_of(r, &parts.headers, &body));
-        event.body = body;
-        ctx.store.accept(event).await
+    let stored = match routes {
+        Some(routes) => ctx.store.accept_routed(event, routes).await,
+        None => ctx.store.accept(event).await,
     };
-    let unavailable = |e: StoreError| {
+    let outcome = stored.map_err(|e| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(
             Reason::StorageUnavailable,
             "the event could not be stored durably; retry later",
         )
-    };
-    let mut outcome = stored.map_err(unavailable)?;
-    if let (Accepted::Duplicate(_), true) = (outcome, source.routed) {
-        // The store names the state of the first route it found; answer for the whole event.
-        let records = super::routed::records_of(ctx, &source.name, &id).await;
-        let records = records.map_err(unavailable)?.unwrap_or_default();
-        if !records.is_empty() {
-            outcome = Accepted::Duplicate(super::routed::overall_state(&records));
-        }
-    }
+    })?;
     Ok(accepted(ctx, source, &id, outcome))
 }
 

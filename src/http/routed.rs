@@ -32,20 +32,9 @@ pub async fn records_of(
     Ok(Some(found))
 }
 
-/// Where the event stands over all its routes: `processing` or `queued` while any route is,
-/// then `dead` if any route is, then `succeeded` if any route delivered it, else `skipped`.
-pub fn overall_state(records: &[EventRecord]) -> State {
-    let order = [
-        State::Processing,
-        State::Queued,
-        State::Dead,
-        State::Succeeded,
-    ];
-    let has = |state: State| records.iter().any(|r| r.state == state);
-    order
-        .into_iter()
-        .find(|s| has(*s))
-        .unwrap_or(State::Skipped)
+/// Where the event stands over all its routes ([`State::overall`]).
+fn overall_state(records: &[EventRecord]) -> State {
+    State::overall(records.iter().map(|r| r.state)).unwrap_or(State::Skipped)
 }
 
 /// The status of a routed event from its `records` (at least one): the event's own fields,

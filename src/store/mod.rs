@@ -201,7 +201,8 @@ impl Store {
 
     /// Stores `ev` as one record per route in `routes` (each under its stream, a skipped one
     /// final at once and without a body), all or none, unless its id is known under any of
-    /// them or under `ev.source` itself; returns once the outcome is durable.
+    /// them or under `ev.source` itself (a duplicate reports [`State::overall`] of the records
+    /// found); returns once the outcome is durable.
     pub async fn accept_routed(
         &self,
         ev: NewEvent,

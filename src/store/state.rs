@@ -45,6 +45,23 @@ impl State {
     }
 }
 
+impl State {
+    /// Where an event stored once per route stands over `states`: `processing` or `queued`
+    /// while any route is, then `dead` if any route is, then `succeeded` if any route delivered
+    /// it, else `skipped`. `None` for no states.
+    pub fn overall(states: impl IntoIterator<Item = State>) -> Option<State> {
+        const FIRST: [State; 5] = [
+            State::Processing,
+            State::Queued,
+            State::Dead,
+            State::Succeeded,
+            State::Skipped,
+        ];
+        let states: Vec<State> = states.into_iter().collect();
+        FIRST.into_iter().find(|s| states.contains(s))
+    }
+}
+
 impl std::fmt::Display for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

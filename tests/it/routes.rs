@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::Value;
 
-use crate::support::flow::{self, FAST, FORWARD_SECRET, INGEST_SECRET, LIMIT};
+use crate::support::flow::{self, FORWARD_SECRET, LIMIT};
 use crate::support::target::{eventually, Answer, Target};
 use crate::support::{config_in, get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
 use hookbox::config::StorageBackend;
@@ -13,36 +13,11 @@ use hookbox::config::StorageBackend;
 /// Source `app` with routes `billing` (invoice events in live mode, to `billing`), `audit`
 /// (everything, to `audit`) and `refunds` (`charge.refunded`, logged).
 fn routed_config(billing: &Target, audit: &Target) -> String {
-    format!(
-        r#"
-[admin]
-token = "{TEST_ADMIN_TOKEN}"
-public_status = true
-
-[worker]
-{FAST}
-
-[sources.app]
-scheme = "standard"
-secrets = ["{INGEST_SECRET}"]
-
-[[sources.app.routes]]
-name = "billing"
-types = ["invoice.*"]
-match = {{ "/livemode" = true }}
-handler = {{ type = "forward", url = "{billing}", secret = "{FORWARD_SECRET}" }}
-
-[[sources.app.routes]]
-name = "audit"
-handler = {{ type = "forward", url = "{audit}", secret = "{FORWARD_SECRET}" }}
-
-[[sources.app.routes]]
-name = "refunds"
-types = ["charge.refunded"]
-"#,
-        billing = billing.url(),
-        audit = audit.url(),
-    )
+    let audit = format!(
+        "handler = {{ type = \"forward\", url = \"{}\", secret = \"{FORWARD_SECRET}\" }}",
+        audit.url()
+    );
+    flow::routed_config_with(billing, "match = { \"/livemode\" = true }", &audit)
 }
 
 async fn post(server: &TestServer, id: &str, body: &str) -> Reply {

@@ -8,7 +8,7 @@ use super::ordered::{self, line_taken};
 use super::rows::{self, ms};
 use super::{PgError, PgStore};
 use crate::store::stream::{dedupe_streams, route_records};
-use crate::store::{Accepted, NewEvent, RouteDelivery};
+use crate::store::{Accepted, NewEvent, RouteDelivery, State};
 
 /// One event's row: queued, due at arrival unless it joins a line that holds a row already.
 const INSERT: &str = concat!(
@@ -98,10 +98,7 @@ impl PgStore {
         let mut client = self.pool.get().await?;
         let insert = client.prepare_cached(INSERT_ROUTE).await?;
         let lookup = client
-            .prepare_cached(
-                "SELECT state FROM events WHERE source = ANY($1) AND id = $2 \
-                 ORDER BY source LIMIT 1",
-            )
+            .prepare_cached("SELECT state FROM events WHERE source = ANY($1) AND id = $2")
             .await?;
         let streams: Vec<String> = dedupe_streams(&ev, &routes)
             .into_iter()
@@ -113,8 +110,11 @@ impl PgStore {
         let headers = Json(&ev.headers);
         // As in `accept`: the id may be forgotten between a conflict and the look-up.
         for _ in 0..3 {
-            if let Some(row) = client.query_opt(&lookup, &[&streams, &ev.id]).await? {
-                return Ok(Accepted::Duplicate(rows::state(row.try_get(0)?)?));
+            let known = client.query(&lookup, &[&streams, &ev.id]).await?;
+            let states = known.iter().map(|row| rows::state(row.try_get(0)?));
+            let states = states.collect::<Result<Vec<_>, PgError>>()?;
+            if let Some(state) = State::overall(states) {
+                return Ok(Accepted::Duplicate(state));
             }
             let tx = client.transaction().await?;
             let lines = records

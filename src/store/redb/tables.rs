@@ -83,11 +83,17 @@ impl<'txn> Tables<'txn> {
         ev: &NewEvent,
         routes: &[RouteDelivery],
     ) -> Result<Result<Accepted, StoreError>, redb::Error> {
+        let mut known = Vec::new();
         for stream in dedupe_streams(ev, routes) {
             if let Some(existing) = self.events.get(event_key(stream, &ev.id).as_slice())? {
-                let state = EventRecord::decode(existing.value()).map(|r| r.state);
-                return Ok(state.map(Accepted::Duplicate));
+                match EventRecord::decode(existing.value()) {
+                    Ok(record) => known.push(record.state),
+                    Err(e) => return Ok(Err(e)),
+                }
             }
+        }
+        if let Some(state) = State::overall(known) {
+            return Ok(Ok(Accepted::Duplicate(state)));
         }
         for (one, skipped) in route_records(ev, routes) {
             let key = event_key(&one.source, &one.id);

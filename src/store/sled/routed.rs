@@ -5,7 +5,7 @@ use sled::Transactional;
 use super::trees::{decode, Trees, NONE};
 use crate::store::keys::{event_key, timed_key};
 use crate::store::stream::{dedupe_streams, route_records};
-use crate::store::{Accepted, EventRecord, NewEvent, RouteDelivery, StoreError};
+use crate::store::{Accepted, EventRecord, NewEvent, RouteDelivery, State, StoreError};
 
 impl Trees {
     /// Stores `ev` once per route in `routes` unless its id is known under any of their
@@ -36,10 +36,17 @@ impl Trees {
             &self.received,
         );
         let result = trees.transaction(|(events, bodies, due, expiry, received)| {
+            let mut known = Vec::new();
             for key in &dedupe {
                 if let Some(existing) = events.get(key)? {
-                    return Ok(decode(&existing).map(|r| Accepted::Duplicate(r.state)));
+                    match decode(&existing) {
+                        Ok(record) => known.push(record.state),
+                        Err(e) => return Ok(Err(e)),
+                    }
                 }
+            }
+            if let Some(state) = State::overall(known) {
+                return Ok(Ok(Accepted::Duplicate(state)));
             }
             for (key, encoded, record) in &records {
                 let timed = timed_key(record.received_at, key);

@@ -143,6 +143,12 @@ pub fn forward_verifier() -> Verifier {
 /// route `billing` forwards `invoice.*` events to `billing`, `audit` logs every event, and
 /// `refunds` logs `charge.refunded` ones, so it skips an invoice.
 pub fn routed_config(billing: &Target) -> String {
+    routed_config_with(billing, "", "")
+}
+
+/// [`routed_config`] with `billing_filter` added to the `billing` route (e.g. a `match` line)
+/// and `audit_handler` as the `audit` route's `handler = …` line (empty: it logs).
+pub fn routed_config_with(billing: &Target, billing_filter: &str, audit_handler: &str) -> String {
     format!(
         r#"{base}
 [sources.app]
@@ -152,10 +158,12 @@ secrets = ["{INGEST_SECRET}"]
 [[sources.app.routes]]
 name = "billing"
 types = ["invoice.*"]
+{billing_filter}
 handler = {{ type = "forward", url = "{url}", secret = "{FORWARD_SECRET}" }}
 
 [[sources.app.routes]]
 name = "audit"
+{audit_handler}
 
 [[sources.app.routes]]
 name = "refunds"
