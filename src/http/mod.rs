@@ -3,6 +3,7 @@
 //!
 //! It talks to the rest of hookbox only through [`Store`].
 
+mod acted;
 mod admin;
 mod auth;
 mod body;
@@ -28,6 +29,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+pub use acted::Acted;
 pub use budget::BodyBudget;
 pub use problem::Reason;
 pub use server::serve;
