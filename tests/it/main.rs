@@ -18,6 +18,7 @@ mod ingest;
 mod lifecycle;
 mod metrics;
 mod multi_instance;
+mod operator;
 mod ordering;
 mod postgres_tls;
 mod processing;
