@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_loose_scan_finds_each_stream_once() {
-        let mut keys = vec![
+        let mut keys = [
             event_key("a", "1"),
             event_key("a", "2"),
             event_key("a:x", "1"),
