@@ -106,23 +106,21 @@ pub async fn requeue(ctx: &Ctx, source: &str, id: &str, query: Option<&str>) -> 
     if ask.dry_run {
         return Ok(dry_run("requeue", &targets));
     }
-    let mut taken = Vec::with_capacity(targets.len());
+    let (mut taken, mut now) = (Vec::with_capacity(targets.len()), None);
     for record in targets {
-        match ctx
-            .store
-            .requeue(&record.source, &record.id, now_ms())
-            .await?
-        {
-            RequeueOutcome::Requeued(_) => taken.push(record),
-            // Moved on since it was read (a worker or another operator): not taken.
-            _ => continue,
+        let outcome = (ctx.store.requeue(&record.source, &record.id, now_ms())).await?;
+        // One that moved on since it was read (a worker, another operator) is not taken.
+        if let RequeueOutcome::Requeued(requeued) = outcome {
+            taken.push(record);
+            now = Some(requeued);
         }
     }
-    if taken.is_empty() {
+    let Some(now) = now else {
         return Err(nothing_to_requeue(&records, routed));
-    }
+    };
     tracing::info!(deliveries = taken.len(), "event requeued by an operator");
-    answer(ctx, (source, id, routed), "requeue", &taken).await
+    let event = Event { source, id, routed };
+    answer(ctx, event, now, "requeue", &taken).await
 }
 
 /// Whether a requeue takes `record`: dead, or succeeded when `succeeded` may be delivered
@@ -185,20 +183,23 @@ pub async fn discard(ctx: &Ctx, source: &str, id: &str, query: Option<&str>) -> 
     if ask.dry_run {
         return Ok(dry_run("discard", &targets));
     }
-    let mut taken = Vec::with_capacity(targets.len());
+    let (mut taken, mut now) = (Vec::with_capacity(targets.len()), None);
     for record in targets {
-        if let DiscardOutcome::Discarded(_) = ctx.store.discard(&record.source, &record.id).await? {
+        let outcome = ctx.store.discard(&record.source, &record.id).await?;
+        if let DiscardOutcome::Discarded(discarded) = outcome {
             taken.push(record);
+            now = Some(discarded);
         }
     }
-    if taken.is_empty() {
+    let Some(now) = now else {
         return Err(nothing_to_discard(&records, routed));
-    }
+    };
     tracing::info!(
         deliveries = taken.len(),
         "dead event discarded by an operator"
     );
-    answer(ctx, (source, id, routed), "discard", &taken).await
+    let event = Event { source, id, routed };
+    answer(ctx, event, now, "discard", &taken).await
 }
 
 /// Why nothing of `records` can be discarded (a 409).
@@ -228,22 +229,31 @@ fn dry_run(action: &'static str, targets: &[&EventRecord]) -> Response<Full<byte
     res
 }
 
-/// The event's status after `action` took `taken`, with `targets` naming them.
+/// The event an action was asked for.
+#[derive(Clone, Copy)]
+struct Event<'a> {
+    source: &'a str,
+    id: &'a str,
+    /// Whether it is a routed event's routes (else one delivery).
+    routed: bool,
+}
+
+/// The event's status after `action` took `taken` — one delivery's as the store left it
+/// (`now`), a routed event's read again — with `targets` naming what was taken.
 async fn answer(
     ctx: &Ctx,
-    (source, id, routed): (&str, &str, bool),
+    event: Event<'_>,
+    now: EventRecord,
     action: &'static str,
     taken: &[&EventRecord],
 ) -> Reply {
-    let records = match routed {
-        true => routed::records_of(ctx, source, id)
-            .await?
-            .unwrap_or_default(),
-        false => ctx.store.get(source, id).await?.into_iter().collect(),
+    let records = match event.routed {
+        true => (routed::records_of(ctx, event.source, event.id).await?).unwrap_or_default(),
+        false => vec![now],
     };
     let first = records.first().ok_or_else(no_event)?;
-    let mut body = match routed {
-        true => routed::routed_body(ctx, source, &records).await?,
+    let mut body = match event.routed {
+        true => routed::routed_body(ctx, event.source, &records).await?,
         false => status_body(ctx, first).await?,
     };
     body.insert(

@@ -19,8 +19,11 @@ fn config(billing: &Target, audit: &Target) -> String {
         "handler = {{ type = \"forward\", url = \"{}\", secret = \"{FORWARD_SECRET}\" }}",
         audit.url()
     );
-    flow::routed_config_with(billing, "", &audit)
-        .replacen("jitter = 0.0\n", "jitter = 0.0\ncircuit_failures = 1000000\n", 1)
+    flow::routed_config_with(billing, "", &audit).replacen(
+        "jitter = 0.0\n",
+        "jitter = 0.0\ncircuit_failures = 1000000\n",
+        1,
+    )
 }
 
 async fn post(server: &TestServer, id: &str) -> Reply {
