@@ -11,6 +11,7 @@ mod budget;
 mod console;
 mod etag;
 mod health;
+mod hold;
 mod ingest;
 mod metrics;
 mod openapi;
