@@ -98,6 +98,10 @@ async fn an_event_behind_an_open_circuit_names_the_destination_and_the_next_prob
 
     let shown = events(&server, TEST_ADMIN_TOKEN, &["show", "app:billing", "e2"]).await;
     assert!(shown.contains(&format!("held:         {text}")), "{shown}");
+    assert!(
+        !shown.contains("next attempt:"),
+        "the hold says it instead: {shown}"
+    );
     let routed = events(&server, TEST_ADMIN_TOKEN, &["show", "app", "e2"]).await;
     assert!(routed.contains(&format!("held: {text}")), "{routed}");
     let listed = events(&server, TEST_ADMIN_TOKEN, &["destinations"]).await;

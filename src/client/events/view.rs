@@ -72,7 +72,15 @@ pub fn print_event(e: &Value) {
         ("head", held_behind(&e["hold"])),
         ("received", time(&e["receivedAt"])),
         ("attempts", text(&e["attemptCount"])),
-        ("next attempt", time(&e["nextAttemptAt"])),
+        // A held event's own next-attempt time (past, for an open circuit) is not when it
+        // goes: the `held` line says what it waits for instead.
+        (
+            "next attempt",
+            match e["hold"].is_null() {
+                true => time(&e["nextAttemptAt"]),
+                false => String::new(),
+            },
+        ),
         ("lease until", time(&e["leaseUntil"])),
         ("finished", time(&e["finishedAt"])),
         ("last error", text(&e["lastError"])),
