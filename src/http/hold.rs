@@ -156,6 +156,12 @@ mod tests {
             circuit_hold(&queued("app", "e", Some(5)), "d", &closed, 10),
             None
         );
+        let probing = snapshot("half-open", Some(probe));
+        let held = circuit_hold(&queued("app", "e", Some(5)), "d", &probing, probe + 1);
+        assert_eq!(
+            held.unwrap()["text"],
+            "waiting: circuit half-open for d, a probe is running since 2026-12-08 01:02:03 UTC"
+        );
         let past = circuit_hold(&queued("app", "e", Some(5)), "d", &open, probe + 1);
         assert_eq!(
             past.unwrap()["text"],
