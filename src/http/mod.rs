@@ -12,6 +12,7 @@ mod budget;
 mod console;
 mod etag;
 mod health;
+mod hold;
 mod ingest;
 mod metrics;
 mod openapi;

@@ -12,6 +12,7 @@ mod console;
 mod crash;
 mod crash_cycles;
 mod destinations;
+mod holds;
 mod hostile;
 mod hostile_framing;
 mod ingest;

@@ -1,8 +1,10 @@
-//! `hookbox events list|show|requeue|discard|counts|summary`: drive the admin API of a running hookbox. The token
+//! `hookbox events list|show|requeue|discard|counts|summary|ordering|destinations`: drive the admin API of a running hookbox. The token
 //! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
 
 mod api;
 mod confirm;
+mod destinations;
+mod ordering;
 mod overview;
 mod requeue;
 mod view;
@@ -65,6 +67,10 @@ enum EventsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Ordering keys that hold events back: the head, its state, how many wait behind it.
+    Ordering(ordering::OrderingArgs),
+    /// Forward destinations: circuit state, failures in a row, next probe, load, last error.
+    Destinations(destinations::DestinationsArgs),
 }
 
 /// Filters shared by `list` and `requeue --dead`. Times: unix ms, RFC 3339 UTC, or a duration
@@ -169,6 +175,8 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
         EventsCommand::Discard(args) => requeue::discard(&api, args).await,
         EventsCommand::Counts(args) => overview::counts(&api, args).await,
         EventsCommand::Summary { json } => overview::summary(&api, json).await,
+        EventsCommand::Ordering(args) => ordering::ordering(&api, args).await,
+        EventsCommand::Destinations(args) => destinations::destinations(&api, args).await,
     }
 }
 
