@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};
 use super::scheme::build_scheme;
 use super::source::SourceConfig;
@@ -192,13 +193,6 @@ fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
     Ok(())
 }
 
-/// A problem with one key of a source: (key below `sources.<name>`, reason).
-pub(super) type KeyError = (String, String);
-
-pub(super) fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
-    Err((key.to_owned(), reason.into()))
-}
-
 fn build_source(
     name: &str,
     cfg: &SourceConfig,
@@ -286,14 +280,4 @@ fn build_source(
         routes,
         uses_development_secret,
     })
-}
-
-/// Whether `name` may name a source or a route: a-z, 0-9, `_` and `-`, at most 64 bytes (never
-/// `:`, which separates the two in store streams).
-pub(super) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }

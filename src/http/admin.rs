@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::problem::{no_event, Problem, Reason, Reply};
 use super::query::{Params, MAX_LIMIT};
-use super::status::{routed_response, status_body, summary, with_retry_after};
+use super::routed::routed_response;
+use super::status::{status_body, summary, with_retry_after};
 use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
 use crate::store::{split_stream, Cursor, EventFilter, EventRecord, Page, State, StoreError};

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 
 use super::problem::{no_event, Problem, Reason, Reply};
 use super::query::Params;
-use super::status::{routed_response, status_body};
+use super::routed::routed_response;
+use super::status::status_body;
 use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
 use crate::store::{split_stream, DiscardOutcome, EventRecord, RequeueOutcome, State};

@@ -1,14 +1,47 @@
-//! An event of a source with routes is stored once per route (see `store::stream`). Its status
-//! resource, `/events/<source>/<id>`, shows the routes together: the overall state and each
+//! `GET /events/<source>/<id>`, the status resource (behind the admin token unless
+//! `admin.public_status` is set). An event of a source with routes is stored once per route
+//! (see `store::stream`); its status resource shows the routes together: the overall state and each
 //! route's own status, whose `location` (`/events/<source>:<route>/<id>`) is where that route's
 //! delivery alone is read, requeued or discarded (see `operate` for the event's own actions).
 //! Deliveries of a route removed from the config stay part of the event.
 
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
-use super::status::status_body;
-use super::{event_location, Ctx};
+use super::auth::{authorize, Access};
+use super::problem::{no_event, Reply};
+use super::status::{status_body, status_response, with_retry_after};
+use super::{event_location, json_response, Ctx};
 use crate::store::{EventRecord, State, StoreError};
+
+/// The status resource of one event (the `Location` of its 202).
+pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
+    authorize(&ctx.config.admin, headers, Access::Status)?;
+    if let Some(records) = records_of(ctx, source, id).await? {
+        if records.is_empty() {
+            return Err(no_event());
+        }
+        let body = routed_body(ctx, source, &records).await?;
+        return Ok(routed_response(ctx, &records, body));
+    }
+    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
+    status_response(ctx, &record).await
+}
+
+/// A routed event's status `body`, with `Retry-After` while a route is not final.
+pub fn routed_response(
+    ctx: &Ctx,
+    records: &[EventRecord],
+    body: Map<String, Value>,
+) -> Response<Full<Bytes>> {
+    let res = json_response(StatusCode::OK, &Value::Object(body));
+    match unfinished(records) {
+        Some(record) => with_retry_after(ctx, record, res),
+        None => res,
+    }
+}
 
 /// The records of event `id` of `source`, one per route, when `source` has routes or had
 /// routes that are no longer configured (`None` otherwise: the event is its one record). An

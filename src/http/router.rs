@@ -14,7 +14,7 @@ use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
     admin, batch, console, etag, health, ingest::ingest, metrics, openapi, operate, overview,
-    status::event_status, Ctx,
+    routed::event_status, Ctx,
 };
 
 /// Serves one request.

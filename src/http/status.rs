@@ -1,44 +1,16 @@
-//! `GET /events/<source>/<id>`: where an event stands, behind the admin token unless
-//! `admin.public_status` is set.
+//! One delivery's status: the fields of the status resource, what holds it, its histories and
+//! `Retry-After` (see `routed` for the resource itself and an event's routes together).
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
-use super::auth::{authorize, Access};
-use super::problem::{no_event, Reply};
-use super::{hold, json_response, routed, Ctx};
+use super::problem::Reply;
+use super::{hold, json_response, Ctx};
 use crate::clock::now_ms;
 use crate::history;
 use crate::store::{split_stream, EventRecord, StoreError};
-
-/// The status resource of one event (the `Location` of its 202).
-pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
-    authorize(&ctx.config.admin, headers, Access::Status)?;
-    if let Some(records) = routed::records_of(ctx, source, id).await? {
-        if records.is_empty() {
-            return Err(no_event());
-        }
-        let body = routed::routed_body(ctx, source, &records).await?;
-        return Ok(routed_response(ctx, &records, body));
-    }
-    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
-    status_response(ctx, &record).await
-}
-
-/// A routed event's status `body`, with `Retry-After` while a route is not final.
-pub fn routed_response(
-    ctx: &Ctx,
-    records: &[EventRecord],
-    body: Map<String, Value>,
-) -> Response<Full<Bytes>> {
-    let res = json_response(StatusCode::OK, &Value::Object(body));
-    match routed::unfinished(records) {
-        Some(record) => with_retry_after(ctx, record, res),
-        None => res,
-    }
-}
 
 /// The full status of `record`, with `Retry-After` while it is not final.
 pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {

@@ -15,6 +15,7 @@ mod destinations;
 mod holds;
 mod hostile;
 mod hostile_framing;
+mod imports;
 mod ingest;
 mod lifecycle;
 mod metrics;
