@@ -12,6 +12,7 @@ mod http;
 mod list;
 mod routes;
 mod steps;
+mod truth;
 
 use fantoccini::Locator;
 use serde_json::json;
@@ -175,7 +176,7 @@ async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
         .await;
     assert_eq!(
         label,
-        json!("stripe, last hour: 3 accepted, 3 succeeded, 0 dead")
+        json!("stripe, last hour: 3 accepted, 3 succeeded, 0 dead, 0 skipped")
     );
     if let Some(dir) = screenshots() {
         b.screenshot(&dir.join("console-overview.png")).await;
