@@ -9,6 +9,7 @@
 
 mod browser;
 mod http;
+mod layout;
 mod list;
 mod routes;
 mod steps;

@@ -45,7 +45,8 @@
       const n = selected.size;
       requeue.textContent = `Requeue selected (${n})`;
       discard.textContent = `Discard selected (${n})`;
-      requeue.disabled = discard.disabled = n === 0;
+      // Shown once something is picked, so the toolbar stays short on a phone.
+      requeue.hidden = discard.hidden = n === 0;
       all.checked = shown.size > 0 && n === shown.size;
       all.indeterminate = n > 0 && n < shown.size;
       byFilter.hidden = dead === 0 || byId;

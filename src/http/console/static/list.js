@@ -57,6 +57,9 @@
     return form;
   }
 
+  // `invoice.payment_succeeded` with a line break allowed after each dot.
+  const breakable = (text) => text.split('.').flatMap((part, i) => (i === 0 ? [part] : ['.', el('wbr', {}), part]));
+
   // One row; `view` holds the selection and the expanded errors, which outlive a re-render.
   function row(item, view) {
     const k = key(item);
@@ -73,7 +76,7 @@
       el('td', { class: 'state' }, HB.stateBadge(item), HB.holdNote(item)),
       el('td', { class: 'stream', text: HB.streamLabel(item.source, item.route) }),
       el('td', { class: 'id' }, el('a', { href, class: 'event-link', text: item.eventId })),
-      el('td', { class: 'type', text: item.eventType || '—' }),
+      el('td', { class: 'type' }, breakable(item.eventType || '—')),
       el('td', { class: 'num attempts', 'data-label': 'attempts', text: item.attemptCount }),
       el('td', { class: 'error-cell' }, error));
   }
