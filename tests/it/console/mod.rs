@@ -7,7 +7,9 @@
 //!
 //! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
 
+mod batch;
 mod browser;
+mod holds;
 mod http;
 mod layout;
 mod list;

@@ -6,6 +6,13 @@
   const HB = (window.HB = window.HB || {});
   const el = (...a) => HB.el(...a);
 
+  // When the next probe may go, and how soon: a time only while the circuit is not closed.
+  function nextProbe(state, at) {
+    if (state === 'closed' || at === null || at === undefined) return ['—'];
+    const wait = at - Date.now();
+    return [HB.time(at), el('div', { class: 'muted small', text: wait > 0 ? `in ${HB.duration(wait)}` : 'due now' })];
+  }
+
   function row(d) {
     const probe = d.nextProbeAt !== undefined ? d.nextProbeAt : d.openUntil;
     const busy = d.limit > 0 && d.inFlight >= d.limit;
@@ -13,7 +20,7 @@
       el('th', { scope: 'row', class: 'mono' }, d.destination),
       el('td', { class: 'state' }, el('span', { class: `badge circuit-${d.state}`, text: d.state })),
       el('td', { class: 'num failures', text: d.consecutiveFailures }),
-      el('td', { class: 'when probe', text: d.state === 'closed' || probe === null || probe === undefined ? '—' : HB.time(probe) }),
+      el('td', { class: 'when probe' }, ...nextProbe(d.state, probe)),
       el('td', { class: `num load${busy ? ' warn' : ''}`, text: `${d.inFlight} / ${d.limit}` }),
       el('td', { class: 'error-cell' }, d.lastError ? HB.errorText(d.lastError) : null,
         d.lastFailureAt ? el('div', { class: 'muted small', text: HB.time(d.lastFailureAt) }) : null),
@@ -31,12 +38,9 @@
           .map((h) => el('th', { scope: 'col', text: h })))),
         tbody)),
       note);
-    let last = null;
+    // Drawn on every poll, even when nothing changed, so "in 20 s" counts down.
     return HB.every(5000, async () => {
       const res = await HB.get('/admin/destinations');
-      const text = JSON.stringify(res.body);
-      if (text === last) return;
-      last = text;
       const items = res.body.destinations || [];
       HB.clear(tbody).append(...items.map(row));
       note.textContent = items.length === 0 ? 'No forward destinations yet (they appear once the worker has delivered to them).'
