@@ -51,7 +51,11 @@ static ASSETS: &[Asset] = &[
     Asset::new("actions.js", JS, include_bytes!("static/actions.js")),
     Asset::new("detail.js", JS, include_bytes!("static/detail.js")),
     Asset::new("overview.js", JS, include_bytes!("static/overview.js")),
-    Asset::new("destinations.js", JS, include_bytes!("static/destinations.js")),
+    Asset::new(
+        "destinations.js",
+        JS,
+        include_bytes!("static/destinations.js"),
+    ),
     Asset::new("audit.js", JS, include_bytes!("static/audit.js")),
     Asset::new("main.js", JS, include_bytes!("static/main.js")),
 ];

@@ -63,7 +63,10 @@ async fn picked_rows_are_requeued_together_and_the_view_says_which() {
     )
     .await;
     let asked = b
-        .js("return document.getElementById('confirm').innerText;", vec![])
+        .js(
+            "return document.getElementById('confirm').innerText;",
+            vec![],
+        )
         .await;
     let asked = asked.as_str().unwrap_or_default().to_owned();
     assert!(asked.contains("Requeue 2 selected deliveries"), "{asked}");
@@ -79,17 +82,29 @@ async fn picked_rows_are_requeued_together_and_the_view_says_which() {
     )
     .await;
     let results = b
-        .js("return document.getElementById('action-results').innerText;", vec![])
+        .js(
+            "return document.getElementById('action-results').innerText;",
+            vec![],
+        )
         .await;
     for id in picked {
-        assert!(results.as_str().unwrap_or_default().contains(id), "{results}");
+        assert!(
+            results.as_str().unwrap_or_default().contains(id),
+            "{results}"
+        );
         settled(&server, "flaky", id, "succeeded").await;
     }
-    let other: Value = get(&server.url(&format!("/events/flaky/{left}"))).await.json();
-    assert_eq!((other["state"].as_str(), other["requeueCount"].as_u64()), (Some("dead"), Some(0)));
+    let other: Value = get(&server.url(&format!("/events/flaky/{left}")))
+        .await
+        .json();
+    assert_eq!(
+        (other["state"].as_str(), other["requeueCount"].as_u64()),
+        (Some("dead"), Some(0))
+    );
     rows_until(&b, "the rows to show it", |r| {
         r.iter().filter(|row| row.contains("succeeded")).count() == 2
-            && r.iter().any(|row| row.contains(left) && row.contains("dead"))
+            && r.iter()
+                .any(|row| row.contains(left) && row.contains("dead"))
     })
     .await;
     b.close().await;

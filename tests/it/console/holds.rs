@@ -53,7 +53,10 @@ async fn a_held_event_says_what_it_waits_for_and_links_the_head() {
         )
         .await;
     let text = shown[0].as_str().unwrap_or_default();
-    assert!(text.contains(head) && text.contains("dead") && text.contains("cus_Q1"), "{shown}");
+    assert!(
+        text.contains(head) && text.contains("dead") && text.contains("cus_Q1"),
+        "{shown}"
+    );
     assert_eq!(shown[1], json!(format!("#/event/app/{head}")));
     if let Some(dir) = screenshots() {
         b.screenshot(&dir.join("console-held.png")).await;
@@ -105,8 +108,14 @@ async fn the_destinations_view_shows_an_open_circuit() {
         .await;
     let name = row[0].as_str().unwrap_or_default();
     assert!(name.contains(&target.addr.to_string()), "{row}");
-    assert!(row[2].as_str().unwrap_or_default().ends_with(" UTC"), "{row}");
-    assert!(row[3].as_str().unwrap_or_default().starts_with("0 / "), "{row}");
+    assert!(
+        row[2].as_str().unwrap_or_default().ends_with(" UTC"),
+        "{row}"
+    );
+    assert!(
+        row[3].as_str().unwrap_or_default().starts_with("0 / "),
+        "{row}"
+    );
     if let Some(dir) = screenshots() {
         b.screenshot(&dir.join("console-destinations.png")).await;
     }

@@ -58,7 +58,11 @@ async fn check_layout(width: u32, height: u32, shot: &str) {
     sign_in(&b, TEST_ADMIN_TOKEN).await;
     rows_until(&b, "the three events", |r| r.len() == 3).await;
     let checks = b.js(CHECKS, vec![]).await;
-    assert_eq!(checks, json!([[true, true, true], [true, true, true], [true, true, true]]), "{width} px: {checks}");
+    assert_eq!(
+        checks,
+        json!([[true, true, true], [true, true, true], [true, true, true]]),
+        "{width} px: {checks}"
+    );
     let page = b
         .js(
             "return [document.documentElement.scrollWidth <= window.innerWidth + 1, \
@@ -66,7 +70,11 @@ async fn check_layout(width: u32, height: u32, shot: &str) {
             vec![],
         )
         .await;
-    assert_eq!(page, json!([true, true]), "{width} px: no sideways scrolling");
+    assert_eq!(
+        page,
+        json!([true, true]),
+        "{width} px: no sideways scrolling"
+    );
 
     // The full error on hover (title) and, clicked, expanded in place.
     let error = b.find("#events-body .error-text").await;

@@ -77,9 +77,6 @@ async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
         "return document.querySelector('.counts').innerText.includes('dead');",
     )
     .await;
-    if let Some(dir) = screenshots() {
-        b.screenshot(&dir.join("console-events.png")).await;
-    }
 
     // Filter by source and state through the form.
     let source = b.find("#f-source").await;

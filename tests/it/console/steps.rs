@@ -130,7 +130,8 @@ pub async fn dead_flaky(server: &TestServer, ids: &[&str]) {
 
 /// The state badges of the listed rows, in order.
 pub async fn row_states(b: &Browser) -> Vec<String> {
-    let script = "return [...document.querySelectorAll('#events-body tr .badge')].map(e => e.innerText);";
+    let script =
+        "return [...document.querySelectorAll('#events-body tr .badge')].map(e => e.innerText);";
     serde_json::from_value(b.js(script, vec![]).await).unwrap_or_default()
 }
 

@@ -37,11 +37,17 @@ async fn after_a_bulk_requeue_no_row_stays_dead_and_the_dead_filter_drops_them()
     for id in STRIPE_IDS {
         settled(&server, "flaky", id, "succeeded").await;
     }
-    rows_until(&b, "the dead filter to drop the requeued rows", |r| r.is_empty()).await;
+    rows_until(&b, "the dead filter to drop the requeued rows", |r| {
+        r.is_empty()
+    })
+    .await;
     assert_eq!(count_of(&b, "dead").await, 0);
     // The answer names what it requeued, and the view lists it.
     let acted = b
-        .js("return document.getElementById('action-results').innerText;", vec![])
+        .js(
+            "return document.getElementById('action-results').innerText;",
+            vec![],
+        )
         .await;
     let acted = acted.as_str().unwrap_or_default().to_owned();
 
@@ -51,7 +57,9 @@ async fn after_a_bulk_requeue_no_row_stays_dead_and_the_dead_filter_drops_them()
         .await
         .expect("open the source");
     rows_until(&b, "every row succeeded", |r| {
-        r.len() == 3 && r.iter().all(|row| row.contains("succeeded") && !row.contains("dead"))
+        r.len() == 3
+            && r.iter()
+                .all(|row| row.contains("succeeded") && !row.contains("dead"))
     })
     .await;
     for id in STRIPE_IDS {
@@ -120,9 +128,10 @@ async fn times_are_utc_by_default_and_local_with_its_offset_on_request() {
     let b = Browser::start_in(1280, 800, Some("Asia/Kolkata")).await;
     let server = TestServer::start(crate::support::BASE_CONFIG).await;
     stripe(&server, STRIPE_IDS[0], "invoice.paid").await;
-    let status: Value = crate::support::get(&server.url(&format!("/events/stripe/{}", STRIPE_IDS[0])))
-        .await
-        .json();
+    let status: Value =
+        crate::support::get(&server.url(&format!("/events/stripe/{}", STRIPE_IDS[0])))
+            .await
+            .json();
     let received = status["receivedAt"].as_u64().expect("receivedAt");
     let utc = b
         .js(
@@ -147,7 +156,9 @@ async fn times_are_utc_by_default_and_local_with_its_offset_on_request() {
     b.client.refresh().await.expect("reload");
     rows_until(&b, "the event again", |r| r.len() == 1).await;
     assert!(received_cell(&b).await.ends_with(" +05:30"));
-    let zone = b.js("return document.getElementById('zone').innerText;", vec![]).await;
+    let zone = b
+        .js("return document.getElementById('zone').innerText;", vec![])
+        .await;
     assert_eq!(zone, json!("Times: local (+05:30)"));
 
     // The filters' times are read in the chosen zone: 00:00 UTC is 05:30 here.
@@ -167,7 +178,10 @@ async fn times_are_utc_by_default_and_local_with_its_offset_on_request() {
         "const f = document.getElementById('f-since'); return !!f && f.value.endsWith('T00:00');",
     )
     .await;
-    rows_until(&b, "the event in UTC", |r| r.len() == 1 && r[0].contains(" UTC")).await;
+    rows_until(&b, "the event in UTC", |r| {
+        r.len() == 1 && r[0].contains(" UTC")
+    })
+    .await;
     assert!(with_zone(&received_cell(&b).await) && received_cell(&b).await.ends_with(" UTC"));
     b.close().await;
     server.stop().await;

@@ -30,9 +30,12 @@
         ? ' It succeeded: it will be delivered again, and its application receives this event a second time.'
         : ' It gets a fresh round of attempts.';
       const requeue = HB.canRequeue(r) ? el('button', {
-        type: 'button', class: 'secondary requeue-route', 'aria-label': `Requeue route ${name}`, text: 'Requeue',
+        type: 'button', class: 'secondary requeue-route',
+        'aria-label': r.state === 'succeeded' ? `Deliver route ${name} again` : `Requeue route ${name}`,
+        text: r.state === 'succeeded' ? 'Deliver again…' : 'Requeue',
         onclick: () => act({
-          method: 'POST', target: HB.adminPath(r.location, '/requeue'), label: 'Requeue', done: `Route ${name} requeued.`,
+          method: 'POST', target: HB.adminPath(r.location, '/requeue'),
+          label: r.state === 'succeeded' ? 'Deliver again' : 'Requeue', done: `Route ${name} requeued.`,
           prepare: async () => ({ question: `Requeue route ${name} of ${what} now? Only this route is taken.${again}` }),
         }),
       }) : null;
