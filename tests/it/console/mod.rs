@@ -7,6 +7,7 @@
 //!
 //! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
 
+mod audit;
 mod batch;
 mod browser;
 mod holds;

@@ -77,7 +77,7 @@
       el('td', { class: 'stream', text: HB.streamLabel(item.source, item.route) }),
       el('td', { class: 'id' }, el('a', { href, class: 'event-link', text: item.eventId })),
       el('td', { class: 'type' }, breakable(item.eventType || '—')),
-      el('td', { class: 'num attempts', 'data-label': 'attempts', text: item.attemptCount }),
+      el('td', { class: 'num attempts', 'data-unit': item.attemptCount === 1 ? 'attempt' : 'attempts', text: item.attemptCount }),
       el('td', { class: 'error-cell' }, error));
   }
 
