@@ -124,6 +124,15 @@ async fn the_console_shows_each_route_of_an_event_and_requeues_one_route() {
             .as_deref(),
         Some("app:billing:evt_r")
     );
+
+    // The overview counts the skipped delivery too.
+    click(&b, "#nav-overview").await;
+    b.until(
+        "the skipped delivery in the overview",
+        "const h = document.getElementById('src-app:refunds'); \
+         return !!h && h.closest('article').innerText.includes('1 skipped');",
+    )
+    .await;
     b.close().await;
     server.stop().await;
 }

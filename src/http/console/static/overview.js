@@ -18,7 +18,7 @@
   function card(s, now, skipped) {
     const total = (key) => s.buckets.reduce((n, b) => n + (b[key] || 0), 0);
     const [accepted, succeeded, dead, bucketed] = SERIES.map((x) => total(x.key));
-    const skips = bucketed || skipped || 0;
+    const skips = bucketed || (skipped === null ? '?' : skipped || 0);
     const [source, route] = HB.splitStream(s.source);
     const name = HB.streamLabel(source, route);
     const line = `${accepted} accepted · ${succeeded} succeeded · ${dead} dead · ${skips} skipped`;
@@ -38,8 +38,13 @@
   async function skippedSince(stream, from, buckets) {
     const [source, route] = HB.splitStream(stream);
     if (!route || buckets.some((b) => b.skipped !== undefined)) return 0;
-    const res = await HB.get(`/admin/counts${HB.query({ source, route, since: from })}`);
-    return res.body.counts.skipped || 0;
+    try {
+      const res = await HB.get(`/admin/counts${HB.query({ source, route, since: from })}`);
+      return res.body.counts.skipped || 0;
+    } catch (e) {
+      if (e instanceof HB.SignedOut) throw e;
+      return null; // unknown: shown as such rather than as 0
+    }
   }
 
   HB.overviewView = function (view) {
