@@ -13,8 +13,8 @@ use super::auth::{authorize, Access};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
-    admin, console, etag, health, ingest::ingest, metrics, openapi, overview, status::event_status,
-    Ctx,
+    admin, batch, console, etag, health, ingest::ingest, metrics, openapi, operate, overview,
+    status::event_status, Ctx,
 };
 
 /// Serves one request.
@@ -83,7 +83,11 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         ["admin", rest @ ..] => {
             // Authorise before routing, so without the token nothing about the API is revealed.
             authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
-            dispatch_admin(ctx, &req, rest).await
+            match rest {
+                ["batch"] if req.method() == Method::POST => batch::batch(ctx, req).await,
+                ["batch"] => Err(Problem::not_allowed("POST")),
+                _ => dispatch_admin(ctx, &req, rest).await,
+            }
         }
         ["healthz"] => health::healthz(),
         ["readyz"] => health::readyz(ctx).await,
@@ -109,7 +113,7 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             tracing::Span::current().record("source", source.as_str());
             tracing::Span::current().record("event_id", id.as_str());
             match *method {
-                Method::DELETE => admin::discard(ctx, &source, &id).await,
+                Method::DELETE => operate::discard(ctx, &source, &id, query).await,
                 _ if readable => {
                     Ok(etag::conditional(hdrs, admin::event(ctx, &source, &id).await?).await)
                 }
@@ -129,7 +133,7 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             match *action {
                 "payload" if readable => admin::payload(ctx, &source, &id).await,
                 "payload" => Err(Problem::not_allowed("GET, HEAD")),
-                _ if method == Method::POST => admin::requeue_one(ctx, &source, &id).await,
+                _ if method == Method::POST => operate::requeue(ctx, &source, &id, query).await,
                 _ => Err(Problem::not_allowed("POST")),
             }
         }

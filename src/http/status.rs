@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{authorize, Access};
 use super::problem::{no_event, Reply};
-use super::{json_response, routed, Ctx};
+use super::{hold, json_response, routed, Ctx};
+use crate::clock::now_ms;
 use crate::history;
 use crate::store::{split_stream, EventRecord, StoreError};
 
@@ -46,19 +47,23 @@ pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
     Ok(with_retry_after(ctx, record, res))
 }
 
-/// The status resource's fields: the summary, what it waits for, and both histories.
+/// The status resource's fields: the summary, what it waits for (`waitingFor`) and why
+/// (`hold`), and both histories.
 pub async fn status_body(
     ctx: &Ctx,
     record: &EventRecord,
 ) -> Result<Map<String, Value>, StoreError> {
     let mut body = summary(record);
-    if let Some(head) = waiting_for(ctx, record).await? {
-        let location = super::event_location(&head.source, &head.id);
-        let source = split_stream(&head.source).0;
-        let head = json!({
-            "source": source, "eventId": head.id, "state": head.state, "location": location,
-        });
-        body.insert("waitingFor".into(), head);
+    let head = hold::waiting_for(ctx, record).await?;
+    if let Some(head) = &head {
+        let mut waiting = hold::head_json(head);
+        if let Some(fields) = waiting.as_object_mut() {
+            fields.remove("route"); // `waitingFor` kept its first shape
+        }
+        body.insert("waitingFor".into(), waiting);
+    }
+    if let Some(hold) = hold::hold(ctx, record, head.as_ref(), now_ms()) {
+        body.insert("hold".into(), hold);
     }
     let attempts: Vec<Value> = record
         .attempts
@@ -105,18 +110,6 @@ pub fn with_retry_after(
         );
     }
     res
-}
-
-/// The event `record` waits for: the first unfinished event of its ordering key, while
-/// `record` is queued behind it.
-async fn waiting_for(ctx: &Ctx, record: &EventRecord) -> Result<Option<EventRecord>, StoreError> {
-    match &record.ordering {
-        Some(o) if record.waits_for_key() => {
-            let head = ctx.store.ordering_head(&record.source, &o.key).await?;
-            Ok(head.filter(|h| h.id != record.id))
-        }
-        _ => Ok(None),
-    }
 }
 
 /// The fields of `record` shared by the status resource and admin listings (no histories).
