@@ -41,7 +41,12 @@ async fn after_a_bulk_requeue_no_row_stays_dead_and_the_dead_filter_drops_them()
         r.is_empty()
     })
     .await;
-    assert_eq!(count_of(&b, "dead").await, 0);
+    b.until(
+        "the counts to say no dead",
+        "const c = document.querySelector('.counts [data-state=dead] .count-n'); \
+         return !!c && c.innerText === '0';",
+    )
+    .await;
     // The answer names what it requeued, and the view lists it.
     let acted = b
         .js(
