@@ -50,7 +50,6 @@ pub fn ordering_of(route: &Route, headers: &HeaderMap, body: &[u8]) -> Option<Ev
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::event::{RouteFilter, TypeMatch};
     use serde_json::json;
 
