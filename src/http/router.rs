@@ -89,8 +89,9 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
                 _ => dispatch_admin(ctx, &req, rest).await,
             }
         }
-        ["healthz"] => health::healthz(),
-        ["readyz"] => health::readyz(ctx).await,
+        ["healthz"] if readable => health::healthz(),
+        ["readyz"] if readable => health::readyz(ctx).await,
+        ["healthz" | "readyz"] => Err(Problem::not_allowed("GET, HEAD")),
         ["metrics"] if readable => Ok(metrics::scrape(ctx).await),
         ["metrics"] => Err(Problem::not_allowed("GET, HEAD")),
         ["openapi.json"] if readable => Ok(openapi::document()),
