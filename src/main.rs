@@ -2,7 +2,7 @@
 
 /// sled allocates and frees for every write it makes. jemalloc does that work faster than glibc's
 /// malloc (+15 % closed-loop ingest) with about the same resident memory at 1 M stored events;
-/// mimalloc was faster still but held 50–90 MiB more (README, Performance).
+/// mimalloc was faster still but held 50–90 MiB more (docs/benchmarks.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

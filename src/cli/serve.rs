@@ -97,16 +97,16 @@ async fn signal_on(token: CancellationToken) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_readme_shows_the_shipped_systemd_unit() {
-        let readme = include_str!("../../README.md");
+    fn the_operations_guide_shows_the_shipped_systemd_unit() {
+        let readme = include_str!("../../docs/operations.md");
         let unit = include_str!("../../contrib/hookbox.service");
         let open = "  ```ini\n";
-        let start = readme.find(open).expect("an ini block in the README") + open.len();
+        let start = readme.find(open).expect("an ini block in docs/operations.md") + open.len();
         let end = start + readme[start..].find("  ```\n").expect("the block's end");
         let shown: String = readme[start..end]
             .lines()
             .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
             .collect();
-        assert_eq!(shown, unit, "README and contrib/hookbox.service differ");
+        assert_eq!(shown, unit, "docs/operations.md and contrib/hookbox.service differ");
     }
 }

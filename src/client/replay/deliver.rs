@@ -81,7 +81,7 @@ pub async fn replay_one(
     report
 }
 
-/// Reads hookbox's answer to a delivery (see the HTTP contract in the README).
+/// Reads hookbox's answer to a delivery (see the HTTP contract in docs/http-api.md).
 fn classify(reply: &Reply) -> Outcome {
     let json = reply.json();
     let field = |name: &str| {

@@ -5,7 +5,7 @@
 //! disabled page over plain HTTP (`http`), the list at phone width and its bulk requeue
 //! (`list`), and a source with routes (`routes`). Every wait polls a condition with a bound.
 //!
-//! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
+//! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in docs/console.md there.
 
 mod audit;
 mod batch;
