@@ -56,9 +56,10 @@ pub enum ConfigError {
 /// Substring that marks the shipped development secrets; hookbox warns while one is in use.
 pub const DEVELOPMENT_SECRET_MARKER: &str = "insecuredev";
 
+/// The whole file as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
+pub(super) struct FileConfig {
     #[serde(default)]
     server: ServerConfig,
     #[serde(default)]

@@ -3,6 +3,8 @@
 //! Loading (file + environment + validation) lives in [`load`]; the rest of hookbox only sees the
 //! validated [`Config`], whose sources carry ready-to-use [`Verifier`]s.
 
+#[cfg(test)]
+mod documented;
 mod handler;
 mod key;
 mod load;
