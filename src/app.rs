@@ -79,28 +79,11 @@ pub async fn run(
              part of their events' status"
         );
     }
-    for source in config.sources.iter().filter(|s| s.uses_development_secret) {
-        tracing::warn!(
-            source = %source.name,
-            "source is using the shipped development secret; set {}_WEBHOOK_SECRET",
-            source.name.to_ascii_uppercase().replace('-', "_")
-        );
-    }
-    if config.sources.is_empty() {
-        tracing::warn!("no sources are configured: every POST /webhooks/<source> gets 404");
-    }
-    for source in config
-        .sources
-        .iter()
-        .filter(|s| s.verifier.tolerance.is_zero())
-    {
-        tracing::warn!(
-            source = %source.name,
-            "tolerance is 0: where the scheme signs a timestamp it must match this clock to the second, so most deliveries will be rejected"
-        );
-    }
-    if config.admin.uses_development_token() {
-        tracing::warn!("the admin token is the shipped development one; set HOOKBOX_ADMIN_TOKEN");
+    for warning in crate::config::warnings(&config) {
+        match &warning.source {
+            Some(source) => tracing::warn!(source = %source, "{}", warning.text),
+            None => tracing::warn!("{}", warning.text),
+        }
     }
     tracing::info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
-//! `migrate`.
+//! `migrate`, `compact`, `config check`.
 
+mod check;
 mod compact;
 mod migrate;
 mod serve;
@@ -48,6 +49,8 @@ enum Command {
     /// Shrink the redb file of a stopped hookbox to what it holds (redb reuses freed space but
     /// never returns it to the file system by itself).
     Compact(compact::CompactArgs),
+    /// Check a config file without starting anything (`hookbox config check`).
+    Config(check::ConfigArgs),
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Migrate(args)) => migrate::run(args),
         Some(Command::Compact(args)) => compact::run(args),
+        Some(Command::Config(args)) => check::run(args),
     }
 }
 

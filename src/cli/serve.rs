@@ -101,12 +101,18 @@ mod tests {
         let readme = include_str!("../../docs/operations.md");
         let unit = include_str!("../../contrib/hookbox.service");
         let open = "  ```ini\n";
-        let start = readme.find(open).expect("an ini block in docs/operations.md") + open.len();
+        let start = readme
+            .find(open)
+            .expect("an ini block in docs/operations.md")
+            + open.len();
         let end = start + readme[start..].find("  ```\n").expect("the block's end");
         let shown: String = readme[start..end]
             .lines()
             .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
             .collect();
-        assert_eq!(shown, unit, "docs/operations.md and contrib/hookbox.service differ");
+        assert_eq!(
+            shown, unit,
+            "docs/operations.md and contrib/hookbox.service differ"
+        );
     }
 }

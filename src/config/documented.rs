@@ -8,11 +8,11 @@ use std::fmt;
 use serde::de::{DeserializeOwned, Visitor};
 
 use super::load::FileConfig;
+use super::source::HmacConfig;
 use super::{
     AdminConfig, CommandConfig, ForwardConfig, RouteConfig, ServerConfig, SourceConfig,
     StorageConfig, WorkerConfig,
 };
-use super::source::HmacConfig;
 
 /// A deserializer that only records the field names a struct asks for, then stops.
 struct FieldNames<'a>(&'a mut &'static [&'static str]);
@@ -62,7 +62,11 @@ impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
 fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut names: &'static [&'static str] = &[];
     let _ = T::deserialize(FieldNames(&mut names));
-    assert!(!names.is_empty(), "{} is not a struct", std::any::type_name::<T>());
+    assert!(
+        !names.is_empty(),
+        "{} is not a struct",
+        std::any::type_name::<T>()
+    );
     names
 }
 

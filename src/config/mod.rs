@@ -17,6 +17,7 @@ mod source;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod warnings;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
+pub use warnings::{warnings, Warning};
 
 use crate::ordering::Ordering;
 use crate::verify::{Secret, Verifier};

@@ -1,5 +1,5 @@
-//! The `hookbox` binary: `verify` and `sign` exit codes, output to a closed pipe, and `serve`
-//! (with or without the subcommand) shutting down cleanly on SIGTERM.
+//! The `hookbox` binary: `verify` and `sign` exit codes, output to a closed pipe, `serve`
+//! (with or without the subcommand) shutting down cleanly on SIGTERM, and `config check`.
 
 use crate::support;
 
@@ -521,4 +521,79 @@ async fn compact_waits_for_the_store_to_be_free_and_names_what_it_did() {
     let (code, _, stderr) = hookbox(&["compact", "--config", &pg_config]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not redb"), "{stderr}");
+}
+
+#[test]
+fn config_check_validates_without_binding_or_opening_the_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    // serve could not start here: the port is taken and the data dir does not exist yet.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let data = dir.path().join("data");
+    let config = format!(
+        r#"
+[server]
+listen = "{listen}"
+[storage]
+data_dir = "{data}"
+[admin]
+token = "insecuredev-admin-token"
+[sources.stripe]
+scheme = "stripe"
+secrets = ["whsec_insecuredev_stripe"]
+[sources.stripe.handler]
+type = "forward"
+url = "http://hookbox:s3cret@127.0.0.1:3000/hooks?key=s3cret"
+secret = "whsec_insecuredevhookboxforwardsecret0"
+[sources.shop]
+scheme = "github"
+secrets = ["a-real-looking-secret"]
+[[sources.shop.routes]]
+name = "billing"
+[[sources.shop.routes]]
+name = "audit"
+handler = {{ type = "command", program = "/bin/true" }}
+"#,
+        listen = taken.local_addr().expect("addr"),
+        data = data.display(),
+    );
+    let file = write_temp(dir.path(), "hookbox.toml", config.as_bytes());
+    let (code, out, err) = hookbox(&["config", "check", "--config", &file]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with(&format!("{file}: valid\n")), "{out}");
+    assert!(
+        out.contains("  stripe (stripe) → forward http://127.0.0.1:3000/hooks\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  shop (github), routes:\n    billing → log\n    audit → command /bin/true\n"
+        ),
+        "{out}"
+    );
+    // Every warning serve logs at start, and nothing secret.
+    assert!(out.contains("warnings: 2\n"), "{out}");
+    assert!(
+        out.contains(
+            "stripe: source is using the shipped development secret; set STRIPE_WEBHOOK_SECRET"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the admin token is the shipped development one"),
+        "{out}"
+    );
+    for secret in [
+        "s3cret",
+        "whsec_",
+        "a-real-looking-secret",
+        "insecuredev-admin-token",
+    ] {
+        assert!(!out.contains(secret), "{secret} printed: {out}");
+    }
+    assert!(!data.exists(), "config check opened the store");
+
+    let broken = write_temp(dir.path(), "broken.toml", b"[worker]\nconcurency = 4\n");
+    let (code, out, err) = hookbox(&["config", "check", "--config", &broken]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains(&broken) && err.contains("concurency"), "{err}");
 }
