@@ -105,8 +105,15 @@ async fn copy(from: &StorageConfig, to: &StorageConfig, args: &MigrateArgs) -> R
         }
     };
     let source = open(from, &args.from).await?;
-    let target = open(to, &redact(&args.to)).await?;
-    let result = copy_all(&source, &target).await;
+    // Marked unfinished until the copy is complete and its counts match: a migration killed
+    // part-way leaves a target that `serve` refuses, saying to run migrate again.
+    let target = Store::open_migration_target(to, &args.from)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", redact(&args.to)))?;
+    let result = match copy_all(&source, &target).await {
+        Ok(counts) => target.finish_migration().await.map(|()| counts),
+        Err(e) => Err(e),
+    };
     let closed = (source.close().await, target.close().await);
     let (read, written, held) = result.map_err(|e| e.to_string())?;
     if let (Err(e), _) | (_, Err(e)) = closed {

@@ -39,6 +39,15 @@ impl Store {
         }
     }
 
+    /// Marks a migration into this store (opened with [`Store::open_migration_target`])
+    /// finished: every event was copied and the counts matched, so it may be served.
+    pub async fn finish_migration(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.finish_migration()),
+            Engine::Postgres(_) | Engine::Sled(_) => Ok(()),
+        }
+    }
+
     /// Events stored (records and tombstones).
     pub async fn count(&self) -> Result<u64, StoreError> {
         match &self.engine {

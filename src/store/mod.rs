@@ -163,13 +163,32 @@ enum Engine {
 impl Store {
     /// Opens the backend `cfg.backend` names: the redb or sled database in `cfg.data_dir`, or
     /// the PostgreSQL database at `cfg.database_url` (migrating its schema). Must be called inside
-    /// a tokio runtime.
+    /// a tokio runtime. A store that an unfinished `hookbox migrate` copies into is refused.
     pub async fn open(cfg: &StorageConfig) -> Result<Store, StoreError> {
+        Store::open_as(cfg, None).await
+    }
+
+    /// Opens the store `cfg` names as the target of a migration from `from` (a description for
+    /// the operator): it stays marked unfinished, and refused by [`Store::open`], until
+    /// [`Store::finish_migration`].
+    pub async fn open_migration_target(
+        cfg: &StorageConfig,
+        from: &str,
+    ) -> Result<Store, StoreError> {
+        Store::open_as(cfg, Some(from)).await
+    }
+
+    async fn open_as(
+        cfg: &StorageConfig,
+        migrating_from: Option<&str>,
+    ) -> Result<Store, StoreError> {
         let engine = match cfg.backend {
             StorageBackend::Redb => {
-                let cfg = cfg.clone();
+                let (cfg, from) = (cfg.clone(), migrating_from.map(str::to_owned));
                 // Opening verifies the whole file: keep that off the runtime threads.
-                let opened = tokio::task::spawn_blocking(move || RedbStore::open(&cfg)).await;
+                let opened =
+                    tokio::task::spawn_blocking(move || RedbStore::open(&cfg, from.as_deref()))
+                        .await;
                 Engine::Redb(opened.map_err(|e| StoreError::Unavailable(Arc::new(e)))??)
             }
             StorageBackend::Sled => Engine::Sled(SledStore::open(cfg)?),

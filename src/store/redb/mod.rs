@@ -80,9 +80,13 @@ fn update_all<T>(
 }
 
 impl RedbStore {
-    /// Opens (creating if needed) the database in `cfg.data_dir` and starts its writer thread.
-    pub fn open(cfg: &StorageConfig) -> Result<RedbStore, StoreError> {
-        let (slot, opened) = Slot::open(cfg)?;
+    /// Opens (creating if needed) the database in `cfg.data_dir` and starts its writer thread;
+    /// as the target of a migration from `migrating_from` when given (see [`Slot::open`]).
+    pub fn open(
+        cfg: &StorageConfig,
+        migrating_from: Option<&str>,
+    ) -> Result<RedbStore, StoreError> {
+        let (slot, opened) = Slot::open(cfg, migrating_from)?;
         let retention = Retention {
             body_ms: millis(cfg.retention),
             dedupe_ms: millis(cfg.dedupe_window),
@@ -484,6 +488,11 @@ impl RedbStore {
     /// Events stored (records and tombstones).
     pub fn count(&self) -> Result<u64, StoreError> {
         read::count_events(self.db()?.as_ref())
+    }
+
+    /// Marks the migration into this store finished (see [`Slot::finish_migration`]).
+    pub fn finish_migration(&self) -> Result<(), StoreError> {
+        self.slot.finish_migration()
     }
 
     /// The stream names that hold events.

@@ -57,6 +57,7 @@ impl SledStore {
             let marker = super::data_dir::Marker {
                 backend: "sled".into(),
                 events_at_close: None,
+                migrating_from: None,
             };
             super::data_dir::write(&cfg.data_dir, &marker)?;
         }
