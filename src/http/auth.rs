@@ -1,14 +1,15 @@
-//! Bearer-token access to status resources and the admin API.
+//! Bearer-token access to status resources and the admin API, and what a token's role allows.
 //!
-//! Tokens are compared as SHA-256 digests with a constant-time equality, so neither the
-//! token's bytes nor its length leak through timing.
+//! The presented token is compared, as a SHA-256 digest with a constant-time equality, against
+//! every configured token without stopping at a match, so timing reveals neither the token's
+//! bytes, nor its length, nor which token it matched.
 
-use http::{header, HeaderMap};
+use http::{header, HeaderMap, Method};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use super::problem::{Problem, Reason};
-use crate::config::AdminConfig;
+use crate::config::{AdminConfig, AdminToken, Role};
 
 /// What a request wants to reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub enum Denied {
     Disabled(Access),
     /// No `Authorization: Bearer` header.
     Missing,
-    /// A bearer token that is not the configured one.
+    /// A bearer token that is none of the configured ones.
     Invalid,
 }
 
@@ -49,18 +50,55 @@ impl From<Denied> for Problem {
     }
 }
 
-/// Whether the request may proceed.
-pub fn authorize(admin: &AdminConfig, headers: &HeaderMap, access: Access) -> Result<(), Denied> {
+/// Who a request acts as: the token it presented, or nobody for a public status resource.
+pub type Principal<'a> = Option<&'a AdminToken>;
+
+/// Whether the request may proceed, and as which token.
+pub fn authorize<'a>(
+    admin: &'a AdminConfig,
+    headers: &HeaderMap,
+    access: Access,
+) -> Result<Principal<'a>, Denied> {
     if access == Access::Status && admin.public_status {
-        return Ok(());
+        return Ok(None);
     }
-    let token = admin.token.as_ref().ok_or(Denied::Disabled(access))?;
-    let presented = bearer(headers).ok_or(Denied::Missing)?;
-    if digest(presented).ct_eq(&digest(token.expose())).into() {
-        Ok(())
-    } else {
-        Err(Denied::Invalid)
+    if admin.tokens.is_empty() {
+        return Err(Denied::Disabled(access));
     }
+    let presented = digest(bearer(headers).ok_or(Denied::Missing)?);
+    // Every token is compared, and the match picked without a branch.
+    let none = u32::MAX;
+    let mut found = none;
+    for (i, token) in admin.tokens.iter().enumerate() {
+        let equal = presented.ct_eq(&digest(token.secret.expose()));
+        found.conditional_assign(&(i as u32), equal);
+    }
+    match admin.tokens.get(found as usize) {
+        Some(token) if found != none => Ok(Some(token)),
+        _ => Err(Denied::Invalid),
+    }
+}
+
+/// Whether `method` only reads: anything else under `/admin` is an action.
+pub fn reads(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// The 403 for a token whose role does not allow an action.
+pub fn forbidden(token: &AdminToken) -> Problem {
+    Problem::new(
+        Reason::Forbidden,
+        format!(
+            "the token {:?} has the role {}, which may only read; actions need an operate token",
+            token.name,
+            token.role.name()
+        ),
+    )
+}
+
+/// Whether `token` may do what `method` asks.
+pub fn allowed(token: &AdminToken, method: &Method) -> bool {
+    token.role == Role::Operate || reads(method)
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -80,10 +118,23 @@ mod tests {
     use super::*;
     use crate::verify::Secret;
 
+    fn token(name: &str, role: Role, secret: &str) -> AdminToken {
+        AdminToken {
+            name: name.into(),
+            role,
+            secret: Secret::new(secret),
+        }
+    }
+
     fn admin(token: Option<&str>, public_status: bool) -> AdminConfig {
         AdminConfig {
             token: token.map(Secret::new),
+            tokens: token
+                .map(|t| self::token("admin", Role::Operate, t))
+                .into_iter()
+                .collect(),
             public_status,
+            ..AdminConfig::default()
         }
     }
 
@@ -93,40 +144,86 @@ mod tests {
         headers
     }
 
+    fn name(result: Result<Principal<'_>, Denied>) -> Result<Option<&str>, Denied> {
+        result.map(|p| p.map(|t| t.name.as_str()))
+    }
+
     #[test]
     fn only_the_configured_token_passes() {
         let cfg = admin(Some("0123456789abcdef"), false);
         for access in [Access::Status, Access::Admin] {
-            let check = |value: &str| authorize(&cfg, &with_auth(value), access);
-            assert_eq!(check("Bearer 0123456789abcdef"), Ok(()));
-            assert_eq!(check("bearer  0123456789abcdef "), Ok(()));
+            let check = |value: &str| name(authorize(&cfg, &with_auth(value), access));
+            assert_eq!(check("Bearer 0123456789abcdef"), Ok(Some("admin")));
+            assert_eq!(check("bearer  0123456789abcdef "), Ok(Some("admin")));
             assert_eq!(check("Bearer 0123456789abcdeF"), Err(Denied::Invalid));
             assert_eq!(check("Bearer 0123"), Err(Denied::Invalid));
             assert_eq!(check("Basic 0123456789abcdef"), Err(Denied::Missing));
             assert_eq!(check("Bearer "), Err(Denied::Missing));
             let none = authorize(&cfg, &HeaderMap::new(), access);
-            assert_eq!(none, Err(Denied::Missing));
+            assert_eq!(name(none), Err(Denied::Missing));
         }
+    }
+
+    #[test]
+    fn each_named_token_is_found_and_its_role_decides_actions() {
+        let cfg = AdminConfig {
+            tokens: vec![
+                token("admin", Role::Operate, "0123456789abcdef"),
+                token("dashboard", Role::Read, "read-only-token-0001"),
+                token("oncall", Role::Operate, "operate-token-00002"),
+            ],
+            ..AdminConfig::default()
+        };
+        let who = |secret: &str| {
+            let headers = with_auth(&format!("Bearer {secret}"));
+            authorize(&cfg, &headers, Access::Admin).map(|p| p.expect("a token").clone())
+        };
+        let dashboard = who("read-only-token-0001").expect("read token");
+        assert_eq!(
+            (dashboard.name.as_str(), dashboard.role),
+            ("dashboard", Role::Read)
+        );
+        let oncall = who("operate-token-00002").expect("operate token");
+        assert_eq!(
+            (oncall.name.as_str(), oncall.role),
+            ("oncall", Role::Operate)
+        );
+        assert_eq!(who("0123456789abcdef").expect("legacy").name, "admin");
+        assert_eq!(who("read-only-token-000").map(|_| ()), Err(Denied::Invalid));
+        for method in [Method::GET, Method::HEAD] {
+            assert!(allowed(&dashboard, &method) && allowed(&oncall, &method));
+        }
+        for method in [Method::POST, Method::DELETE, Method::PUT] {
+            assert!(!allowed(&dashboard, &method), "{method}");
+            assert!(allowed(&oncall, &method), "{method}");
+        }
+        let res = forbidden(&dashboard).response();
+        assert_eq!(res.status(), 403);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 
     #[test]
     fn public_status_opens_status_only_and_no_token_disables_both() {
         let public = admin(Some("0123456789abcdef"), true);
         let nothing = HeaderMap::new();
-        assert_eq!(authorize(&public, &nothing, Access::Status), Ok(()));
+        assert_eq!(name(authorize(&public, &nothing, Access::Status)), Ok(None));
         assert_eq!(
-            authorize(&public, &nothing, Access::Admin),
+            name(authorize(&public, &nothing, Access::Admin)),
             Err(Denied::Missing)
         );
         let none = admin(None, false);
         let any = with_auth("Bearer anything-at-all-here");
         for access in [Access::Status, Access::Admin] {
             assert_eq!(
-                authorize(&none, &any, access),
+                name(authorize(&none, &any, access)),
                 Err(Denied::Disabled(access))
             );
         }
-        assert_eq!(authorize(&admin(None, true), &any, Access::Status), Ok(()));
+        let open = admin(None, true);
+        assert_eq!(name(authorize(&open, &any, Access::Status)), Ok(None));
     }
 
     #[test]

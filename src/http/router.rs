@@ -9,12 +9,12 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
-use super::auth::{authorize, Access};
+use super::auth::{allowed, authorize, forbidden, reads, Access, Denied};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
-    admin, console, etag, health, ingest::ingest, metrics, openapi, overview, status::event_status,
-    Ctx,
+    admin, audit, console, etag, health, ingest::ingest, metrics, openapi, overview,
+    status::event_status, Ctx,
 };
 
 /// Serves one request.
@@ -81,9 +81,21 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             event_status(ctx, req.headers(), &decode(source)?, &decode(id)?).await
         }
         ["admin", rest @ ..] => {
-            // Authorise before routing, so without the token nothing about the API is revealed.
-            authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
-            dispatch_admin(ctx, &req, rest).await
+            // Authorise before routing, so without a token nothing about the API is revealed.
+            let token = authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
+            let token = token.ok_or(Denied::Missing)?;
+            let res = match allowed(token, req.method()) {
+                true => dispatch_admin(ctx, &req, rest).await,
+                false => Err(forbidden(token)),
+            };
+            if reads(req.method()) {
+                return res;
+            }
+            // Every action by a known token is audited, refused or done.
+            let res = res.unwrap_or_else(|problem| problem.response());
+            let asked = (req.method(), path.as_str(), req.uri().query());
+            audit::record(ctx, token, asked, &res).await;
+            Ok(res)
         }
         ["healthz"] => health::healthz(),
         ["readyz"] => health::readyz(ctx).await,
@@ -139,6 +151,8 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
         ["destinations"] => Err(Problem::not_allowed("GET, HEAD")),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
         ["requeue"] => Err(Problem::not_allowed("POST")),
+        ["audit"] if readable => audit::list(ctx, query).await,
+        ["audit"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such admin route")),
     }
 }

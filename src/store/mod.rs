@@ -11,6 +11,7 @@
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
 
+pub mod audit;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
 pub use discard::DiscardOutcome;
 pub use filter::{EventFilter, TypeMatch};
 pub use health::WorkerRunning;
