@@ -31,6 +31,8 @@ mod stream;
 mod walk;
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod embedded_tests;
 #[cfg(test)]
 mod routed_tests;
