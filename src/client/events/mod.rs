@@ -2,6 +2,7 @@
 //! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
 
 mod api;
+mod audit;
 mod overview;
 mod requeue;
 mod view;
@@ -60,6 +61,8 @@ enum EventsCommand {
     },
     /// Count events per state.
     Counts(overview::CountsArgs),
+    /// The audit log: who requeued, discarded, migrated or compacted what, newest first.
+    Audit(audit::AuditArgs),
     /// Each source's last hour: accepted, succeeded and dead per 5 minutes, queue depth.
     Summary {
         /// Print the JSON the server sent.
@@ -175,6 +178,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
         }
         EventsCommand::Counts(args) => overview::counts(&api, args).await,
         EventsCommand::Summary { json } => overview::summary(&api, json).await,
+        EventsCommand::Audit(args) => audit::audit(&api, args).await,
     }
 }
 

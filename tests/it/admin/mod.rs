@@ -4,6 +4,7 @@
 use crate::support;
 use crate::support::target;
 
+mod audit;
 mod auth;
 mod cli;
 mod listing;
