@@ -54,11 +54,10 @@ pub struct AdminToken {
 /// `[admin]`, validated: who may use the admin API and read status resources.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
-    /// The single `admin.token` (`HOOKBOX_ADMIN_TOKEN`), also listed in `tokens` as `admin`;
-    /// the bundled clients (`replay`, `bench`) use it.
+    /// The single `admin.token` (`HOOKBOX_ADMIN_TOKEN`): an `operate` token named `admin`; the
+    /// bundled clients (`replay`, `bench`) use it.
     pub token: Option<Secret>,
-    /// Every token: `admin.token` (as `admin`, `operate`) and each `[[admin.tokens]]`. Without
-    /// any the admin API is disabled.
+    /// Each `[[admin.tokens]]`. Without these and `token` the admin API is disabled.
     pub tokens: Vec<AdminToken>,
     /// Let anyone who knows an event's `Location` read its status without a token.
     pub public_status: bool,
@@ -81,14 +80,21 @@ impl Default for AdminConfig {
 }
 
 impl AdminConfig {
+    /// Every token as (name, role, secret): `token` as `admin` first, then the named ones.
+    pub fn all_tokens(&self) -> impl Iterator<Item = (&str, Role, &Secret)> {
+        let legacy = (self.token.iter()).map(|s| (LEGACY_TOKEN_NAME, Role::Operate, s));
+        legacy.chain((self.tokens.iter()).map(|t| (t.name.as_str(), t.role, &t.secret)))
+    }
+
     /// True while any token is the shipped development one.
     pub fn uses_development_token(&self) -> bool {
-        (self.tokens.iter()).any(|t| t.secret.expose().contains(DEVELOPMENT_SECRET_MARKER))
+        self.all_tokens()
+            .any(|(_, _, secret)| secret.expose().contains(DEVELOPMENT_SECRET_MARKER))
     }
 
     /// Whether any token is configured (else the admin API and the console are disabled).
     pub fn enabled(&self) -> bool {
-        !self.tokens.is_empty()
+        self.all_tokens().next().is_some()
     }
 }
 
@@ -137,26 +143,23 @@ pub(super) fn build_admin(
     };
     // The variables read so far: one serving two tokens would be ambiguous.
     let mut read: Vec<String> = vec![ENV_PREFIX.into(), format!("{ENV_PREFIX}_FILE")];
-    let mut tokens = Vec::new();
-    let legacy = secret_from_env(ENV_PREFIX, env)?;
-    let legacy_from_file = legacy.is_none();
-    if let Some((secret, var)) = legacy.or_else(|| raw.token.map(|s| (s, String::new()))) {
-        if let Some(reason) = token_problem(secret.expose()) {
-            return Err(match legacy_from_file {
-                true => invalid("admin.token".into(), reason.into()),
-                false => ConfigError::Env {
-                    var,
-                    reason: reason.into(),
-                },
-            });
-        }
-        tokens.push(AdminToken {
-            name: LEGACY_TOKEN_NAME.into(),
-            role: Role::Operate,
-            secret,
-        });
-    }
-    let legacy = tokens.first().map(|t| t.secret.clone());
+    let legacy = match secret_from_env(ENV_PREFIX, env)? {
+        Some((secret, var)) => match token_problem(secret.expose()) {
+            Some(reason) => {
+                let reason = reason.into();
+                return Err(ConfigError::Env { var, reason });
+            }
+            None => Some(secret),
+        },
+        None => match raw.token {
+            Some(secret) => match token_problem(secret.expose()) {
+                Some(reason) => return Err(invalid("admin.token".into(), reason.into())),
+                None => Some(secret),
+            },
+            None => None,
+        },
+    };
+    let mut tokens: Vec<AdminToken> = Vec::new();
     for (i, t) in raw.tokens.into_iter().enumerate() {
         let key = |field: &str| format!("admin.tokens[{i}].{field}");
         let name = t.name;
@@ -168,7 +171,8 @@ pub(super) fn build_admin(
             let reason = "`cli` names the command line's actions in the audit log";
             return Err(invalid(key("name"), reason.into()));
         }
-        if tokens.iter().any(|o| o.name == name) {
+        let legacy_name = legacy.is_some() && name == LEGACY_TOKEN_NAME;
+        if legacy_name || tokens.iter().any(|o| o.name == name) {
             let reason = format!("the name {name:?} is used by another token");
             return Err(invalid(key("name"), reason));
         }
@@ -197,8 +201,15 @@ pub(super) fn build_admin(
                 return Err(invalid(key("token"), reason));
             }
         };
-        if let Some(twin) = tokens.iter().find(|o| o.secret == secret) {
-            let reason = format!("token {name} has the same secret as token {}", twin.name);
+        let legacy_twin = (legacy.as_ref())
+            .filter(|s| **s == secret)
+            .map(|_| LEGACY_TOKEN_NAME);
+        let twin = legacy_twin.or_else(|| {
+            let named = tokens.iter().find(|o| o.secret == secret);
+            named.map(|o| o.name.as_str())
+        });
+        if let Some(twin) = twin {
+            let reason = format!("token {name} has the same secret as token {twin}");
             return Err(invalid(key("token"), reason));
         }
         tokens.push(AdminToken {

@@ -8,9 +8,8 @@ const READ: &str = "read-token-0123456789";
 const OPERATE: &str = "operate-token-0123456789";
 
 fn tokens(config: &Config) -> Vec<(&str, Role, &str)> {
-    let t = &config.admin.tokens;
-    t.iter()
-        .map(|t| (t.name.as_str(), t.role, t.secret.expose()))
+    let all = config.admin.all_tokens();
+    all.map(|(name, role, secret)| (name, role, secret.expose()))
         .collect()
 }
 

@@ -13,19 +13,19 @@ use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
+use super::auth::Principal;
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{json_response, Acted, Ctx};
 use crate::clock::now_ms;
-use crate::config::AdminToken;
 use crate::store::audit::valid_audit_cursor;
 use crate::store::{AuditFilter, AuditOutcome, AuditRecord};
 
-/// Writes the audit record of the admin action `method path?query` that `token` asked for and
+/// Writes the audit record of the admin action `method path?query` that `who` asked for and
 /// `res` answered.
 pub async fn record(
     ctx: &Ctx,
-    token: &AdminToken,
+    who: Principal<'_>,
     (method, path, query): (&Method, &str, Option<&str>),
     res: &Response<Full<Bytes>>,
 ) {
@@ -34,7 +34,7 @@ pub async fn record(
         Some(acted) => acted.clone(),
         None => derived(method, path, query, status.is_success()),
     };
-    let mut record = AuditRecord::new(now_ms(), &token.name, token.role.name(), acted.action)
+    let mut record = AuditRecord::new(now_ms(), who.name, who.role.name(), acted.action)
         .touching(acted.targets, acted.count as u64);
     record.dry_run = acted.dry_run;
     record.status = Some(status.as_u16());
@@ -45,7 +45,7 @@ pub async fn record(
         ctx.metrics.audit_failed();
         tracing::error!(
             error = %e,
-            token = %token.name,
+            token = who.name,
             action = acted.action,
             status = status.as_u16(),
             "the action was answered but its audit record could not be written"

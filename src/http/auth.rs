@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use super::problem::{Problem, Reason};
-use crate::config::{AdminConfig, AdminToken, Role};
+use crate::config::{AdminConfig, Role};
 
 /// What a request wants to reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,33 +50,42 @@ impl From<Denied> for Problem {
     }
 }
 
-/// Who a request acts as: the token it presented, or nobody for a public status resource.
-pub type Principal<'a> = Option<&'a AdminToken>;
+/// Who a request acts as: the name and role of the token it presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal<'a> {
+    /// The token's name (`admin` for `admin.token`).
+    pub name: &'a str,
+    /// What it may do.
+    pub role: Role,
+}
 
-/// Whether the request may proceed, and as which token.
+/// Whether the request may proceed, and as which token (`None` for a status resource opened by
+/// `admin.public_status`).
 pub fn authorize<'a>(
     admin: &'a AdminConfig,
     headers: &HeaderMap,
     access: Access,
-) -> Result<Principal<'a>, Denied> {
+) -> Result<Option<Principal<'a>>, Denied> {
     if access == Access::Status && admin.public_status {
         return Ok(None);
     }
-    if admin.tokens.is_empty() {
+    if !admin.enabled() {
         return Err(Denied::Disabled(access));
     }
     let presented = digest(bearer(headers).ok_or(Denied::Missing)?);
     // Every token is compared, and the match picked without a branch.
     let none = u32::MAX;
     let mut found = none;
-    for (i, token) in admin.tokens.iter().enumerate() {
-        let equal = presented.ct_eq(&digest(token.secret.expose()));
+    for (i, (_, _, secret)) in admin.all_tokens().enumerate() {
+        let equal = presented.ct_eq(&digest(secret.expose()));
         found.conditional_assign(&(i as u32), equal);
     }
-    match admin.tokens.get(found as usize) {
-        Some(token) if found != none => Ok(Some(token)),
-        _ => Err(Denied::Invalid),
-    }
+    let token = admin
+        .all_tokens()
+        .nth(found as usize)
+        .filter(|_| found != none);
+    let (name, role, _) = token.ok_or(Denied::Invalid)?;
+    Ok(Some(Principal { name, role }))
 }
 
 /// Whether `method` only reads: anything else under `/admin` is an action.
@@ -85,20 +94,20 @@ pub fn reads(method: &Method) -> bool {
 }
 
 /// The 403 for a token whose role does not allow an action.
-pub fn forbidden(token: &AdminToken) -> Problem {
+pub fn forbidden(who: Principal<'_>) -> Problem {
     Problem::new(
         Reason::Forbidden,
         format!(
             "the token {:?} has the role {}, which may only read; actions need an operate token",
-            token.name,
-            token.role.name()
+            who.name,
+            who.role.name()
         ),
     )
 }
 
-/// Whether `token` may do what `method` asks.
-pub fn allowed(token: &AdminToken, method: &Method) -> bool {
-    token.role == Role::Operate || reads(method)
+/// Whether `who` may do what `method` asks.
+pub fn allowed(who: Principal<'_>, method: &Method) -> bool {
+    who.role == Role::Operate || reads(method)
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -118,8 +127,8 @@ mod tests {
     use super::*;
     use crate::verify::Secret;
 
-    fn token(name: &str, role: Role, secret: &str) -> AdminToken {
-        AdminToken {
+    fn token(name: &str, role: Role, secret: &str) -> crate::config::AdminToken {
+        crate::config::AdminToken {
             name: name.into(),
             role,
             secret: Secret::new(secret),
@@ -144,8 +153,8 @@ mod tests {
         headers
     }
 
-    fn name(result: Result<Principal<'_>, Denied>) -> Result<Option<&str>, Denied> {
-        result.map(|p| p.map(|t| t.name.as_str()))
+    fn name(result: Result<Option<Principal<'_>>, Denied>) -> Result<Option<&str>, Denied> {
+        result.map(|p| p.map(|t| t.name))
     }
 
     #[test]
@@ -167,8 +176,8 @@ mod tests {
     #[test]
     fn each_named_token_is_found_and_its_role_decides_actions() {
         let cfg = AdminConfig {
+            token: Some(Secret::new("0123456789abcdef")),
             tokens: vec![
-                token("admin", Role::Operate, "0123456789abcdef"),
                 token("dashboard", Role::Read, "read-only-token-0001"),
                 token("oncall", Role::Operate, "operate-token-00002"),
             ],
@@ -176,28 +185,28 @@ mod tests {
         };
         let who = |secret: &str| {
             let headers = with_auth(&format!("Bearer {secret}"));
-            authorize(&cfg, &headers, Access::Admin).map(|p| p.expect("a token").clone())
+            authorize(&cfg, &headers, Access::Admin).map(|p| p.expect("a token"))
         };
         let dashboard = who("read-only-token-0001").expect("read token");
         assert_eq!(
-            (dashboard.name.as_str(), dashboard.role),
+            (dashboard.name, dashboard.role),
             ("dashboard", Role::Read)
         );
         let oncall = who("operate-token-00002").expect("operate token");
         assert_eq!(
-            (oncall.name.as_str(), oncall.role),
+            (oncall.name, oncall.role),
             ("oncall", Role::Operate)
         );
         assert_eq!(who("0123456789abcdef").expect("legacy").name, "admin");
         assert_eq!(who("read-only-token-000").map(|_| ()), Err(Denied::Invalid));
         for method in [Method::GET, Method::HEAD] {
-            assert!(allowed(&dashboard, &method) && allowed(&oncall, &method));
+            assert!(allowed(dashboard, &method) && allowed(oncall, &method));
         }
         for method in [Method::POST, Method::DELETE, Method::PUT] {
-            assert!(!allowed(&dashboard, &method), "{method}");
-            assert!(allowed(&oncall, &method), "{method}");
+            assert!(!allowed(dashboard, &method), "{method}");
+            assert!(allowed(oncall, &method), "{method}");
         }
-        let res = forbidden(&dashboard).response();
+        let res = forbidden(dashboard).response();
         assert_eq!(res.status(), 403);
         assert_eq!(
             res.headers()[header::CONTENT_TYPE],

@@ -82,11 +82,11 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         }
         ["admin", rest @ ..] => {
             // Authorise before routing, so without a token nothing about the API is revealed.
-            let token = authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
-            let token = token.ok_or(Denied::Missing)?;
-            let res = match allowed(token, req.method()) {
+            let who = authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
+            let who = who.ok_or(Denied::Missing)?;
+            let res = match allowed(who, req.method()) {
                 true => dispatch_admin(ctx, &req, rest).await,
-                false => Err(forbidden(token)),
+                false => Err(forbidden(who)),
             };
             if reads(req.method()) {
                 return res;
@@ -94,7 +94,7 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             // Every action by a known token is audited, refused or done.
             let res = res.unwrap_or_else(|problem| problem.response());
             let asked = (req.method(), path.as_str(), req.uri().query());
-            audit::record(ctx, token, asked, &res).await;
+            audit::record(ctx, who, asked, &res).await;
             Ok(res)
         }
         ["healthz"] => health::healthz(),
