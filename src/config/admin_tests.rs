@@ -180,3 +180,31 @@ fn bad_tokens_are_refused_naming_the_key_or_the_variable() {
         "admin.tokens[1].token"
     );
 }
+
+#[test]
+fn the_commented_tokens_in_config_toml_load_when_uncommented() {
+    let shipped = include_str!("../../config.toml");
+    let uncommented: String = shipped
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if rest.starts_with("[[admin.tokens]]") || rest.starts_with("  ") => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(uncommented, shipped, "the example is still there");
+    let env = [
+        ("HOOKBOX_ADMIN_TOKEN_DASHBOARD", READ),
+        ("HOOKBOX_ADMIN_TOKEN_ON_CALL", OPERATE),
+    ];
+    let config = load_with(&uncommented, &env).expect("the example is valid");
+    let names: Vec<_> = tokens(&config).iter().map(|t| (t.0, t.1)).collect();
+    assert_eq!(
+        names,
+        [
+            ("admin", Role::Operate),
+            ("dashboard", Role::Read),
+            ("on-call", Role::Operate)
+        ]
+    );
+}

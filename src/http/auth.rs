@@ -188,15 +188,9 @@ mod tests {
             authorize(&cfg, &headers, Access::Admin).map(|p| p.expect("a token"))
         };
         let dashboard = who("read-only-token-0001").expect("read token");
-        assert_eq!(
-            (dashboard.name, dashboard.role),
-            ("dashboard", Role::Read)
-        );
+        assert_eq!((dashboard.name, dashboard.role), ("dashboard", Role::Read));
         let oncall = who("operate-token-00002").expect("operate token");
-        assert_eq!(
-            (oncall.name, oncall.role),
-            ("oncall", Role::Operate)
-        );
+        assert_eq!((oncall.name, oncall.role), ("oncall", Role::Operate));
         assert_eq!(who("0123456789abcdef").expect("legacy").name, "admin");
         assert_eq!(who("read-only-token-000").map(|_| ()), Err(Denied::Invalid));
         for method in [Method::GET, Method::HEAD] {
