@@ -66,6 +66,19 @@ pub async fn run(
     };
     let store = Store::open(&config.storage).await.map_err(store_err)?;
     let recovered = store.recover(now_ms()).await.map_err(store_err)?;
+    // Deliveries of routes no longer configured stay part of their events (status, dedupe
+    // answers, listings): which streams those are cannot change while this config runs.
+    let retired: Vec<String> = (store.streams().await.map_err(store_err)?)
+        .into_iter()
+        .filter(|s| crate::store::split_stream(s).1.is_some() && config.route(s).is_none())
+        .collect();
+    if !retired.is_empty() {
+        tracing::warn!(
+            streams = %retired.join(", "),
+            "the store holds deliveries of routes that are no longer configured; they stay \
+             part of their events' status"
+        );
+    }
     for source in config.sources.iter().filter(|s| s.uses_development_secret) {
         tracing::warn!(
             source = %source.name,
@@ -129,6 +142,7 @@ pub async fn run(
         store: store.clone(),
         metrics,
         body_budget: http::BodyBudget::new(config.server.max_inflight_body_bytes),
+        retired_streams: Arc::new(retired),
     };
     http::serve(listener, ctx, shutdown, deadline.clone()).await;
 

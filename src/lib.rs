@@ -20,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod event;
 pub mod history;
 pub mod http;
 pub mod metrics;

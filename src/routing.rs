@@ -9,34 +9,7 @@ use serde_json::Value;
 
 use crate::config::{Route, Source};
 use crate::ordering::EventOrdering;
-use crate::store::{RouteDelivery, TypeMatch};
-
-/// A route's filter, validated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RouteFilter {
-    /// Event types the route takes (any of them); empty: every type.
-    pub types: Vec<TypeMatch>,
-    /// `(JSON pointer, value)` pairs the body must all have; empty: any body.
-    pub equals: Vec<(String, Value)>,
-}
-
-impl RouteFilter {
-    /// Whether an event of `event_type`, whose body parsed as `body` (`None`: not JSON),
-    /// passes this filter. A pointer into a body that is not JSON never matches.
-    pub fn matches(&self, event_type: Option<&str>, body: Option<&Value>) -> bool {
-        let typed = self.types.is_empty() || self.types.iter().any(|t| t.matches(event_type));
-        typed
-            && self
-                .equals
-                .iter()
-                .all(|(pointer, want)| body.and_then(|b| b.pointer(pointer)) == Some(want))
-    }
-
-    /// Whether deciding needs the body parsed.
-    pub fn reads_body(&self) -> bool {
-        !self.equals.is_empty()
-    }
-}
+use crate::store::RouteDelivery;
 
 /// The deliveries of one verified event of the routed `source`: one per route, skipped where
 /// the route's filter does not match, each with its ordering key when the route orders.
@@ -78,6 +51,7 @@ pub fn ordering_of(route: &Route, headers: &HeaderMap, body: &[u8]) -> Option<Ev
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{RouteFilter, TypeMatch};
     use serde_json::json;
 
     #[test]

@@ -7,6 +7,7 @@ pub mod events;
 pub mod http;
 pub mod replay;
 pub mod target;
+pub(crate) mod usage;
 
 pub use self::http::{Client, ClientError, Reply};
 pub use self::target::{Target, TargetError};

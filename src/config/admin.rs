@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::load::{valid_name, ConfigError, DEVELOPMENT_SECRET_MARKER};
+use super::key::{valid_name, DEVELOPMENT_SECRET_MARKER};
 use crate::verify::Secret;
 
 /// The name the single `admin.token` has in the audit log.
@@ -130,24 +130,27 @@ struct RawToken {
     token: Option<Secret>,
 }
 
-/// Validates `[admin]` (from `file`) with the secrets `env` holds.
+/// What is wrong with `[admin]`: (where, reason).
+pub(super) enum AdminError {
+    /// A key of the file, e.g. `admin.tokens[1].name`.
+    Key(String, String),
+    /// An environment variable, e.g. `HOOKBOX_ADMIN_TOKEN_OPS_FILE`.
+    Var(String, String),
+}
+
+/// Validates `[admin]` with the secrets `env` holds.
 pub(super) fn build_admin(
     raw: RawAdmin,
-    file: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<AdminConfig, ConfigError> {
-    let invalid = |key: String, reason: String| ConfigError::Invalid {
-        file: file.to_owned(),
-        key,
-        reason,
-    };
+) -> Result<AdminConfig, AdminError> {
+    let invalid = AdminError::Key;
     // The variables read so far: one serving two tokens would be ambiguous.
     let mut read: Vec<String> = vec![ENV_PREFIX.into(), format!("{ENV_PREFIX}_FILE")];
     let legacy = match secret_from_env(ENV_PREFIX, env)? {
         Some((secret, var)) => match token_problem(secret.expose()) {
             Some(reason) => {
                 let reason = reason.into();
-                return Err(ConfigError::Env { var, reason });
+                return Err(AdminError::Var(var, reason));
             }
             None => Some(secret),
         },
@@ -188,7 +191,7 @@ pub(super) fn build_admin(
             (Some((secret, var)), _) => match token_problem(secret.expose()) {
                 Some(reason) => {
                     let reason = reason.into();
-                    return Err(ConfigError::Env { var, reason });
+                    return Err(AdminError::Var(var, reason));
                 }
                 None => secret,
             },
@@ -238,20 +241,20 @@ fn env_var(name: &str) -> String {
 fn secret_from_env(
     var: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<(Secret, String)>, ConfigError> {
+) -> Result<Option<(Secret, String)>, AdminError> {
     let file_var = format!("{var}_FILE");
     match (env(var), env(&file_var)) {
-        (Some(_), Some(_)) => Err(ConfigError::Env {
-            var: file_var,
-            reason: format!("set {var} or {var}_FILE, not both"),
-        }),
+        (Some(_), Some(_)) => {
+            let reason = format!("set {var} or {var}_FILE, not both");
+            Err(AdminError::Var(file_var, reason))
+        }
         (Some(secret), None) => Ok(Some((Secret::new(secret), var.to_owned()))),
         (None, Some(path)) => match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some((Secret::new(text.trim()), file_var))),
-            Err(e) => Err(ConfigError::Env {
-                var: file_var,
-                reason: format!("cannot read {path}: {e}"),
-            }),
+            Err(e) => Err(AdminError::Var(
+                file_var,
+                format!("cannot read {path}: {e}"),
+            )),
         },
         (None, None) => Ok(None),
     }

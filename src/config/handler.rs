@@ -1,7 +1,7 @@
 //! Validating `[sources.<name>.handler]`: secrets from the environment, URLs, programs and the
 //! environment a command may see.
 
-use super::load::{err, KeyError};
+use super::key::{err, KeyError};
 use std::sync::Arc;
 
 use super::source::{CommandConfig, ForwardConfig, HandlerConfig, Signing};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::admin::{build_admin, RawAdmin};
+use super::admin::{build_admin, AdminError, RawAdmin};
+use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};
 use super::scheme::build_scheme;
 use super::source::SourceConfig;
@@ -53,8 +54,7 @@ pub enum ConfigError {
     },
 }
 
-/// Substring that marks the shipped development secrets; hookbox warns while one is in use.
-pub const DEVELOPMENT_SECRET_MARKER: &str = "insecuredev";
+pub use super::key::DEVELOPMENT_SECRET_MARKER;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,7 +120,10 @@ pub fn load_str(
             ));
         }
     }
-    let admin = build_admin(raw.admin, file, env)?;
+    let admin = build_admin(raw.admin, env).map_err(|e| match e {
+        AdminError::Key(key, reason) => invalid(key, reason),
+        AdminError::Var(var, reason) => ConfigError::Env { var, reason },
+    })?;
     let mut storage = raw.storage;
     if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
         storage.database_url = Some(Secret::new(url));
@@ -164,13 +167,6 @@ fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {
         ));
     }
     Ok(())
-}
-
-/// A problem with one key of a source: (key below `sources.<name>`, reason).
-pub(super) type KeyError = (String, String);
-
-pub(super) fn err<T>(key: &str, reason: impl Into<String>) -> Result<T, KeyError> {
-    Err((key.to_owned(), reason.into()))
 }
 
 fn build_source(
@@ -260,14 +256,4 @@ fn build_source(
         routes,
         uses_development_secret,
     })
-}
-
-/// Whether `name` may name a source or a route: a-z, 0-9, `_` and `-`, at most 64 bytes (never
-/// `:`, which separates the two in store streams).
-pub(super) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }

@@ -7,6 +7,7 @@ mod admin;
 #[cfg(test)]
 mod admin_tests;
 mod handler;
+mod key;
 mod load;
 mod ordering;
 mod route;
@@ -57,7 +58,7 @@ impl Config {
     /// The route whose deliveries the store keeps under `stream` (a source's name for its one
     /// route, `source:route` for a named route).
     pub fn route(&self, stream: &str) -> Option<&Route> {
-        let (source, _) = crate::store::split_stream(stream);
+        let (source, _) = crate::event::split_stream(stream);
         let source = self.source(source)?;
         source.routes.iter().find(|r| r.stream == stream)
     }
@@ -101,7 +102,7 @@ pub struct Route {
     /// Per-key ordering of its events, when `ordering_key` is set.
     pub ordering: Option<Ordering>,
     /// Which events it takes.
-    pub filter: crate::routing::RouteFilter,
+    pub filter: crate::event::RouteFilter,
 }
 
 /// `[server]`: the HTTP listener.

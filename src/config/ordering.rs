@@ -1,7 +1,7 @@
 //! `ordering_key` and `on_dead` of a source: parsed, and refused where the backend cannot
 //! keep each key's events in line.
 
-use super::load::{err, KeyError};
+use super::key::{err, KeyError};
 use super::{Source, StorageBackend, StorageConfig};
 use crate::ordering::{KeySpec, OnDead, Ordering};
 

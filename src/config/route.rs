@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::handler::build_handler;
-use super::load::{err, KeyError};
+use super::key::{err, KeyError};
 use super::source::{HandlerConfig, Signing, SourceConfig};
 use super::{Route, WorkerConfig};
+use crate::event::{stream_name, RouteFilter, TypeMatch};
 use crate::ordering::OnDead;
-use crate::routing::RouteFilter;
-use crate::store::{stream_name, TypeMatch};
 
 /// One `[[sources.<name>.routes]]` table as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -84,7 +83,7 @@ pub(super) fn build_routes(cfg: &SourceConfig, ctx: &RouteContext) -> Result<Vec
     for (i, r) in cfg.routes.iter().enumerate() {
         let at = |key: &str| format!("routes[{i}].{key}");
         let in_route = |(key, reason): KeyError| (at(&key), reason);
-        if !super::load::valid_name(&r.name) {
+        if !super::key::valid_name(&r.name) {
             return err(
                 &at("name"),
                 "route names use only a-z, 0-9, '_' and '-' (at most 64)",

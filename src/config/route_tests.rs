@@ -3,7 +3,7 @@
 
 use super::tests::{invalid_key, load_with, GITHUB};
 use super::HandlerConfig;
-use crate::store::TypeMatch;
+use crate::event::TypeMatch;
 
 const FORWARD: &str = "handler = { type = \"forward\", url = \"http://127.0.0.1:9/x\", secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\" }\n";
 

@@ -1,7 +1,7 @@
 //! Validating a source's signature scheme (`scheme`, `notification_url`, `[hmac]`) into a
 //! [`Scheme`] through the provider registry.
 
-use super::load::{err, KeyError};
+use super::key::{err, KeyError};
 use super::source::{HmacConfig, SourceConfig};
 use crate::verify::{HmacScheme, IdLocation, Scheme, SchemeOptions};
 

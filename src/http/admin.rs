@@ -7,13 +7,12 @@ use http_body_util::Full;
 use serde_json::{json, Value};
 
 use super::problem::{no_event, Problem, Reason, Reply};
-use super::query::Params;
-use super::status::{routed_response, status_body, status_response, summary, with_retry_after};
-use super::{event_location, json_response, routed, Ctx};
+use super::query::{Params, MAX_LIMIT};
+use super::routed::routed_response;
+use super::status::{status_body, summary, with_retry_after};
+use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
-use crate::store::{
-    split_stream, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, StoreError,
-};
+use crate::store::{split_stream, Cursor, EventFilter, EventRecord, Page, State, StoreError};
 
 /// `GET /admin/events?source=&state=&type=&since=&until=&id=&limit=&cursor=`: newest first.
 /// With `id`, the event of that id in each configured source (or `source`), filtered alike.
@@ -61,8 +60,17 @@ async fn find_id(
     let mut items = Vec::new();
     let sources = (ctx.config.sources.iter())
         .filter(|s| filter.source.as_deref().is_none_or(|f| f == s.name));
-    for route in sources.flat_map(|s| &s.routes) {
-        if let Some(record) = ctx.store.get(&route.stream, id).await? {
+    let streams = (sources.flat_map(|s| s.routes.iter().map(|r| r.stream.as_str())))
+        .chain(ctx.retired_streams.iter().map(String::as_str))
+        .filter(|s| {
+            filter
+                .source
+                .as_deref()
+                .is_none_or(|f| split_stream(s).0 == f)
+        })
+        .collect::<Vec<&str>>();
+    for stream in streams {
+        if let Some(record) = ctx.store.get(stream, id).await? {
             items.extend(Some(record).filter(|r| filter.matches(r)));
         }
     }
@@ -93,29 +101,6 @@ fn kept_headers(record: &EventRecord) -> Value {
         .iter()
         .map(|(name, value)| json!({ "name": name, "value": value }));
     Value::Array(headers.collect())
-}
-
-/// `DELETE /admin/events/<source>/<id>`: discard a dead event, keeping its tombstone so the
-/// provider's retries stay duplicates; answers with its new status.
-pub async fn discard(ctx: &Ctx, source: &str, id: &str) -> Reply {
-    if let Some(records) = routed::records_of(ctx, source, id).await? {
-        return routed::discard_routes(ctx, source, &records).await;
-    }
-    match ctx.store.discard(source, id).await? {
-        DiscardOutcome::Discarded(record) => {
-            tracing::info!("dead event discarded");
-            status_response(ctx, &record).await
-        }
-        DiscardOutcome::Unknown => Err(no_event()),
-        DiscardOutcome::NotDead(state) => Err(Problem::new(
-            Reason::Conflict,
-            format!("the event is {state}; only dead events can be discarded"),
-        )),
-        DiscardOutcome::AlreadyDiscarded => Err(Problem::new(
-            Reason::Conflict,
-            "the event was already discarded",
-        )),
-    }
 }
 
 /// `GET /admin/events/<source>/<id>/payload`: the stored body with its original `Content-Type`.
@@ -164,48 +149,83 @@ fn no_body(purged: bool) -> Problem {
     )
 }
 
-/// `POST /admin/events/<source>/<id>/requeue`: queue a dead or succeeded event again now;
-/// answers with its new status.
-pub async fn requeue_one(ctx: &Ctx, source: &str, id: &str) -> Reply {
-    if let Some(records) = routed::records_of(ctx, source, id).await? {
-        return routed::requeue_routes(ctx, source, &records).await;
-    }
-    match ctx.store.requeue(source, id, now_ms()).await? {
-        RequeueOutcome::Requeued(record) => {
-            tracing::info!(
-                previous_state = record.requeues.last().map(|r| r.previous_state.as_str()),
-                "event requeued"
-            );
-            status_response(ctx, &record).await
-        }
-        RequeueOutcome::Unknown => Err(no_event()),
-        RequeueOutcome::NotFinal(state) => Err(Problem::new(
-            Reason::Conflict,
-            format!("the event is {state}; only dead or succeeded events can be requeued"),
-        )),
-        RequeueOutcome::BodyPurged => Err(Problem::new(
-            Reason::Conflict,
-            "the body was purged by retention, so there is nothing left to process",
-        )),
-    }
-}
-
-/// `POST /admin/requeue?source=&type=&since=&until=&cursor=`: requeue dead events in range, bounded
-/// per call (see `Store::requeue_dead`); `more: true` with `nextCursor` when some may remain.
+/// `POST /admin/requeue?source=&route=&type=&since=&until=&cursor=&dry_run=`: requeue the
+/// dead events in range, bounded per call (see `Store::requeue_dead`), naming each one taken;
+/// `more: true` with `nextCursor` when some may remain. A dry run lists (a page of) the dead
+/// events the call would take and changes nothing.
 pub async fn requeue_dead(ctx: &Ctx, query: Option<&str>) -> Reply {
-    const ALLOWED: &[&str] = &["source", "route", "type", "since", "until", "cursor"];
+    const ALLOWED: &[&str] = &[
+        "source", "route", "type", "since", "until", "cursor", "dry_run",
+    ];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, cursor) = (p.filter()?, p.cursor()?);
+    if p.flag("dry_run")? {
+        return requeue_dead_dry_run(ctx, filter, cursor).await;
+    }
     let done = ctx
         .store
         .requeue_dead(&filter, cursor.as_ref(), now_ms())
         .await?;
     tracing::info!(requeued = done.requeued, "dead events requeued");
-    let mut body = json!({ "requeued": done.requeued, "more": done.next.is_some() });
+    let targets: Vec<Value> = (done.taken.iter())
+        .map(|(stream, id)| bulk_target(stream, id))
+        .collect();
+    let mut body = json!({
+        "requeued": done.requeued, "more": done.next.is_some(), "targets": targets,
+    });
     if let Some(next) = done.next {
         body["nextCursor"] = Value::String(next.encode());
     }
-    Ok(json_response(StatusCode::OK, &body))
+    let mut res = json_response(StatusCode::OK, &body);
+    res.extensions_mut().insert(Acted {
+        action: "bulk_requeue",
+        targets: (done.taken.iter())
+            .map(|(stream, id)| format!("{stream}/{id}"))
+            .collect(),
+        count: done.requeued,
+        dry_run: false,
+    });
+    Ok(res)
+}
+
+/// The dead events (one listing page, discarded ones left out) a bulk requeue would take.
+async fn requeue_dead_dry_run(ctx: &Ctx, filter: EventFilter, cursor: Option<Cursor>) -> Reply {
+    let filter = EventFilter {
+        state: Some(State::Dead),
+        ..filter
+    };
+    let page = ctx.store.list(&filter, MAX_LIMIT, cursor.as_ref()).await?;
+    let taken: Vec<&EventRecord> = (page.items.iter()).filter(|r| !r.body_purged).collect();
+    let targets: Vec<Value> = taken
+        .iter()
+        .map(|r| bulk_target(&r.source, &r.id))
+        .collect();
+    let mut body = json!({
+        "dryRun": true, "count": taken.len(), "more": page.next.is_some(), "targets": targets,
+    });
+    if let Some(next) = &page.next {
+        body["nextCursor"] = Value::String(next.encode());
+    }
+    let mut res = json_response(StatusCode::OK, &body);
+    res.extensions_mut().insert(Acted {
+        action: "bulk_requeue",
+        targets: taken
+            .iter()
+            .map(|r| format!("{}/{}", r.source, r.id))
+            .collect(),
+        count: taken.len(),
+        dry_run: true,
+    });
+    Ok(res)
+}
+
+/// A dead event a bulk requeue takes, as the operator sees it.
+fn bulk_target(stream: &str, id: &str) -> Value {
+    let (source, route) = split_stream(stream);
+    json!({
+        "source": source, "route": route, "eventId": id, "state": "dead",
+        "location": event_location(stream, id),
+    })
 }
 
 /// `GET /admin/ordering?source=`: the ordering keys that hold events back — a dead head

@@ -47,6 +47,7 @@ mod tests {
             store: store.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),
             body_budget: super::super::BodyBudget::new(1024),
+            retired_streams: Arc::default(),
         };
         let not_ready = readyz(&ctx).await.unwrap_or_else(|p| p.response());
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -12,7 +12,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::routing;
-use crate::store::{Accepted, NewEvent};
+use crate::store::{Accepted, NewEvent, State};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -72,7 +72,32 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
             "the event could not be stored durably; retry later",
         )
     })?;
+    let outcome = with_retired_routes(ctx, source, &id, outcome).await;
     Ok(accepted(ctx, source, &id, outcome))
+}
+
+/// A duplicate's state over every delivery the event has, those of routes no longer configured
+/// included (the store's dedupe only reads the configured routes). Rare, so read only then.
+async fn with_retired_routes(ctx: &Ctx, source: &Source, id: &str, outcome: Accepted) -> Accepted {
+    let Accepted::Duplicate(state) = outcome else {
+        return outcome;
+    };
+    if ctx.retired_of(&source.name).next().is_none() {
+        return outcome;
+    }
+    match super::routed::records_of(ctx, &source.name, id).await {
+        Ok(Some(records)) => {
+            let states = records.iter().map(|r| r.state).chain([state]);
+            Accepted::Duplicate(State::overall(states).unwrap_or(state))
+        }
+        Ok(None) => outcome,
+        Err(e) => {
+            // The duplicate is already settled in the store; its answer falls back to what the
+            // configured routes say.
+            tracing::warn!(error = %e, "could not read a retired route's delivery");
+            outcome
+        }
+    }
 }
 
 /// Why no event id could be read from `body`.

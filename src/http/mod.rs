@@ -7,14 +7,17 @@ mod acted;
 mod admin;
 mod audit;
 mod auth;
+mod batch;
 mod body;
 mod budget;
 mod console;
 mod etag;
 mod health;
+mod hold;
 mod ingest;
 mod metrics;
 mod openapi;
+mod operate;
 mod overview;
 mod problem;
 mod query;
@@ -50,6 +53,18 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// Body bytes all requests may hold at once (`server.max_inflight_body_bytes`).
     pub body_budget: BodyBudget,
+    /// Streams (`source:route`) holding deliveries of routes that are no longer configured,
+    /// read from the store at start: they remain part of their events.
+    pub retired_streams: Arc<Vec<String>>,
+}
+
+impl Ctx {
+    /// The retired streams of `source` (see [`Ctx::retired_streams`]).
+    pub fn retired_of<'a>(&'a self, source: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        (self.retired_streams.iter())
+            .filter(move |s| crate::store::split_stream(s).0 == source)
+            .map(String::as_str)
+    }
 }
 
 impl Ctx {

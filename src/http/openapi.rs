@@ -53,6 +53,7 @@ mod tests {
             ("/admin/events/{source}/{id}", "delete"),
             ("/admin/events/{source}/{id}/requeue", "post"),
             ("/admin/requeue", "post"),
+            ("/admin/batch", "post"),
         ] {
             let forbidden = &doc["paths"][path][method]["responses"]["403"]["$ref"];
             assert_eq!(

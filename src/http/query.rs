@@ -88,6 +88,15 @@ impl Params {
         }
     }
 
+    /// A yes/no parameter (`true`/`false`, `1`/`0`): `false` when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, QueryError> {
+        match self.0.get(name).map(String::as_str) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(QueryError(format!("{name} must be true or false"))),
+        }
+    }
+
     /// `cursor`, as returned in a previous answer's `nextCursor`.
     pub fn cursor(&self) -> Result<Option<Cursor>, QueryError> {
         self.0

@@ -1,30 +1,71 @@
-//! An event of a source with routes is stored once per route (see `store::stream`). Its status
-//! resource, `/events/<source>/<id>`, shows the routes together: the overall state and each
+//! `GET /events/<source>/<id>`, the status resource (behind the admin token unless
+//! `admin.public_status` is set). An event of a source with routes is stored once per route
+//! (see `store::stream`); its status resource shows the routes together: the overall state and each
 //! route's own status, whose `location` (`/events/<source>:<route>/<id>`) is where that route's
-//! delivery alone is read, requeued or discarded. Requeueing or discarding the event itself acts
-//! on every route that can take it.
+//! delivery alone is read, requeued or discarded (see `operate` for the event's own actions).
+//! Deliveries of a route removed from the config stay part of the event.
 
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
-use super::problem::{no_event, Problem, Reason, Reply};
-use super::status::{routed_response, status_body};
-use super::{event_location, Ctx};
-use crate::clock::now_ms;
-use crate::store::{DiscardOutcome, EventRecord, RequeueOutcome, State, StoreError};
+use super::auth::{authorize, Access};
+use super::problem::{no_event, Reply};
+use super::status::{status_body, status_response, with_retry_after};
+use super::{event_location, json_response, Ctx};
+use crate::store::{EventRecord, State, StoreError};
 
-/// The records of event `id` of `source`, one per route, when `source` has routes (`None`
-/// otherwise). An event accepted before its source had routes is its one record.
+/// The status resource of one event (the `Location` of its 202).
+pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
+    authorize(&ctx.config.admin, headers, Access::Status)?;
+    if let Some(records) = records_of(ctx, source, id).await? {
+        if records.is_empty() {
+            return Err(no_event());
+        }
+        let body = routed_body(ctx, source, &records).await?;
+        return Ok(routed_response(ctx, &records, body));
+    }
+    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
+    status_response(ctx, &record).await
+}
+
+/// A routed event's status `body`, with `Retry-After` while a route is not final.
+pub fn routed_response(
+    ctx: &Ctx,
+    records: &[EventRecord],
+    body: Map<String, Value>,
+) -> Response<Full<Bytes>> {
+    let res = json_response(StatusCode::OK, &Value::Object(body));
+    match unfinished(records) {
+        Some(record) => with_retry_after(ctx, record, res),
+        None => res,
+    }
+}
+
+/// The records of event `id` of `source`, one per route, when `source` has routes or had
+/// routes that are no longer configured (`None` otherwise: the event is its one record). An
+/// event accepted before its source had routes is its one record.
 pub async fn records_of(
     ctx: &Ctx,
     source: &str,
     id: &str,
 ) -> Result<Option<Vec<EventRecord>>, StoreError> {
-    let Some(src) = ctx.config.source(source).filter(|s| s.routed) else {
+    let routed = ctx.config.source(source).filter(|s| s.routed);
+    let retired: Vec<&str> = ctx.retired_of(source).collect();
+    if routed.is_none() && retired.is_empty() {
         return Ok(None);
-    };
-    let mut found = Vec::with_capacity(src.routes.len());
-    for route in &src.routes {
-        found.extend(ctx.store.get(&route.stream, id).await?);
+    }
+    let mut streams: Vec<&str> = (routed.into_iter())
+        .flat_map(|s| s.routes.iter().map(|r| r.stream.as_str()))
+        .collect();
+    streams.extend(retired);
+    let mut found = Vec::new();
+    for stream in streams {
+        found.extend(ctx.store.get(stream, id).await?);
+    }
+    if routed.is_none() && found.is_empty() {
+        return Ok(None);
     }
     if found.is_empty() {
         found.extend(ctx.store.get(source, id).await?);
@@ -79,64 +120,6 @@ pub async fn routed_body(
 /// The record whose wait the overall `Retry-After` estimates: the first unfinished route's.
 pub fn unfinished(records: &[EventRecord]) -> Option<&EventRecord> {
     records.iter().find(|r| !r.state.is_final())
-}
-
-/// The discard of a routed event: every dead route of it.
-pub async fn discard_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
-    let mut discarded = 0;
-    for dead in records
-        .iter()
-        .filter(|r| r.state == State::Dead && !r.body_purged)
-    {
-        let outcome = ctx.store.discard(&dead.source, &dead.id).await?;
-        discarded += usize::from(matches!(outcome, DiscardOutcome::Discarded(_)));
-    }
-    if discarded == 0 {
-        return Err(match records.is_empty() {
-            true => no_event(),
-            false => Problem::new(Reason::Conflict, "no route of the event is dead"),
-        });
-    }
-    tracing::info!(routes = discarded, "dead routes of an event discarded");
-    routed_status(ctx, source, &records[0].id).await
-}
-
-/// The current status of the routed event `id` of `source`.
-async fn routed_status(ctx: &Ctx, source: &str, id: &str) -> Reply {
-    let records = records_of(ctx, source, id).await?.unwrap_or_default();
-    if records.is_empty() {
-        return Err(no_event());
-    }
-    let body = routed_body(ctx, source, &records).await?;
-    Ok(routed_response(ctx, &records, body))
-}
-
-/// The requeue of a routed event: every route of it that delivered or gave up (a skipped
-/// route has nothing to deliver; requeue one route at its own location).
-pub async fn requeue_routes(ctx: &Ctx, source: &str, records: &[EventRecord]) -> Reply {
-    let mut requeued = 0;
-    for record in records
-        .iter()
-        .filter(|r| r.state.is_final() && !r.body_purged)
-    {
-        let outcome = ctx
-            .store
-            .requeue(&record.source, &record.id, now_ms())
-            .await?;
-        requeued += usize::from(matches!(outcome, RequeueOutcome::Requeued(_)));
-    }
-    if requeued == 0 {
-        return Err(match records.is_empty() {
-            true => no_event(),
-            false => Problem::new(
-                Reason::Conflict,
-                "no route of the event can be requeued: each is queued, processing, skipped \
-                 or purged by retention",
-            ),
-        });
-    }
-    tracing::info!(routes = requeued, "routes of an event requeued");
-    routed_status(ctx, source, &records[0].id).await
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use super::auth::{allowed, authorize, forbidden, reads, Access, Denied};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
-    admin, audit, console, etag, health, ingest::ingest, metrics, openapi, overview,
-    status::event_status, Ctx,
+    admin, audit, batch, console, etag, health, ingest::ingest, metrics, openapi, operate,
+    overview, routed::event_status, Ctx,
 };
 
 /// Serves one request.
@@ -84,17 +84,19 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             // Authorise before routing, so without a token nothing about the API is revealed.
             let who = authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
             let who = who.ok_or(Denied::Missing)?;
-            let res = match allowed(who, req.method()) {
-                true => dispatch_admin(ctx, &req, rest).await,
-                false => Err(forbidden(who)),
+            let (method, query) = (req.method().clone(), req.uri().query().map(str::to_owned));
+            let res = match rest {
+                _ if !allowed(who, &method) => Err(forbidden(who)),
+                ["batch"] if method == Method::POST => batch::batch(ctx, req).await,
+                ["batch"] => Err(Problem::not_allowed("POST")),
+                _ => dispatch_admin(ctx, &req, rest).await,
             };
-            if reads(req.method()) {
+            if reads(&method) {
                 return res;
             }
             // Every action by a known token is audited, refused or done.
             let res = res.unwrap_or_else(|problem| problem.response());
-            let asked = (req.method(), path.as_str(), req.uri().query());
-            audit::record(ctx, who, asked, &res).await;
+            audit::record(ctx, who, (&method, &path, query.as_deref()), &res).await;
             Ok(res)
         }
         ["healthz"] => health::healthz(),
@@ -121,7 +123,7 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             tracing::Span::current().record("source", source.as_str());
             tracing::Span::current().record("event_id", id.as_str());
             match *method {
-                Method::DELETE => admin::discard(ctx, &source, &id).await,
+                Method::DELETE => operate::discard(ctx, &source, &id, query).await,
                 _ if readable => {
                     Ok(etag::conditional(hdrs, admin::event(ctx, &source, &id).await?).await)
                 }
@@ -141,7 +143,7 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             match *action {
                 "payload" if readable => admin::payload(ctx, &source, &id).await,
                 "payload" => Err(Problem::not_allowed("GET, HEAD")),
-                _ if method == Method::POST => admin::requeue_one(ctx, &source, &id).await,
+                _ if method == Method::POST => operate::requeue(ctx, &source, &id, query).await,
                 _ => Err(Problem::not_allowed("POST")),
             }
         }

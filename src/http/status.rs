@@ -1,43 +1,16 @@
-//! `GET /events/<source>/<id>`: where an event stands, behind the admin token unless
-//! `admin.public_status` is set.
+//! One delivery's status: the fields of the status resource, what holds it, its histories and
+//! `Retry-After` (see `routed` for the resource itself and an event's routes together).
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
-use super::auth::{authorize, Access};
-use super::problem::{no_event, Reply};
-use super::{json_response, routed, Ctx};
+use super::problem::Reply;
+use super::{hold, json_response, Ctx};
+use crate::clock::now_ms;
 use crate::history;
 use crate::store::{split_stream, EventRecord, StoreError};
-
-/// The status resource of one event (the `Location` of its 202).
-pub async fn event_status(ctx: &Ctx, headers: &HeaderMap, source: &str, id: &str) -> Reply {
-    authorize(&ctx.config.admin, headers, Access::Status)?;
-    if let Some(records) = routed::records_of(ctx, source, id).await? {
-        if records.is_empty() {
-            return Err(no_event());
-        }
-        let body = routed::routed_body(ctx, source, &records).await?;
-        return Ok(routed_response(ctx, &records, body));
-    }
-    let record = ctx.store.get(source, id).await?.ok_or_else(no_event)?;
-    status_response(ctx, &record).await
-}
-
-/// A routed event's status `body`, with `Retry-After` while a route is not final.
-pub fn routed_response(
-    ctx: &Ctx,
-    records: &[EventRecord],
-    body: Map<String, Value>,
-) -> Response<Full<Bytes>> {
-    let res = json_response(StatusCode::OK, &Value::Object(body));
-    match routed::unfinished(records) {
-        Some(record) => with_retry_after(ctx, record, res),
-        None => res,
-    }
-}
 
 /// The full status of `record`, with `Retry-After` while it is not final.
 pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
@@ -46,19 +19,23 @@ pub async fn status_response(ctx: &Ctx, record: &EventRecord) -> Reply {
     Ok(with_retry_after(ctx, record, res))
 }
 
-/// The status resource's fields: the summary, what it waits for, and both histories.
+/// The status resource's fields: the summary, what it waits for (`waitingFor`) and why
+/// (`hold`), and both histories.
 pub async fn status_body(
     ctx: &Ctx,
     record: &EventRecord,
 ) -> Result<Map<String, Value>, StoreError> {
     let mut body = summary(record);
-    if let Some(head) = waiting_for(ctx, record).await? {
-        let location = super::event_location(&head.source, &head.id);
-        let source = split_stream(&head.source).0;
-        let head = json!({
-            "source": source, "eventId": head.id, "state": head.state, "location": location,
-        });
-        body.insert("waitingFor".into(), head);
+    let head = hold::waiting_for(ctx, record).await?;
+    if let Some(head) = &head {
+        let mut waiting = hold::head_json(head);
+        if let Some(fields) = waiting.as_object_mut() {
+            fields.remove("route"); // `waitingFor` kept its first shape
+        }
+        body.insert("waitingFor".into(), waiting);
+    }
+    if let Some(hold) = hold::hold(ctx, record, head.as_ref(), now_ms()) {
+        body.insert("hold".into(), hold);
     }
     let attempts: Vec<Value> = record
         .attempts
@@ -105,18 +82,6 @@ pub fn with_retry_after(
         );
     }
     res
-}
-
-/// The event `record` waits for: the first unfinished event of its ordering key, while
-/// `record` is queued behind it.
-async fn waiting_for(ctx: &Ctx, record: &EventRecord) -> Result<Option<EventRecord>, StoreError> {
-    match &record.ordering {
-        Some(o) if record.waits_for_key() => {
-            let head = ctx.store.ordering_head(&record.source, &o.key).await?;
-            Ok(head.filter(|h| h.id != record.id))
-        }
-        _ => Ok(None),
-    }
 }
 
 /// The fields of `record` shared by the status resource and admin listings (no histories).

@@ -118,12 +118,22 @@ pub struct DestinationSnapshot {
     pub in_flight: usize,
     /// Most attempts allowed against it at once.
     pub limit: usize,
-    /// Failures in a row while closed.
+    /// Failures in a row, until a success: while open, those that opened it and each failed
+    /// probe since.
     pub consecutive_failures: u32,
     /// Times the circuit opened since start.
     pub opened_total: u64,
-    /// While open: when the next probe may go (unix ms).
+    /// While open: when the next probe may go (unix ms). Kept for older clients; see
+    /// `next_probe_at`.
     pub open_until: Option<u64>,
+    /// While open, when the next probe may go; while half-open, when the running probe was
+    /// let through (unix ms); `None` while closed.
+    pub next_probe_at: Option<u64>,
+    /// The last failure's log-safe cause (bounded; no bodies, no secrets), kept after a
+    /// success.
+    pub last_error: Option<String>,
+    /// When the last failure ended (unix ms).
+    pub last_failure_at: Option<u64>,
 }
 
 /// The process's metrics. Counters start at zero when hookbox starts.
@@ -156,6 +166,14 @@ impl Metrics {
     pub fn destination(&self, name: &str, snapshot: DestinationSnapshot) {
         let mut map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(name.to_owned(), snapshot);
+    }
+
+    /// The destination the deliveries of `stream` go to, with its last published state.
+    pub fn destination_of(&self, stream: &str) -> Option<(String, DestinationSnapshot)> {
+        let map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .find(|(_, d)| d.sources.iter().any(|s| s == stream))
+            .map(|(name, d)| (name.clone(), d.clone()))
     }
 
     /// Every destination's last published state, by name.

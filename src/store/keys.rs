@@ -58,6 +58,45 @@ pub fn split_timed_key(key: &[u8]) -> Option<(u64, &[u8])> {
     Some((u64::from_be_bytes(*time), event))
 }
 
+/// Most distinct streams [`distinct_streams`] reads: far more than any config has routes.
+const MAX_STREAMS: usize = 10_000;
+
+/// The stream names of the `events` tree, by a loose index scan: `first_from(key)` gives the
+/// first event key at or after `key`, and each stream costs one such seek, whatever it holds.
+pub fn distinct_streams<E>(
+    mut first_from: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>, E>,
+) -> Result<Vec<String>, E> {
+    let mut streams = Vec::new();
+    let mut from = Vec::new();
+    while streams.len() < MAX_STREAMS {
+        let Some(key) = first_from(&from)? else { break };
+        let Some((&len, rest)) = key.split_first() else {
+            break;
+        };
+        let Some(name) = rest.get(..usize::from(len)) else {
+            break;
+        };
+        streams.push(String::from_utf8_lossy(name).into_owned());
+        match successor(&key[..=usize::from(len)]) {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    Ok(streams)
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None` if there is none).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < u8::MAX {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +134,26 @@ mod tests {
             Some((256, event_key("a", "a").as_slice()))
         );
         assert_eq!(split_timed_key(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn a_loose_scan_finds_each_stream_once() {
+        let mut keys = [
+            event_key("a", "1"),
+            event_key("a", "2"),
+            event_key("a:x", "1"),
+            event_key("b", "\u{ff}"),
+            event_key("b", "z"),
+        ];
+        keys.sort();
+        let mut seeks = 0;
+        let found = distinct_streams::<()>(|from| {
+            seeks += 1;
+            Ok(keys.iter().find(|k| k.as_slice() >= from).cloned())
+        });
+        assert_eq!(found, Ok(vec!["a".into(), "b".into(), "a:x".into()]));
+        assert_eq!(seeks, 4, "one seek per stream and one to find the end");
+        assert_eq!(successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(successor(&[0xff]), None);
     }
 }

@@ -25,7 +25,6 @@ mod query;
 mod record;
 pub mod redb;
 pub mod sled;
-mod state;
 mod stats;
 mod stream;
 mod walk;
@@ -43,18 +42,20 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use crate::event::{
+    split_stream, stream_name, State, TypeMatch, UnknownState, ROUTE_SEPARATOR,
+};
 pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
 pub use discard::DiscardOutcome;
-pub use filter::{EventFilter, TypeMatch};
+pub use filter::EventFilter;
 pub use health::WorkerRunning;
 pub use history::{Attempt, Outcome, Requeue, MAX_KEPT_ATTEMPTS, MAX_KEPT_REQUEUES};
 pub use keys::event_key;
 pub use lines::{Line, Lines};
 pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
 pub use record::{EventRecord, Retention};
-pub use state::{State, UnknownState};
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
-pub use stream::{split_stream, stream_name, RouteDelivery, ROUTE_SEPARATOR};
+pub use stream::RouteDelivery;
 
 use self::postgres::PgStore;
 use self::redb::RedbStore;

@@ -105,6 +105,8 @@ impl RequeueOutcome {
 pub struct BulkRequeued {
     /// Events requeued by this call.
     pub requeued: usize,
+    /// Which: `(stream, id)` of each, newest first.
+    pub taken: Vec<(String, String)>,
     /// Where to continue when this call stopped at its bound; `None` when the range is done.
     pub next: Option<Cursor>,
 }
@@ -137,6 +139,16 @@ impl Store {
             Engine::Redb(s) => s.requeue(source, id, now).await,
             Engine::Sled(s) => s.requeue(source, id, now).await,
             Engine::Postgres(s) => Ok(s.requeue(source, id, now).await?),
+        }
+    }
+
+    /// The stream names (sources, and `source:route` for routes) that hold events, configured
+    /// or not: a route removed from the config keeps its deliveries under its stream.
+    pub async fn streams(&self) -> Result<Vec<String>, StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => s.streams(),
+            Engine::Sled(s) => s.streams(),
+            Engine::Postgres(s) => Ok(s.streams().await?),
         }
     }
 

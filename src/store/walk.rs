@@ -85,7 +85,7 @@ fn is_of_source(event_key: &[u8], source: &str) -> bool {
     event_key
         .split_first()
         .and_then(|(&len, rest)| rest.get(..usize::from(len)))
-        .is_some_and(|s| super::stream::is_of_source(s, source))
+        .is_some_and(|s| crate::event::is_of_source(s, source))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use rand::Rng;
 use tracing::Instrument;
 
-use super::destinations::is_destination_failure;
+use super::destinations::Verdict;
 use super::handler::{Handlers, Job, Report};
 use super::retry::{Decision, FailureKind, RetryPolicy};
 use crate::clock::{millis, now_ms};
@@ -30,10 +30,10 @@ pub struct Shared {
 }
 
 /// What the claim loop learns from a finished attempt.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ended {
-    /// The handler's destination timed out, refused the connection or answered 5xx.
-    pub destination_failure: bool,
+    /// What it says about the handler's destination (for its breaker and the operator).
+    pub verdict: Verdict,
 }
 
 /// Runs one attempt of `claimed` and records it. Never panics; a failure to record leaves the
@@ -68,7 +68,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
         }
         Ended {
-            destination_failure: is_destination_failure(&report),
+            verdict: Verdict::of(&report),
         }
     }
     .instrument(span)

@@ -4,6 +4,10 @@
 //! it opens: nothing is sent there until the cooldown has passed. Then one attempt goes
 //! through as a probe (half-open): success closes the circuit, failure opens it again for
 //! another cooldown. Events held back meanwhile stay queued and lose no attempt.
+//!
+//! The count runs on while open — the failures that opened it plus every failed probe — and
+//! only a success resets it, so an operator reading it sees how long the destination has been
+//! failing, not a zero.
 
 use serde::Serialize;
 
@@ -34,7 +38,7 @@ impl BreakerState {
 #[derive(Debug, Clone)]
 pub struct Breaker {
     state: BreakerState,
-    /// Consecutive failures while closed.
+    /// Consecutive failures, until a success.
     failures: u32,
     /// While open: when a probe may start (unix ms).
     open_until: u64,
@@ -62,7 +66,8 @@ impl Breaker {
         self.state
     }
 
-    /// Consecutive failures counted while closed.
+    /// Consecutive failures: those that opened it and each failed probe since; 0 after a
+    /// success.
     pub fn failures(&self) -> u32 {
         self.failures
     }
@@ -75,6 +80,12 @@ impl Breaker {
     /// While open: when the next probe may start.
     pub fn open_until(&self) -> Option<u64> {
         (self.state == BreakerState::Open).then_some(self.open_until)
+    }
+
+    /// While not closed: when the next probe may start (open), or when the probe now
+    /// running was let through (half-open).
+    pub fn next_probe_at(&self) -> Option<u64> {
+        (self.state != BreakerState::Closed).then_some(self.open_until)
     }
 
     /// Whether an attempt may start at `now`; `probes_reserved` are probes already let
@@ -97,26 +108,24 @@ impl Breaker {
     /// An attempt ended at `now`; `failed` when the destination timed out, refused or
     /// answered 5xx.
     pub fn finished(&mut self, failed: bool, now: u64) {
-        match (self.state, failed) {
-            (_, false) => {
-                self.state = BreakerState::Closed;
-                self.failures = 0;
-            }
-            (BreakerState::Closed, true) => {
-                self.failures = self.failures.saturating_add(1);
-                if self.failures >= self.threshold {
-                    self.open(now);
-                }
-            }
-            (BreakerState::HalfOpen, true) => self.open(now),
-            // A late result of an attempt started before it opened changes nothing.
-            (BreakerState::Open, true) => {}
+        if !failed {
+            self.state = BreakerState::Closed;
+            self.failures = 0;
+            return;
+        }
+        self.failures = self.failures.saturating_add(1);
+        match self.state {
+            BreakerState::Closed if self.failures >= self.threshold => self.open(now),
+            BreakerState::Closed => {}
+            BreakerState::HalfOpen => self.open(now),
+            // A late failure of an attempt started before it opened is counted, but does not
+            // push the probe back.
+            BreakerState::Open => {}
         }
     }
 
     fn open(&mut self, now: u64) {
         self.state = BreakerState::Open;
-        self.failures = 0;
         self.open_until = now.saturating_add(self.cooldown_ms);
         self.opened += 1;
     }
@@ -139,19 +148,22 @@ mod tests {
             (b.state(), b.open_until(), b.opened()),
             (BreakerState::Open, Some(1050), 1)
         );
+        assert_eq!((b.failures(), b.next_probe_at()), (3, Some(1050)));
         assert!(!b.admits(1049, 0), "cooling down");
         assert!(b.admits(1050, 0), "the probe");
         assert!(!b.admits(1050, 1), "only one probe");
         b.started(1050);
         assert_eq!(b.state(), BreakerState::HalfOpen);
         assert!(!b.admits(1060, 0));
+        assert_eq!(b.next_probe_at(), Some(1050), "the running probe's time");
         b.finished(false, 1100);
         assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!((b.failures(), b.next_probe_at()), (0, None));
         assert!(b.admits(1100, 5));
     }
 
     #[test]
-    fn a_failed_probe_opens_it_again_and_late_failures_change_nothing() {
+    fn a_failed_probe_opens_it_again_and_late_failures_do_not_move_the_probe() {
         let mut b = Breaker::new(1, 100);
         b.finished(true, 0);
         b.finished(true, 50); // started before it opened
@@ -161,6 +173,11 @@ mod tests {
         assert_eq!(
             (b.state(), b.open_until(), b.opened()),
             (BreakerState::Open, Some(220), 2)
+        );
+        assert_eq!(
+            b.failures(),
+            3,
+            "the opening failure, the late one and the failed probe"
         );
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::breaker::Breaker;
-use super::handler::Report;
+use super::handler::{truncate, Report};
 use crate::config::{Config, HandlerConfig};
 use crate::metrics::{DestinationSnapshot, Metrics};
 use crate::store::Outcome;
@@ -31,16 +31,42 @@ pub fn destination_of(handler: &HandlerConfig) -> Option<String> {
     Some(format!("{scheme}://{host}:{port}"))
 }
 
+/// Longest `lastError` kept per destination: enough for a connection error's chain.
+const LAST_ERROR_BYTES: usize = 300;
+
 /// Whether `report` says the destination itself is unwell: no answer in time, no connection,
 /// or a 5xx. Its 4xx answers show it is up (the event is what it refused).
 pub fn is_destination_failure(report: &Report) -> bool {
     report.outcome == Outcome::Transient && report.status.is_none_or(|s| s >= 500)
 }
 
+/// What an ended attempt says about its destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It answered (a success, or a 4xx about the event).
+    Healthy,
+    /// It failed ([`is_destination_failure`]), with the log-safe cause: no body, no secret.
+    Failed(String),
+    /// The attempt ended without a result (cancelled, panicked).
+    Unknown,
+}
+
+impl Verdict {
+    /// The verdict of `report`.
+    pub fn of(report: &Report) -> Verdict {
+        match is_destination_failure(report) {
+            true => Verdict::Failed(report.cause.clone().unwrap_or_default()),
+            false => Verdict::Healthy,
+        }
+    }
+}
+
 struct Destination {
     running: usize,
     breaker: Breaker,
     sources: Vec<String>,
+    /// The last failure's cause and time (unix ms), kept after a success for the operator.
+    last_failure: Option<(String, u64)>,
 }
 
 /// Every destination's running count and breaker; owned by the claim loop.
@@ -68,6 +94,7 @@ impl Destinations {
                     running: 0,
                     breaker: Breaker::new(w.circuit_failures, cooldown),
                     sources: Vec::new(),
+                    last_failure: None,
                 })
                 .sources
                 .push(route.stream.clone());
@@ -107,11 +134,18 @@ impl Destinations {
         }
     }
 
-    /// An attempt against `dest` ended at `now`; `failed` per [`is_destination_failure`], or
-    /// `None` when it ended without a result (cancelled, panicked).
-    pub fn finished(&mut self, dest: &str, failed: Option<bool>, now: u64) {
+    /// An attempt against `dest` ended at `now` with `verdict`.
+    pub fn finished(&mut self, dest: &str, verdict: Verdict, now: u64) {
         if let Some(d) = self.map.get_mut(dest) {
             d.running = d.running.saturating_sub(1);
+            let failed = match verdict {
+                Verdict::Healthy => Some(false),
+                Verdict::Failed(cause) => {
+                    d.last_failure = Some((truncate(&cause, LAST_ERROR_BYTES), now));
+                    Some(true)
+                }
+                Verdict::Unknown => None,
+            };
             if let Some(failed) = failed {
                 let before = d.breaker.state();
                 d.breaker.finished(failed, now);
@@ -149,6 +183,9 @@ impl Destinations {
                 consecutive_failures: d.breaker.failures(),
                 opened_total: d.breaker.opened(),
                 open_until: d.breaker.open_until(),
+                next_probe_at: d.breaker.next_probe_at(),
+                last_error: d.last_failure.as_ref().map(|(e, _)| e.clone()),
+                last_failure_at: d.last_failure.as_ref().map(|(_, at)| *at),
             },
         );
     }
@@ -169,5 +206,11 @@ mod tests {
         assert!(!is_destination_failure(&with_status(429)));
         assert!(!is_destination_failure(&Report::permanent("HTTP 400")));
         assert!(!is_destination_failure(&Report::success()));
+        assert_eq!(
+            Verdict::of(&with_status(502).with_detail("the body")),
+            Verdict::Failed("HTTP".into()),
+            "the cause only, never the answer's body"
+        );
+        assert_eq!(Verdict::of(&with_status(404)), Verdict::Healthy);
     }
 }

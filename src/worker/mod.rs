@@ -29,7 +29,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use self::attempt::{Ended, Shared};
-use self::destinations::Destinations;
+use self::destinations::{Destinations, Verdict};
 use self::handler::Handlers;
 use crate::clock::{millis, now_ms};
 use crate::config::Config;
@@ -222,8 +222,8 @@ impl Dispatcher {
             *n = n.saturating_sub(1);
         }
         if let Some(dest) = &run.destination {
-            let failed = ended.map(|e| e.destination_failure);
-            self.destinations.finished(dest, failed, now_ms());
+            let verdict = ended.map_or(Verdict::Unknown, |e| e.verdict);
+            self.destinations.finished(dest, verdict, now_ms());
         }
     }
 

@@ -17,11 +17,11 @@ use serde_json::Value;
 use support::{config_in, get_as, post_as, TestServer};
 use target::{eventually, Answer, Target};
 
-const TOKEN: &str = "test-ordering-admin-token";
+pub(crate) const TOKEN: &str = "test-ordering-admin-token";
 
 /// The `app` source forwarding to `target`, ordered by the body's `/customer`, in `dir`: on
 /// PostgreSQL when the suite runs on it, else on redb (also when the suite runs on sled).
-fn ordered_config(target: &Target, on_dead: &str, dir: &Path) -> Config {
+pub(crate) fn ordered_config(target: &Target, on_dead: &str, dir: &Path) -> Config {
     let text = config(FAST, &forward(target, "")).replace(
         "keep_headers = [\"x-trace\"]",
         &format!(
@@ -36,7 +36,7 @@ fn ordered_config(target: &Target, on_dead: &str, dir: &Path) -> Config {
     config
 }
 
-fn body(customer: &str, n: u32) -> String {
+pub(crate) fn body(customer: &str, n: u32) -> String {
     format!(r#"{{"customer":"{customer}","n":{n}}}"#)
 }
 

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{load_source, usage_error};
+use crate::client::usage::{load_source, usage_error};
 use crate::client::{Client, Target};
 use crate::clock::now_ms;
 use report::{Latency, Report};

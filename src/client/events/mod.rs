@@ -1,8 +1,11 @@
-//! `hookbox events list|show|requeue|discard|counts|summary`: drive the admin API of a running hookbox. The token
+//! `hookbox events list|show|requeue|discard|counts|summary|ordering|destinations`: drive the admin API of a running hookbox. The token
 //! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
 
 mod api;
 mod audit;
+mod confirm;
+mod destinations;
+mod ordering;
 mod overview;
 mod requeue;
 mod view;
@@ -50,15 +53,13 @@ enum EventsCommand {
         #[arg(long, conflicts_with = "payload")]
         json: bool,
     },
-    /// Requeue one dead or succeeded event now, or with --dead every dead event in a range.
+    /// Requeue one event now (its dead routes; a succeeded route only when named or with
+    /// --include-succeeded), or with --dead every dead event in a range. Shows what it will
+    /// take and asks first (--yes for scripts, --dry-run to only look).
     Requeue(requeue::RequeueArgs),
-    /// Discard one dead event: its body goes, its id stays known so it is never processed.
-    Discard {
-        /// Source name, or `source:route` for one route's delivery.
-        source: String,
-        /// Event id.
-        id: String,
-    },
+    /// Discard one dead event (or an event's dead routes): its body goes, its id stays known
+    /// so it is never processed. Shows what it will take and asks first.
+    Discard(requeue::DiscardArgs),
     /// Count events per state.
     Counts(overview::CountsArgs),
     /// The audit log: who requeued, discarded, migrated or compacted what, newest first.
@@ -69,6 +70,10 @@ enum EventsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Ordering keys that hold events back: the head, its state, how many wait behind it.
+    Ordering(ordering::OrderingArgs),
+    /// Forward destinations: circuit state, failures in a row, next probe, load, last error.
+    Destinations(destinations::DestinationsArgs),
 }
 
 /// Filters shared by `list` and `requeue --dead`. Times: unix ms, RFC 3339 UTC, or a duration
@@ -170,14 +175,11 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
             Ok(())
         }
         EventsCommand::Requeue(args) => requeue::requeue(&api, args).await,
-        EventsCommand::Discard { source, id } => {
-            let path = format!("/admin{}", event_location(&source, &id));
-            reply_json(&api.call(Method::DELETE, &path).await?)?;
-            println!("discarded {source}/{id}");
-            Ok(())
-        }
+        EventsCommand::Discard(args) => requeue::discard(&api, args).await,
         EventsCommand::Counts(args) => overview::counts(&api, args).await,
         EventsCommand::Summary { json } => overview::summary(&api, json).await,
+        EventsCommand::Ordering(args) => ordering::ordering(&api, args).await,
+        EventsCommand::Destinations(args) => destinations::destinations(&api, args).await,
         EventsCommand::Audit(args) => audit::audit(&api, args).await,
     }
 }

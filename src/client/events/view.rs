@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::Value;
 
 /// Longest last-error excerpt shown in a table row.
-const ERROR_WIDTH: usize = 60;
+pub(super) const ERROR_WIDTH: usize = 60;
 
 /// Prints listing items as an aligned table, one event a line; a route's delivery shows its
 /// source as `source:route`, the name `show` and `requeue` take for it.
@@ -20,10 +20,10 @@ pub fn print_table(items: &[Value]) {
         "TYPE",
         "LAST ERROR",
     ];
-    let rows: Vec<[String; 7]> = items
+    let rows: Vec<Vec<String>> = items
         .iter()
         .map(|e| {
-            [
+            vec![
                 time(&e["receivedAt"]),
                 stream(e),
                 text(&e["eventId"]),
@@ -34,8 +34,13 @@ pub fn print_table(items: &[Value]) {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
+    print_rows(&header, &rows);
+}
+
+/// Prints `header` and `rows` as columns two spaces apart, each as wide as its widest cell.
+pub(super) fn print_rows(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -43,13 +48,13 @@ pub fn print_table(items: &[Value]) {
     let line = |cells: &[String]| {
         let padded: Vec<String> = cells
             .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell:width$}"))
             .collect();
         println!("{}", padded.join("  ").trim_end());
     };
-    line(&header.map(str::to_owned));
-    for row in &rows {
+    line(&header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>());
+    for row in rows {
         line(row);
     }
 }
@@ -63,9 +68,19 @@ pub fn print_event(e: &Value) {
         ("id", text(&e["eventId"])),
         ("type", text(&e["eventType"])),
         ("state", text(&e["state"])),
+        ("held", text(&e["hold"]["text"])),
+        ("head", held_behind(&e["hold"])),
         ("received", time(&e["receivedAt"])),
         ("attempts", text(&e["attemptCount"])),
-        ("next attempt", time(&e["nextAttemptAt"])),
+        // A held event's own next-attempt time (past, for an open circuit) is not when it
+        // goes: the `held` line says what it waits for instead.
+        (
+            "next attempt",
+            match e["hold"].is_null() {
+                true => time(&e["nextAttemptAt"]),
+                false => String::new(),
+            },
+        ),
         ("lease until", time(&e["leaseUntil"])),
         ("finished", time(&e["finishedAt"])),
         ("last error", text(&e["lastError"])),
@@ -92,7 +107,7 @@ pub fn print_event(e: &Value) {
 }
 
 /// `source` or `source:route`: the stream a listing item or status belongs to.
-fn stream(e: &Value) -> String {
+pub(super) fn stream(e: &Value) -> String {
     match e["route"].as_str() {
         Some(route) => format!("{}:{route}", text(&e["source"])),
         None => text(&e["source"]),
@@ -126,9 +141,26 @@ fn route_lines(routes: &[Value]) -> Vec<String> {
             ));
         }
         lines.push(line);
+        if let Some(held) = r["hold"]["text"].as_str() {
+            let head = held_behind(&r["hold"]);
+            lines.push(match head.is_empty() {
+                true => format!("  held: {held}"),
+                false => format!("  held: {held}; head {head}"),
+            });
+        }
         lines.extend(history(r).into_iter().map(|(_, l)| format!("  {l}")));
     }
     lines
+}
+
+/// The ordering head a `hold` names, as `source[:route]/id` (what `show` takes, space for
+/// slash); empty when the hold is not an ordering one.
+fn held_behind(hold: &Value) -> String {
+    let head = &hold["head"];
+    match head["eventId"].as_str() {
+        Some(id) => format!("{}/{id}", stream(head)),
+        None => String::new(),
+    }
 }
 
 /// The attempts and requeues of a status resource as one list of lines, oldest first.
@@ -169,7 +201,7 @@ fn history(e: &Value) -> Vec<(u64, String)> {
 }
 
 /// A JSON value as plain text; empty for null.
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -188,7 +220,7 @@ fn time(v: &Value) -> String {
 }
 
 /// The first line of `s`, cut to `max` characters with an ellipsis.
-fn clip(s: &str, max: usize) -> String {
+pub(super) fn clip(s: &str, max: usize) -> String {
     let line = s.lines().next().unwrap_or("");
     match line.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
@@ -245,6 +277,16 @@ mod tests {
                 "  attempt 2 at 1970-01-01T00:00:01.000Z: permanent (5 ms), status 500",
                 "audit    succeeded  1 attempt",
                 "refunds  skipped    0 attempts",
+            ]
+        );
+        let held = serde_json::json!([{"route": "billing", "state": "queued", "attemptCount": 0,
+            "hold": {"reason": "ordering", "text": "waiting behind e1 (dead), the head of ordering key K",
+                     "head": {"source": "app", "route": "billing", "eventId": "e1"}}}]);
+        assert_eq!(
+            route_lines(held.as_array().expect("routes")),
+            [
+                "billing  queued     0 attempts",
+                "  held: waiting behind e1 (dead), the head of ordering key K; head app:billing/e1",
             ]
         );
         let item = serde_json::json!({"source": "app", "route": "billing"});

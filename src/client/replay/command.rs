@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{fixture, REQUEST_TIMEOUT};
-use crate::cli::usage_error;
+use crate::client::usage::usage_error;
 use crate::client::{replay, Client, Target};
 use crate::config;
 

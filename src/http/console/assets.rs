@@ -45,10 +45,18 @@ static ASSETS: &[Asset] = &[
     Asset::new("util.js", JS, include_bytes!("static/util.js")),
     Asset::new("api.js", JS, include_bytes!("static/api.js")),
     Asset::new("charts.js", JS, include_bytes!("static/charts.js")),
+    Asset::new("bulk.js", JS, include_bytes!("static/bulk.js")),
     Asset::new("list.js", JS, include_bytes!("static/list.js")),
     Asset::new("routes.js", JS, include_bytes!("static/routes.js")),
+    Asset::new("actions.js", JS, include_bytes!("static/actions.js")),
     Asset::new("detail.js", JS, include_bytes!("static/detail.js")),
     Asset::new("overview.js", JS, include_bytes!("static/overview.js")),
+    Asset::new(
+        "destinations.js",
+        JS,
+        include_bytes!("static/destinations.js"),
+    ),
+    Asset::new("audit.js", JS, include_bytes!("static/audit.js")),
     Asset::new("main.js", JS, include_bytes!("static/main.js")),
 ];
 

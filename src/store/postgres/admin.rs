@@ -94,6 +94,7 @@ impl PgStore {
         self.requeued(records.len() as u64);
         Ok(BulkRequeued {
             requeued: records.len(),
+            taken: records.into_iter().map(|r| (r.source, r.id)).collect(),
             next,
         })
     }
@@ -123,6 +124,25 @@ impl PgStore {
             self.wake.announce();
         }
         Ok(DiscardOutcome::Discarded(record))
+    }
+
+    /// The stream names that hold events: a loose scan of the primary key, one index probe
+    /// per stream however many events each holds.
+    pub async fn streams(&self) -> Result<Vec<String>, PgError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "WITH RECURSIVE s(source) AS (
+                     (SELECT source FROM events ORDER BY source LIMIT 1)
+                     UNION ALL
+                     SELECT (SELECT e.source FROM events e WHERE e.source > s.source
+                             ORDER BY e.source LIMIT 1)
+                     FROM s WHERE s.source IS NOT NULL
+                 ) SELECT source FROM s WHERE source IS NOT NULL",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     /// Counts `n` events as pending again and wakes the workers.

@@ -394,16 +394,21 @@ impl RedbStore {
             state: Some(State::Dead),
             ..filter.clone()
         };
-        let mut keys = Vec::new();
+        let (mut keys, mut names) = (Vec::new(), Vec::new());
         let next = read::walk(self.db()?.as_ref(), &filter, after, SCAN_BUDGET, |record| {
             if keys.len() == BULK_REQUEUE_MAX {
                 return Ok(false);
             }
             keys.push(event_key(&record.source, &record.id));
+            names.push((record.source, record.id));
             Ok(true)
         })?;
         if keys.is_empty() {
-            return Ok(BulkRequeued { requeued: 0, next });
+            return Ok(BulkRequeued {
+                requeued: 0,
+                taken: Vec::new(),
+                next,
+            });
         }
         let updated = self
             .write(0, move |t| {
@@ -413,9 +418,16 @@ impl RedbStore {
                 })?))
             })
             .await?;
-        let requeued = updated.iter().flatten().count();
-        self.requeued(requeued as u64);
-        Ok(BulkRequeued { requeued, next })
+        let taken: Vec<(String, String)> = (names.into_iter().zip(&updated))
+            .filter(|(_, done)| done.is_some())
+            .map(|(name, _)| name)
+            .collect();
+        self.requeued(taken.len() as u64);
+        Ok(BulkRequeued {
+            requeued: taken.len(),
+            taken,
+            next,
+        })
     }
 
     /// Counts `n` events as pending again and wakes the worker.
@@ -473,5 +485,10 @@ impl RedbStore {
     /// Events stored (records and tombstones).
     pub fn count(&self) -> Result<u64, StoreError> {
         read::count_events(self.db()?.as_ref())
+    }
+
+    /// The stream names that hold events.
+    pub fn streams(&self) -> Result<Vec<String>, StoreError> {
+        read::streams(self.db()?.as_ref())
     }
 }

@@ -6,7 +6,7 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTab
 
 use super::tables::{BODIES, DUE, EVENTS, EXPIRY, ORDERED, PROCESSING, RECEIVED};
 use crate::store::keys::{
-    event_key, ordered_prefix, split_ordered_key, split_timed_key, timed_key,
+    distinct_streams, event_key, ordered_prefix, split_ordered_key, split_timed_key, timed_key,
 };
 use crate::store::{walk, Cursor, EventFilter, EventRecord, Line, StoreError};
 
@@ -59,6 +59,22 @@ pub fn bodies(db: &Database, events: &[(Vec<u8>, u64)]) -> Result<Vec<Option<Byt
 /// Number of events stored (records, tombstones included).
 pub fn count_events(db: &Database) -> Result<u64, StoreError> {
     table(db, EVENTS)?.len().map_err(super::storage_error)
+}
+
+/// The stream names that hold events (see [`distinct_streams`]).
+pub fn streams(db: &Database) -> Result<Vec<String>, StoreError> {
+    let events = table(db, EVENTS)?;
+    distinct_streams(|from| {
+        let mut range = events
+            .range::<&[u8]>(from..)
+            .map_err(super::storage_error)?;
+        match range.next() {
+            Some(entry) => Ok(Some(
+                entry.map_err(super::storage_error)?.0.value().to_vec(),
+            )),
+            None => Ok(None),
+        }
+    })
 }
 
 /// Time of the earliest `due` entry.

@@ -242,6 +242,7 @@ async fn bulk_requeue_takes_only_dead_events_in_range() {
         done,
         BulkRequeued {
             requeued: 2,
+            taken: vec![("a".into(), "3".into()), ("a".into(), "2".into())],
             next: None
         }
     );

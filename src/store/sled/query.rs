@@ -77,4 +77,15 @@ impl SledStore {
     pub fn count(&self) -> Result<u64, StoreError> {
         Ok(self.backend()?.trees.events.len() as u64)
     }
+
+    /// The stream names that hold events.
+    pub fn streams(&self) -> Result<Vec<String>, StoreError> {
+        let backend = self.backend()?;
+        crate::store::keys::distinct_streams(|from| {
+            Ok(match backend.trees.events.range(from..).next() {
+                Some(entry) => Some(entry?.0.to_vec()),
+                None => None,
+            })
+        })
+    }
 }

@@ -46,9 +46,9 @@ impl SledStore {
             ..filter.clone()
         };
         let backend = self.backend()?;
-        let mut requeued = 0;
+        let mut taken = Vec::new();
         let next = backend.trees.walk(&filter, after, SCAN_BUDGET, |record| {
-            if requeued == BULK_REQUEUE_MAX {
+            if taken.len() == BULK_REQUEUE_MAX {
                 return Ok(false);
             }
             let key = event_key(&record.source, &record.id);
@@ -56,14 +56,20 @@ impl SledStore {
             let changed = backend.trees.update(&key, |r| {
                 (r.state == State::Dead).then(|| r.requeue(now))?
             })?;
-            requeued += usize::from(changed.is_some());
+            if changed.is_some() {
+                taken.push((record.source, record.id));
+            }
             Ok(true)
         })?;
-        if requeued > 0 {
+        if !taken.is_empty() {
             backend.durable().await?;
-            self.requeued(requeued as u64);
+            self.requeued(taken.len() as u64);
         }
-        Ok(BulkRequeued { requeued, next })
+        Ok(BulkRequeued {
+            requeued: taken.len(),
+            taken,
+            next,
+        })
     }
 
     /// Counts `n` events as pending again and wakes the worker.

@@ -69,11 +69,46 @@ async fn events_lists_shows_and_requeues_through_the_admin_api() {
     let payload = ok(&server, &["show", "stripe", "evt_c", "--payload"]).await;
     assert_eq!(payload, body);
 
-    let requeued = ok(&server, &["requeue", "failing", "f1"]).await;
+    // Without a terminal and without --yes nothing is done; --dry-run only looks.
+    let unasked = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["requeue", "failing", "f1"],
+    )
+    .await;
+    assert_eq!(unasked.status.code(), Some(2));
+    assert!(
+        text(&unasked.stderr).contains("--yes"),
+        "{}",
+        text(&unasked.stderr)
+    );
+    let look = ok(&server, &["requeue", "failing", "f1", "--dry-run"]).await;
+    assert_eq!(look, "would be requeued (1):\n  failing/f1 (was dead)\n");
+    let bulk_look = ok(&server, &["requeue", "--dead", "failing", "--dry-run"]).await;
+    assert!(bulk_look.contains("failing/f1 (was dead)"), "{bulk_look}");
+    let untouched = ok(&server, &["show", "failing", "f1"]).await;
+    assert!(line(&untouched, "state:").ends_with("dead"), "{untouched}");
+
+    let requeued = ok(&server, &["requeue", "failing", "f1", "--yes"]).await;
     assert_eq!(requeued.trim(), "requeued failing/f1 (was dead)");
     settled(&server, "failing", "f1", 1).await;
-    let bulk = ok(&server, &["requeue", "--dead", "failing"]).await;
-    assert_eq!(bulk.trim(), "requeued 1 dead events");
+    let everywhere = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["requeue", "--dead", "-y"],
+    )
+    .await;
+    assert_eq!(
+        everywhere.status.code(),
+        Some(2),
+        "no source needs --all-sources"
+    );
+    assert!(text(&everywhere.stderr).contains("--all-sources"));
+    let bulk = ok(&server, &["requeue", "--dead", "--all-sources", "--yes"]).await;
+    assert_eq!(
+        bulk,
+        "requeued failing/f1 (was dead)\nrequeued 1 dead events\n"
+    );
     settled(&server, "failing", "f1", 2).await;
 
     // Refusals: 1 when hookbox says no, 2 for usage errors.
@@ -117,7 +152,7 @@ async fn events_filters_by_type_and_id_counts_summarises_and_discards() {
     let refused = events(
         &server,
         Some(TEST_ADMIN_TOKEN),
-        &["discard", "stripe", "evt_t"],
+        &["discard", "stripe", "evt_t", "--yes"],
     )
     .await;
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
@@ -126,13 +161,13 @@ async fn events_filters_by_type_and_id_counts_summarises_and_discards() {
         "{}",
         text(&refused.stderr)
     );
-    let done = ok(&server, &["discard", "failing", "f1"]).await;
-    assert_eq!(done.trim(), "discarded failing/f1");
+    let done = ok(&server, &["discard", "failing", "f1", "--yes"]).await;
+    assert_eq!(done.trim(), "discarded failing/f1 (was dead)");
 
     let counts = ok(&server, &["counts"]).await;
     for line in [
         "succeeded  1",
-        "dead       1",
+        "dead       0",
         "discarded  1",
         "queued     0",
     ] {
@@ -205,14 +240,31 @@ async fn events_show_list_count_and_requeue_the_routes_of_an_event() {
 
     // Requeue the dead route alone once its application is fixed, then the whole event.
     billing.answer_by_default(Answer::status(200));
-    let requeued = ok(&server, &["requeue", "app:billing", "evt_r"]).await;
+    let requeued = ok(&server, &["requeue", "app:billing", "evt_r", "--yes"]).await;
     assert_eq!(requeued.trim(), "requeued app:billing/evt_r (was dead)");
     let fixed = settled(&server, "app:billing", "evt_r", 1).await;
     assert_eq!(fixed["state"], "succeeded", "{fixed}");
-    let all = ok(&server, &["requeue", "app", "evt_r"]).await;
+    // Nothing is dead: the event's requeue is refused unless succeeded routes are asked for.
+    let refused = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["requeue", "app", "evt_r", "--yes"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("include"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let all = ok(
+        &server,
+        &["requeue", "app", "evt_r", "--include-succeeded", "--yes"],
+    )
+    .await;
     assert_eq!(
-        all.trim(),
-        "requeued app/evt_r (routes: billing (was succeeded), audit (was succeeded))"
+        all,
+        "requeued app:billing/evt_r (was succeeded)\nrequeued app:audit/evt_r (was succeeded)\n"
     );
     eventually("both routes to run again", LIMIT, || async {
         let s = status(&server, "app", "evt_r").await;

@@ -31,6 +31,12 @@ impl Browser {
     /// cannot be that narrow); fails the test (`cannot_run`) when the driver or the browser is
     /// not installed.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_in(width, height, None).await
+    }
+
+    /// [`Browser::start`] with the browser's time zone set to `zone` (an IANA name, e.g.
+    /// `Asia/Kolkata`), so local time differs from UTC whatever the machine's zone is.
+    pub async fn start_in(width: u32, height: u32, zone: Option<&str>) -> Browser {
         for needed in [CHROMEDRIVER, CHROMIUM] {
             if !Path::new(needed).exists() {
                 cannot_run(&format!(
@@ -41,7 +47,12 @@ impl Browser {
         let port = free_port();
         // A process group of its own, so a test that fails midway still ends the browsers the
         // driver started (see `Drop`).
-        let driver = Command::new(CHROMEDRIVER)
+        let mut command = Command::new(CHROMEDRIVER);
+        if let Some(zone) = zone {
+            // The driver's environment is the browser's: Chromium takes its zone from TZ.
+            command.env("TZ", zone);
+        }
+        let driver = command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -38,9 +38,6 @@ async fn the_console_is_usable_at_phone_width() {
         Value::Bool(true),
         "no sideways scrolling of the page"
     );
-    if let Some(dir) = screenshots() {
-        b.screenshot(&dir.join("console-phone.png")).await;
-    }
     b.close().await;
     server.stop().await;
 }

@@ -7,11 +7,16 @@
 //!
 //! `HOOKBOX_CONSOLE_SCREENSHOTS=<dir>` saves the screenshots shown in the README there.
 
+mod audit;
+mod batch;
 mod browser;
+mod holds;
 mod http;
+mod layout;
 mod list;
 mod routes;
 mod steps;
+mod truth;
 
 use fantoccini::Locator;
 use serde_json::json;
@@ -73,9 +78,6 @@ async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
         "return document.querySelector('.counts').innerText.includes('dead');",
     )
     .await;
-    if let Some(dir) = screenshots() {
-        b.screenshot(&dir.join("console-events.png")).await;
-    }
 
     // Filter by source and state through the form.
     let source = b.find("#f-source").await;
@@ -175,7 +177,7 @@ async fn the_console_signs_in_lists_filters_requeues_discards_and_signs_out() {
         .await;
     assert_eq!(
         label,
-        json!("stripe, last hour: 3 accepted, 3 succeeded, 0 dead")
+        json!("stripe, last hour: 3 accepted, 3 succeeded, 0 dead, 0 skipped")
     );
     if let Some(dir) = screenshots() {
         b.screenshot(&dir.join("console-overview.png")).await;

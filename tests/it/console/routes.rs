@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
-use super::browser::Browser;
+use super::browser::{Browser, LIMIT};
 use super::steps::*;
-use crate::support::flow::routed_config;
+use crate::support::flow::{routed_config, routed_config_with, FORWARD_SECRET};
 use crate::support::target::{Answer, Target};
 use crate::support::{get, TestServer, TEST_ADMIN_TOKEN};
 
@@ -124,6 +124,110 @@ async fn the_console_shows_each_route_of_an_event_and_requeues_one_route() {
             .as_deref(),
         Some("app:billing:evt_r")
     );
+
+    // The overview counts the skipped delivery too.
+    click(&b, "#nav-overview").await;
+    b.until(
+        "the skipped delivery in the overview",
+        "const h = document.getElementById('src-app:refunds'); \
+         return !!h && h.closest('article').innerText.includes('1 skipped');",
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+}
+
+/// The text of the open confirmation dialog.
+async fn dialog_text(b: &Browser) -> String {
+    b.until(
+        "the confirmation dialog",
+        "return document.getElementById('confirm').open && \
+         document.getElementById('confirm-text').innerText.length > 0;",
+    )
+    .await;
+    let text = b
+        .js(
+            "return document.getElementById('confirm').innerText;",
+            vec![],
+        )
+        .await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: apt-get install -y chromium chromium-driver"]
+async fn a_routed_event_requeues_its_dead_routes_and_delivers_again_only_when_asked() {
+    let b = Browser::start(1280, 800).await;
+    let billing = Target::start().await;
+    billing.answer_by_default(Answer::status(500));
+    let audit = Target::start().await;
+    let handler = format!(
+        "handler = {{ type = \"forward\", url = \"{}\", secret = \"{FORWARD_SECRET}\" }}",
+        audit.url()
+    );
+    let server = TestServer::start(&routed_config_with(&billing, "", &handler)).await;
+    let id = "evt_1QbXC32eZvKYlo2CpR7uYx1M";
+    let reply = server
+        .deliver("app", r#"{"type":"invoice.paid","n":1}"#, id)
+        .await;
+    assert_eq!(reply.status, 202);
+    settled(&server, "app:billing", id, "dead").await;
+    settled(&server, "app:audit", id, "succeeded").await;
+    let audit_seen = || audit.inspect(|seen| seen.len());
+    assert_eq!(audit_seen(), 1);
+
+    // The main action takes the dead route only, and its confirmation says so.
+    billing.answer_by_default(Answer::status(200));
+    b.client
+        .goto(&server.url(&format!("/console#/event/app/{id}")))
+        .await
+        .expect("open");
+    sign_in(&b, TEST_ADMIN_TOKEN).await;
+    let main = b.find("#requeue").await;
+    assert_eq!(main.text().await.expect("text"), "Requeue dead routes");
+    main.click().await.expect("requeue");
+    let asked = dialog_text(&b).await;
+    assert!(
+        asked.contains("billing (dead)") && !asked.contains("audit"),
+        "{asked}"
+    );
+    click(&b, "#confirm-ok").await;
+    settled(&server, "app:billing", id, "succeeded").await;
+    let status: Value = get(&server.url(&format!("/events/app:audit/{id}")))
+        .await
+        .json();
+    assert_eq!(
+        status["requeueCount"],
+        json!(0),
+        "the succeeded route is left alone"
+    );
+    assert_eq!(audit_seen(), 1, "its application received nothing new");
+
+    // Delivering again is the secondary action; its confirmation names each route.
+    click(&b, "#deliver-again").await;
+    let asked = dialog_text(&b).await;
+    assert!(
+        asked.contains("audit (succeeded): will be delivered again"),
+        "{asked}"
+    );
+    assert!(
+        asked.contains("billing (succeeded): will be delivered again"),
+        "{asked}"
+    );
+    assert!(
+        !asked.contains("refunds"),
+        "a skipped route is not delivered: {asked}"
+    );
+    click(&b, "#confirm-ok").await;
+    crate::support::target::eventually("audit to get the event again", LIMIT, || async {
+        (audit_seen() == 2).then_some(())
+    })
+    .await;
+    b.until(
+        "what was acted on",
+        "return document.getElementById('event-message').innerText.includes('Acted on');",
+    )
+    .await;
     b.close().await;
     server.stop().await;
 }

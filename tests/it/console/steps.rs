@@ -109,3 +109,40 @@ pub async fn sign_in(b: &Browser, token: &str) {
 pub fn screenshots() -> Option<PathBuf> {
     std::env::var_os("HOOKBOX_CONSOLE_SCREENSHOTS").map(PathBuf::from)
 }
+
+/// Event ids shaped like Stripe's, for layouts that must hold real ids.
+pub const STRIPE_IDS: [&str; 3] = [
+    "evt_1QbX9R2eZvKYlo2CxY7hT3pN",
+    "evt_1QbXA02eZvKYlo2C8mLp4QzR",
+    "evt_1QbXB12eZvKYlo2CkT9sVw3E",
+];
+
+/// Delivers each of `ids` to `flaky` (see [`config`]) and waits until it is dead.
+pub async fn dead_flaky(server: &TestServer, ids: &[&str]) {
+    for id in ids {
+        let body = format!(r#"{{"id":"{id}","n":1}}"#);
+        assert_eq!(server.deliver("flaky", &body, id).await.status, 202);
+    }
+    for id in ids {
+        settled(server, "flaky", id, "dead").await;
+    }
+}
+
+/// The state badges of the listed rows, in order.
+pub async fn row_states(b: &Browser) -> Vec<String> {
+    let script =
+        "return [...document.querySelectorAll('#events-body tr .badge')].map(e => e.innerText);";
+    serde_json::from_value(b.js(script, vec![]).await).unwrap_or_default()
+}
+
+/// The number on the count chip of `state`, once the counts are shown.
+pub async fn count_of(b: &Browser, state: &str) -> u64 {
+    let script = format!(
+        "const c = document.querySelector('.counts [data-state={state}] .count-n'); \
+         return c ? Number(c.innerText) : null;"
+    );
+    eventually(&format!("the {state} count"), LIMIT, || async {
+        b.js(&script, vec![]).await.as_u64()
+    })
+    .await
+}

@@ -36,16 +36,18 @@
 
   function facts(event) {
     const row = (label, value) => [el('dt', { text: label }), el('dd', {}, value)];
+    const note = HB.holdNote(event);
+    const hold = note ? row('Waiting', note) : null;
     if (event.routes) {
       return el('dl', { class: 'facts' },
-        row('State', HB.stateBadge(event)),
+        row('State', HB.stateBadge(event)), hold,
         row('Event type', event.eventType || '—'),
         row('Received', HB.time(event.receivedAt)),
         row('Finished', HB.time(event.finishedAt)),
         row('Attempts (all routes)', String(event.attemptCount)));
     }
     return el('dl', { class: 'facts' },
-      row('State', HB.stateBadge(event)),
+      row('State', HB.stateBadge(event)), hold,
       row('Event type', event.eventType || '—'),
       row('Received', HB.time(event.receivedAt)),
       row('Next attempt', HB.time(event.nextAttemptAt)),
@@ -104,7 +106,7 @@
     const path = HB.eventPath(source, id);
     const [base, route] = HB.splitStream(source);
     const heading = el('h1', {}, el('span', { class: 'muted', text: `${HB.streamLabel(base, route)} / ` }), id);
-    const message = el('p', { class: 'notice', role: 'status' });
+    const message = el('div', { class: 'notice', role: 'status', id: 'event-message' });
     const top = el('div', {});
     const history = el('section', { 'aria-labelledby': 'history-title' }, el('h2', { id: 'history-title', text: 'Attempts' }));
     const payloadSlot = el('div', {});
@@ -114,11 +116,19 @@
     let etag = null;
     let shownBody = null;
 
-    async function act(method, target, question, label, done) {
-      if (!(await HB.confirm(question, label))) return;
+    // Asks what `prepare()` says the action touches, calls, then shows what the answer says
+    // it took (`targets`) and reads the event again.
+    async function act({ method, target, label, done, prepare }) {
       try {
-        await HB.call(method, target);
-        message.textContent = done;
+        const { question, items } = await prepare();
+        if (!(await HB.confirm(question, label, items))) return;
+        const res = await HB.call(method, target);
+        const targets = res.body && Array.isArray(res.body.targets) ? res.body.targets : null;
+        if (targets) {
+          HB.actionResults(message, `${done} Acted on:`, targets.map((t) => Object.assign({ outcome: 'requeued' }, t)));
+        } else {
+          message.textContent = done;
+        }
         etag = null;
         await refresh();
       } catch (e) {
@@ -133,18 +143,7 @@
       const event = res.body;
       const routes = event.routes || null;
       const body = routes ? HB.routedBody(event) : event;
-      const actions = el('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions' });
-      const question = routes
-        ? `Requeue every route of ${source}/${id} that delivered or gave up now? Each gets a fresh round of attempts.`
-        : `Requeue ${source}/${id} now? It gets a fresh round of attempts.`;
-      if (routes ? routes.some(HB.canRequeue) : HB.canRequeue(event)) {
-        actions.append(el('button', { type: 'button', id: 'requeue', text: routes ? 'Requeue all routes' : 'Requeue',
-          onclick: () => act('POST', `${path}/requeue`, question, 'Requeue', 'Requeued.') }));
-      }
-      if (routes ? routes.some((r) => r.state === 'dead' && !r.discarded) : event.state === 'dead' && !event.discarded) {
-        actions.append(el('button', { type: 'button', id: 'discard', class: 'danger', text: 'Discard',
-          onclick: () => act('DELETE', path, `Discard${routes ? ' the dead routes of' : ''} ${source}/${id}? The body is deleted and it can never be processed again; the provider's retries stay duplicates.`, 'Discard', 'Discarded.') }));
-      }
+      const actions = HB.eventActions({ event, path, source, id, act });
       const headers = el('section', { 'aria-labelledby': 'headers-title' },
         el('h2', { id: 'headers-title', text: 'Kept headers' }), headersTable(event.headers));
       HB.clear(top).append(facts(event), actions, ...(routes ? [HB.routesSection(event, act)] : []), headers);

@@ -1,7 +1,8 @@
-// The events view: filters, counts per state, newest-first pages with a cursor, bulk requeue of
-// the dead events the filter covers, and new events appearing by polling the first page (a
-// conditional GET: an unchanged page costs a 304). A source with routes lists one row per route's
-// delivery (`app › billing`), each linking to the event with all its routes.
+// The events view: filters, counts per state, newest-first pages with a cursor, selection and
+// bulk actions (bulk.js). Every poll reads every shown row again from the top (conditional GETs:
+// an unchanged page costs a 304), so a row shows the store's current state and a row that left
+// the filter goes; "Load older events" widens what is shown. A source with routes lists one row
+// per route's delivery (`app › billing`), each linking to the event with all its routes.
 'use strict';
 (function () {
   const HB = (window.HB = window.HB || {});
@@ -38,8 +39,8 @@
       routes.length > 0 || filter.route ? select('route', 'Route', routes) : null,
       select('state', 'State', STATES),
       input('type', 'Event type', 'text', filter.type, { placeholder: 'invoice.* or invoice.paid' }),
-      input('since', 'Received from', 'datetime-local', HB.toLocalInput(filter.since)),
-      input('until', 'Received before', 'datetime-local', HB.toLocalInput(filter.until)),
+      input('since', `Received from (${HB.zoneName()})`, 'datetime-local', HB.toLocalInput(filter.since)),
+      input('until', `Received before (${HB.zoneName()})`, 'datetime-local', HB.toLocalInput(filter.until)),
       input('id', 'Event id', 'search', filter.id, { placeholder: 'exact id' }),
       el('div', { class: 'field buttons' },
         el('button', { type: 'submit', text: 'Apply' }),
@@ -56,109 +57,95 @@
     return form;
   }
 
-  function row(item) {
+  // `invoice.payment_succeeded` with a line break allowed after each dot.
+  const breakable = (text) => text.split('.').flatMap((part, i) => (i === 0 ? [part] : ['.', el('wbr', {}), part]));
+
+  // One row; `view` holds the selection and the expanded errors, which outlive a re-render.
+  function row(item, view) {
+    const k = key(item);
     const href = `#/event/${encodeURIComponent(item.source)}/${encodeURIComponent(item.eventId)}`;
-    return el('tr', { 'data-key': key(item) },
-      el('td', { text: HB.time(item.receivedAt) }),
-      el('td', { text: HB.streamLabel(item.source, item.route) }),
-      el('td', {}, el('a', { href, class: 'event-link', text: item.eventId })),
-      el('td', { text: item.eventType || '—' }),
-      el('td', {}, HB.stateBadge(item)),
-      el('td', { class: 'num', text: item.attemptCount }),
-      el('td', { class: 'error-cell', text: item.lastError || '' }));
+    const error = item.lastError
+      ? HB.errorText(item.lastError, view.expanded.has(k), (open) => (open ? view.expanded.add(k) : view.expanded.delete(k)))
+      : null;
+    return el('tr', { 'data-key': k },
+      el('td', { class: 'pick' }, el('input', {
+        type: 'checkbox', class: 'select-row', 'aria-label': `Select ${HB.streamLabel(item.source, item.route)} ${item.eventId}`,
+        checked: view.selected.has(k), onchange: (e) => view.select(k, e.currentTarget.checked),
+      })),
+      el('td', { class: 'when', text: HB.time(item.receivedAt) }),
+      el('td', { class: 'state' }, HB.stateBadge(item), HB.holdNote(item)),
+      el('td', { class: 'stream', text: HB.streamLabel(item.source, item.route) }),
+      el('td', { class: 'id' }, el('a', { href, class: 'event-link', text: item.eventId })),
+      el('td', { class: 'type' }, breakable(item.eventType || '—')),
+      el('td', { class: 'num attempts', 'data-unit': item.attemptCount === 1 ? 'attempt' : 'attempts', text: item.attemptCount }),
+      el('td', { class: 'error-cell' }, error));
   }
 
   HB.eventsView = function (view, filter) {
     const scope = {
       source: filter.source, route: filter.route, type: filter.type, since: filter.since, until: filter.until,
     };
-    const listQuery = Object.assign({}, scope, { state: filter.state, id: filter.id, limit: PAGE });
+    const listQuery = Object.assign({}, scope, { state: filter.state, id: filter.id });
     const counts = el('ul', { class: 'counts', 'aria-label': 'Events per state' });
     const tbody = el('tbody', { id: 'events-body' });
     const more = el('button', { type: 'button', class: 'secondary', hidden: true, text: 'Load older events' });
     const status = el('p', { class: 'muted', id: 'events-status' });
-    const bulk = el('button', { type: 'button', class: 'danger', id: 'bulk-requeue', hidden: true });
     const formSlot = el('div', {});
+    const bulk = HB.bulkActions({ scope, byId: !!filter.id, key, refresh: () => refresh(true) });
     view.append(
-      el('h1', { text: 'Events' }), formSlot, counts,
-      el('div', { class: 'toolbar' }, bulk),
+      el('h1', { text: 'Events' }), formSlot, counts, bulk.toolbar, bulk.results,
       el('div', { class: 'table-wrap' }, el('table', { class: 'events' },
         el('caption', { class: 'visually-hidden', text: 'Events, newest first' }),
-        el('thead', {}, el('tr', {}, ['Received', 'Source', 'Event id', 'Type', 'State', 'Attempts', 'Last error']
-          .map((h) => el('th', { scope: 'col', text: h })))),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col', class: 'pick' }, el('span', { class: 'visually-hidden', text: 'Select' })),
+          ['Received', 'State', 'Source', 'Event id', 'Type', 'Attempts', 'Last error']
+            .map((h) => el('th', { scope: 'col', text: h })))),
         tbody)),
       status, more);
 
     HB.streams().then((streams) => formSlot.append(filterForm(filter, choices(streams))));
-    let older = [];     // items of pages past the first, kept across polls
-    let cursor = null;  // where "older" continues
-    let first = [];
-    let etag = null;
+    let wanted = PAGE;         // how many of the newest matching rows are shown
+    let items = [];
+    const pages = new Map();   // the conditional GETs of the shown pages
     let countsTag = null;
+    let ticks = 0;
 
     function render() {
-      const seen = new Set(first.map(key));
-      const items = first.concat(older.filter((i) => !seen.has(key(i))));
-      HB.clear(tbody).append(...items.map(row));
+      bulk.shown(items);
+      HB.clear(tbody).append(...items.map((item) => row(item, bulk)));
       status.textContent = items.length === 0 ? 'No events match.' : `${items.length} events shown.`;
-      more.hidden = !cursor;
     }
-
-    more.addEventListener('click', async () => {
-      const page = await HB.get(`/admin/events${HB.query(Object.assign({}, listQuery, { cursor }))}`);
-      older = older.concat(page.body.items);
-      cursor = page.body.nextCursor || null;
-      render();
-    });
 
     function renderCounts(c) {
       HB.clear(counts).append(...STATES.concat(['discarded']).map((s) => {
         const target = s === 'discarded' ? 'dead' : s;
         return el('li', {}, el('a', { href: `#/events${HB.query(Object.assign({}, scope, { state: target }))}`,
-          class: `count state-${s}` }, el('span', { class: 'count-n', text: c[s] || 0 }), ` ${s}`));
+          class: `count state-${s}`, 'data-state': s }, el('span', { class: 'count-n', text: c[s] || 0 }), ` ${s}`));
       }));
-      const requeueable = c.dead - c.discarded;
-      bulk.hidden = requeueable === 0 || !!filter.id;
-      bulk.textContent = `Requeue ${requeueable} dead event${requeueable === 1 ? '' : 's'} matching this filter`;
+      // `dead` counts the events a requeue takes: discarded ones are counted apart.
+      bulk.deadCount(c.dead || 0);
     }
 
-    bulk.addEventListener('click', async () => {
-      const ok = await HB.confirm('Requeue every dead event that matches this filter? ' +
-        'Each gets a fresh round of attempts.', 'Requeue dead events');
-      if (!ok) return;
-      let total = 0;
-      let next = null;
-      do {
-        const done = await HB.call('POST', `/admin/requeue${HB.query(Object.assign({}, scope, { cursor: next }))}`);
-        total += done.body.requeued;
-        next = done.body.more ? done.body.nextCursor : null;
-      } while (next);
-      HB.announce(`${total} dead events requeued.`);
-      etag = null; countsTag = null;
-    });
-
-    // Counts walk many records on the server: fetched when the first page changed, else
-    // every 10th poll (30 s).
-    let ticks = 0;
-    return HB.every(3000, async () => {
-      const page = await HB.get(`/admin/events${HB.query(listQuery)}`, { etag });
-      const changed = page.status !== 304;
-      if (changed) {
-        etag = page.etag;
-        const wasEmpty = first.length === 0 && older.length === 0;
-        const fresh = new Set(page.body.items.map(key));
-        // Events pushed off the first page by newer ones stay shown, above the older pages.
-        older = first.filter((i) => !fresh.has(key(i))).concat(older);
-        first = page.body.items;
-        if (wasEmpty) cursor = page.body.nextCursor || null;
+    // Reads the shown rows again, and the counts when rows changed, every 10th poll or `now`.
+    async function refresh(now) {
+      const w = await HB.window('/admin/events', listQuery, wanted, pages);
+      if (w.changed) {
+        items = w.items;
+        more.hidden = !w.cursor;
         render();
       }
-      if (changed || countsTag === null || ticks % 10 === 0) {
-        const c = await HB.get(`/admin/counts${HB.query(scope)}`, { etag: countsTag });
+      if (now || w.changed || countsTag === null || ticks % 10 === 0) {
+        const c = await HB.get(`/admin/counts${HB.query(scope)}`, { etag: now ? null : countsTag });
         if (c.status !== 304) { countsTag = c.etag; renderCounts(c.body.counts); }
       }
       ticks += 1;
+    }
+
+    more.addEventListener('click', async () => {
+      wanted += PAGE;
+      await refresh(false);
     });
+
+    return HB.every(3000, () => refresh(false));
   };
 
   HB.parseFilter = function (search) {

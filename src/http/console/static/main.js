@@ -1,5 +1,6 @@
 // The console's shell: sign-in and sign-out, and which view the location's fragment names
-// (#/events?filters, #/event/<source>/<id>, #/overview). The token lives in session storage
+// (#/events?filters, #/event/<source>/<id>, #/overview, #/destinations, #/audit), and the zone
+// times are shown in (UTC, or local time with its offset; remembered in local storage). The token lives in session storage
 // only; it is never put in a URL, a cookie or a log.
 'use strict';
 (function () {
@@ -45,21 +46,38 @@
     const hash = window.location.hash || '#/events';
     const [path, search] = hash.slice(1).split('?');
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-    document.getElementById('nav-events').removeAttribute('aria-current');
-    document.getElementById('nav-overview').removeAttribute('aria-current');
+    const nav = (name, title) => {
+      document.getElementById(`nav-${name}`).setAttribute('aria-current', 'page');
+      document.title = `${title} — hookbox console`;
+    };
+    for (const a of document.querySelectorAll('.top nav a')) a.removeAttribute('aria-current');
+    zoneButton();
     if (parts[0] === 'event' && parts.length === 3) {
       document.title = `${parts[1]}/${parts[2]} — hookbox console`;
       stopView = HB.eventView(view, parts[1], parts[2]);
     } else if (parts[0] === 'overview') {
-      document.getElementById('nav-overview').setAttribute('aria-current', 'page');
-      document.title = 'Overview — hookbox console';
+      nav('overview', 'Overview');
       stopView = HB.overviewView(view);
+    } else if (parts[0] === 'destinations') {
+      nav('destinations', 'Destinations');
+      stopView = HB.destinationsView(view);
+    } else if (parts[0] === 'audit') {
+      nav('audit', 'Audit');
+      stopView = HB.auditView(view, search || '');
     } else {
-      document.getElementById('nav-events').setAttribute('aria-current', 'page');
-      document.title = 'Events — hookbox console';
+      nav('events', 'Events');
       stopView = HB.eventsView(view, HB.parseFilter(search || ''));
     }
     view.focus();
+  }
+
+  // The toggle names the zone shown now; pressing it switches and draws the view again.
+  function zoneButton() {
+    const button = document.getElementById('zone');
+    const local = HB.zone.get() === 'local';
+    button.textContent = local ? `Times: local (${HB.offset()})` : 'Times: UTC';
+    button.setAttribute('aria-pressed', String(local));
+    button.title = local ? 'Show times in UTC' : 'Show times in this browser\'s local time';
   }
 
   async function submitSignin(e) {
@@ -87,6 +105,10 @@
     document.getElementById('signout').addEventListener('click', () => {
       HB.signedOut('Signed out.');
       window.history.replaceState(null, '', '/console');
+    });
+    document.getElementById('zone').addEventListener('click', () => {
+      HB.zone.set(HB.zone.get() === 'local' ? 'utc' : 'local');
+      route();
     });
     window.addEventListener('hashchange', route);
     route();

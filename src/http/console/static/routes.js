@@ -19,24 +19,31 @@
     return { bodyPurged: purged, discarded: purged && event.routes.some((r) => r.discarded) };
   };
 
-  // `act(method, path, question, label, done)` asks, calls and refreshes (see detail.js).
+  // `act({method, target, label, done, prepare})` asks, calls and refreshes (see detail.js).
   HB.routesSection = function (event, act) {
     const what = `${event.source}/${event.eventId}`;
     const rows = event.routes.map((r) => {
       const name = r.route || event.source;
       const stream = r.route ? `${event.source}:${r.route}` : event.source;
       const href = `#/event/${encodeURIComponent(stream)}/${encodeURIComponent(event.eventId)}`;
+      const again = r.state === 'succeeded'
+        ? ' It succeeded: it will be delivered again, and its application receives this event a second time.'
+        : ' It gets a fresh round of attempts.';
       const requeue = HB.canRequeue(r) ? el('button', {
-        type: 'button', class: 'secondary requeue-route', 'aria-label': `Requeue route ${name}`, text: 'Requeue',
-        onclick: () => act('POST', HB.adminPath(r.location, '/requeue'),
-          `Requeue route ${name} of ${what} now? Only this route gets a fresh round of attempts.`,
-          'Requeue', `Route ${name} requeued.`),
+        type: 'button', class: 'secondary requeue-route',
+        'aria-label': r.state === 'succeeded' ? `Deliver route ${name} again` : `Requeue route ${name}`,
+        text: r.state === 'succeeded' ? 'Deliver again…' : 'Requeue',
+        onclick: () => act({
+          method: 'POST', target: HB.adminPath(r.location, '/requeue'),
+          label: r.state === 'succeeded' ? 'Deliver again' : 'Requeue', done: `Route ${name} requeued.`,
+          prepare: async () => ({ question: `Requeue route ${name} of ${what} now? Only this route is taken.${again}` }),
+        }),
       }) : null;
       return el('tr', { 'data-route': name },
         el('th', { scope: 'row' }, el('a', { href, text: name })),
-        el('td', {}, HB.stateBadge(r)),
+        el('td', { class: 'state' }, HB.stateBadge(r), HB.holdNote(r)),
         el('td', { class: 'num', text: r.attemptCount }),
-        el('td', { class: 'error-cell', title: r.lastError || null, text: r.lastError || '' }),
+        el('td', { class: 'error-cell' }, r.lastError ? HB.errorText(r.lastError) : null),
         el('td', {}, requeue));
     });
     return el('section', { 'aria-labelledby': 'routes-title' },
