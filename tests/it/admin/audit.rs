@@ -1,24 +1,23 @@
 //! Named admin tokens with roles, and the audit log of operator actions: a `read` token reads
 //! but is refused actions (403, audited), an `operate` token's actions are audited with their
-//! targets, the log survives a restart, `hookbox events audit` prints it, and `hookbox compact`
-//! and `hookbox migrate` record themselves in the store they act on.
+//! targets, the log survives a restart and its retention, and `hookbox events audit` prints it.
 
-use std::path::Path;
 use std::process::Output;
 
 use http::Method;
 use serde_json::Value;
 use tokio::process::Command;
 
-use super::{config_with_failing, deliver, settled, status};
+use super::{config_with_failing, deliver, settled, status, LIMIT};
+use crate::support::target::eventually;
 use crate::support::{bearer, get_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
-const READ_TOKEN: &str = "dashboard-token-0123456789";
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
+pub(super) const READ_TOKEN: &str = "dashboard-token-0123456789";
 const OPERATE_TOKEN: &str = "oncall-token-0123456789";
 
 /// [`config_with_failing`] plus a `read` token `dashboard` and an `operate` token `oncall`.
-fn config_with_tokens() -> String {
+pub(super) fn config_with_tokens() -> String {
     format!(
         "{}\n[[admin.tokens]]\nname = \"dashboard\"\nrole = \"read\"\ntoken = \"{READ_TOKEN}\"\n\
          [[admin.tokens]]\nname = \"oncall\"\nrole = \"operate\"\ntoken = \"{OPERATE_TOKEN}\"\n",
@@ -31,7 +30,7 @@ async fn call(server: &TestServer, method: Method, path: &str, token: Option<&st
 }
 
 /// The items of `GET /admin/audit?<query>`, read with `token`.
-async fn audit(server: &TestServer, query: &str, token: &str) -> Vec<Value> {
+pub(super) async fn audit(server: &TestServer, query: &str, token: &str) -> Vec<Value> {
     let reply = get_as(&server.url(&format!("/admin/audit?{query}")), Some(token)).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -225,108 +224,31 @@ async fn events_audit(server: &TestServer, token: &str, args: &[&str]) -> Output
         .expect("run hookbox events audit")
 }
 
-fn redb_config(data: &Path) -> String {
-    let storage = format!(
-        "[storage]\nbackend = \"redb\"\ndata_dir = {}\n",
-        toml::Value::String(data.display().to_string())
-    );
-    config_with_tokens().replace("[storage]\n", &storage)
-}
-
-/// `hookbox compact` writes an audit record into the store it compacted, read after a restart.
+/// The retention sweep drops audit records older than `admin.audit_retention`.
 #[tokio::test]
-async fn compact_is_audited_in_the_store_it_compacted() {
-    let dir = tempfile::tempdir().expect("dir");
-    let text = redb_config(&dir.path().join("data"));
-    let file = dir.path().join("config.toml");
-    std::fs::write(&file, &text).expect("write config");
-    let mut config = hookbox::config::load_str(&text, "config.toml", &|_| None).expect("config");
-    config.server.listen = ([127, 0, 0, 1], 0).into();
-    TestServer::start_with(config.clone()).await.stop().await;
-
-    let out = Command::new(BIN)
-        .args(["compact", "--config"])
-        .arg(&file)
-        .env("USER", "alice")
-        .output()
-        .await
-        .expect("run hookbox compact");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let server = TestServer::start_with(config).await;
-    let items = audit(&server, "action=compact", READ_TOKEN).await;
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["token"], "cli:alice");
-    assert_eq!(items[0]["outcome"], "done");
-    assert!(
-        items[0].get("status").is_none(),
-        "no HTTP status for the command line"
-    );
-    let target = items[0]["targets"][0].as_str().expect("target");
-    assert!(target.ends_with("events.redb"), "{target}");
+async fn audit_records_go_after_their_retention() {
+    let text = config_with_tokens()
+        .replace(
+            "[storage]\n",
+            "[storage]\nretention = \"100ms\"\ndedupe_window = \"100ms\"\n",
+        )
+        .replace("[admin]\n", "[admin]\naudit_retention = \"2s\"\n");
+    let server = TestServer::start(&text).await;
+    let refused = call(
+        &server,
+        Method::DELETE,
+        "/admin/events/failing/x",
+        Some(READ_TOKEN),
+    )
+    .await;
+    refused.assert_problem(403);
+    assert_eq!(audit(&server, "", READ_TOKEN).await.len(), 1, "recorded");
+    eventually("the audit record to expire", LIMIT, || async {
+        audit(&server, "", READ_TOKEN)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
     server.stop().await;
-}
-
-/// `hookbox migrate` copies the audit log along and records itself in the target's.
-#[tokio::test]
-async fn migrate_carries_the_audit_log_and_records_itself_in_the_target() {
-    use hookbox::config::{StorageBackend, StorageConfig};
-    use hookbox::store::{AuditFilter, AuditRecord, Store};
-
-    let dir = tempfile::tempdir().expect("dir");
-    let (old, new) = (dir.path().join("sled"), dir.path().join("redb"));
-    let cfg = |backend, data_dir: &Path| StorageConfig {
-        backend,
-        data_dir: data_dir.to_path_buf(),
-        ..StorageConfig::default()
-    };
-    let sled = Store::open(&cfg(StorageBackend::Sled, &old))
-        .await
-        .expect("open sled");
-    let earlier = AuditRecord::new(1_700_000_000_000, "oncall", "operate", "discard");
-    sled.append_audit(vec![earlier.clone()])
-        .await
-        .expect("append");
-    sled.close().await.expect("close");
-    drop(sled);
-
-    let (from, to) = (
-        format!("sled:{}", old.display()),
-        format!("redb:{}", new.display()),
-    );
-    let out = Command::new(BIN)
-        .args(["migrate", "--from", &from, "--to", &to])
-        .env("USER", "bob")
-        .output()
-        .await
-        .expect("run hookbox migrate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let redb = Store::open(&cfg(StorageBackend::Redb, &new))
-        .await
-        .expect("open redb");
-    let page = redb
-        .list_audit(10, None, &AuditFilter::default())
-        .await
-        .expect("list");
-    assert_eq!(page.items.len(), 2, "{:?}", page.items);
-    assert_eq!(page.items[1], earlier, "copied as it was");
-    let migrate = &page.items[0];
-    assert_eq!(
-        (migrate.token.as_str(), migrate.action.as_str()),
-        ("cli:bob", "migrate")
-    );
-    assert_eq!(
-        migrate.targets,
-        [format!("from {from}"), format!("to {to}")]
-    );
-    redb.close().await.expect("close");
 }

@@ -5,6 +5,7 @@ use crate::support;
 use crate::support::target;
 
 mod audit;
+mod audit_cli;
 mod auth;
 mod cli;
 mod listing;
