@@ -178,7 +178,7 @@ fn generic_hmac_needs_one_id_location() {
 }
 
 #[test]
-fn storage_defaults_to_sled_and_postgres_needs_a_url() {
+fn storage_defaults_to_redb_and_postgres_needs_a_url() {
     let config = load_with(GITHUB, &[]).expect("valid");
     assert_eq!(config.storage.backend, StorageBackend::Redb);
     assert_eq!(config.storage.pool_size, 16);

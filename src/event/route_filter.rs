@@ -31,3 +31,29 @@ impl RouteFilter {
         !self.equals.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_and_pointers_must_all_match() {
+        let filter = RouteFilter {
+            types: vec![
+                TypeMatch::parse("payment_intent.*"),
+                TypeMatch::parse("charge.refunded"),
+            ],
+            equals: vec![("/data/object/livemode".into(), json!(true))],
+        };
+        let live = json!({"data": {"object": {"livemode": true}}});
+        let test = json!({"data": {"object": {"livemode": false}}});
+        assert!(filter.matches(Some("payment_intent.succeeded"), Some(&live)));
+        assert!(filter.matches(Some("charge.refunded"), Some(&live)));
+        assert!(!filter.matches(Some("charge.succeeded"), Some(&live)));
+        assert!(!filter.matches(Some("payment_intent.succeeded"), Some(&test)));
+        assert!(!filter.matches(Some("payment_intent.succeeded"), None));
+        assert!(!filter.matches(None, Some(&live)));
+        assert!(RouteFilter::default().matches(None, None));
+    }
+}

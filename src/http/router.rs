@@ -99,8 +99,9 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             audit::record(ctx, who, (&method, &path, query.as_deref()), &res).await;
             Ok(res)
         }
-        ["healthz"] => health::healthz(),
-        ["readyz"] => health::readyz(ctx).await,
+        ["healthz"] if readable => health::healthz(),
+        ["readyz"] if readable => health::readyz(ctx).await,
+        ["healthz" | "readyz"] => Err(Problem::not_allowed("GET, HEAD")),
         ["metrics"] if readable => Ok(metrics::scrape(ctx).await),
         ["metrics"] => Err(Problem::not_allowed("GET, HEAD")),
         ["openapi.json"] if readable => Ok(openapi::document()),

@@ -1,13 +1,15 @@
 //! Durable event storage: the only link between the HTTP side and the worker.
 //!
-//! [`Store`] is one API over two backends, chosen by `storage.backend`:
-//! - [`sled`](self::sled) (default): an embedded database in `storage.data_dir` for a single
-//!   instance; group commit makes many accepts share one fsync.
+//! [`Store`] is one API over three backends, chosen by `storage.backend`:
+//! - [`redb`](self::redb) (default): an embedded database file in `storage.data_dir` for a single
+//!   instance; one writer thread group-commits, so many accepts share one fsync.
+//! - [`sled`](self::sled) (selectable, for data already in it): embedded, group commit too; no
+//!   per-key ordering.
 //! - [`postgres`]: one PostgreSQL database shared by several instances behind a load balancer;
 //!   every accept is one committed `INSERT … ON CONFLICT DO NOTHING`.
 //!
-//! Both dedupe and enqueue atomically, answer only once the outcome is durable, claim due events
-//! with a lease, and move records through the same transitions ([`EventRecord::claim`],
+//! Every one dedupes and enqueues atomically, answers only once the outcome is durable, claims
+//! due events with a lease, and moves records through the same transitions ([`EventRecord::claim`],
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
 
@@ -151,8 +153,8 @@ enum Engine {
 }
 
 impl Store {
-    /// Opens the backend `cfg.backend` names: the sled database in `cfg.data_dir`, or the
-    /// PostgreSQL database at `cfg.database_url` (migrating its schema). Must be called inside
+    /// Opens the backend `cfg.backend` names: the redb or sled database in `cfg.data_dir`, or
+    /// the PostgreSQL database at `cfg.database_url` (migrating its schema). Must be called inside
     /// a tokio runtime.
     pub async fn open(cfg: &StorageConfig) -> Result<Store, StoreError> {
         let engine = match cfg.backend {
@@ -217,16 +219,6 @@ impl Store {
             Engine::Redb(s) => s.accept_routed(ev, routes).await,
             Engine::Sled(s) => s.accept_routed(ev, routes).await,
             Engine::Postgres(s) => Ok(s.accept_routed(ev, routes).await?),
-        }
-    }
-
-    /// Waits until everything written so far is durable (no-op in sled's `interval` mode and
-    /// on PostgreSQL, where every write returns after its commit).
-    pub async fn durable(&self) -> Result<(), StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.durable().await,
-            Engine::Sled(s) => s.durable().await,
-            Engine::Postgres(s) => Ok(s.durable().await?),
         }
     }
 

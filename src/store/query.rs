@@ -1,5 +1,5 @@
 //! The admin side's shared vocabulary: which events a listing or bulk requeue covers, where a
-//! walk stands, and what a requeue did. Both backends list newest first by
+//! walk stands, and what a requeue did. Every backend lists newest first by
 //! `(received_at, source, id)` and hand out the same cursor format.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

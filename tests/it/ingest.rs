@@ -398,9 +398,16 @@ async fn accepted_events_survive_a_restart_and_stay_duplicates() {
 }
 
 #[tokio::test]
-async fn healthz_answers() {
+async fn health_answers_get_and_head_only() {
     let server = TestServer::start(BASE_CONFIG).await;
     assert_eq!(get(&server.url("/healthz")).await.status, 200);
+    for path in ["/healthz", "/readyz"] {
+        let head = send(Method::HEAD, &server.url(path), &[], b"").await;
+        assert_eq!(head.status, 200, "HEAD {path}");
+        let post = send(Method::POST, &server.url(path), &[], b"").await;
+        post.assert_problem(405);
+        assert_eq!(post.header("allow"), Some("GET, HEAD"), "{path}");
+    }
     server.stop().await;
 }
 

@@ -1,5 +1,5 @@
 //! The admin side of the PostgreSQL store: listing events by arrival, and operator requeues —
-//! the same API and semantics as the sled store's `query` and `requeue` modules, with the same
+//! the same API and semantics as the embedded stores' listing and requeue, with the same
 //! filter, cursor, page and outcome types.
 //!
 //! Listing order is newest first by `(received_at, source, id)`; a cursor is the last position

@@ -22,7 +22,7 @@
 //!   see `ordered.rs`.
 //!
 //! Record transitions (claim, record an attempt, abandon, requeue) are the [`EventRecord`]
-//! methods the sled backend uses too, so both backends move records the same way.
+//! methods the embedded backends use too, so every backend moves records the same way.
 
 mod accept;
 mod admin;
@@ -71,6 +71,7 @@ pub enum PgError {
     Config(String),
 }
 
+#[cfg(test)]
 impl PgError {
     /// True when retrying later may succeed (the HTTP side answers 503).
     pub fn is_unavailable(&self) -> bool {
@@ -190,17 +191,17 @@ impl PgStore {
         Ok(())
     }
 
-    /// Proves the database takes transactions: `txid_current()` needs a transaction id, which
-    /// a read-only standby (after a fail-over gone wrong) or a server protecting itself against
-    /// wraparound refuses.
+    /// Proves the database takes transactions and still holds hookbox's tables:
+    /// `txid_current()` needs a transaction id, which a read-only standby (after a fail-over
+    /// gone wrong) or a server protecting itself against wraparound refuses, and a schema
+    /// dropped under a running hookbox fails the table look-ups.
     pub async fn check_writable(&self, _now: u64) -> Result<(), PgError> {
         let client = self.pool.get().await?;
-        client.query_one("SELECT txid_current()", &[]).await?;
-        Ok(())
-    }
-
-    /// Nothing to wait for: every write returns after its commit (kept for API parity).
-    pub async fn durable(&self) -> Result<(), PgError> {
+        // A transaction id needs a writable primary; naming the tables needs the schema still
+        // there (a dropped schema or table is not ready, whatever the server says).
+        let probe = "SELECT txid_current(), EXISTS (SELECT 1 FROM events LIMIT 1), \
+                     EXISTS (SELECT 1 FROM schema_migrations LIMIT 1)";
+        client.query_one(probe, &[]).await?;
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! recovery and retention.
 //!
 //! Each operation is one short transaction. Rows are locked with `FOR UPDATE` before they are
-//! changed, and the change itself is computed by the same [`EventRecord`] transitions the sled
-//! backend uses, so both backends move records the same way.
+//! changed, and the change itself is computed by the same [`EventRecord`] transitions the
+//! embedded backends use, so every backend moves records the same way.
 
 use std::collections::HashMap;
 

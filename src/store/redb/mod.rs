@@ -146,11 +146,6 @@ impl RedbStore {
         Ok(outcome)
     }
 
-    /// Waits until everything written so far is durable.
-    pub async fn durable(&self) -> Result<(), StoreError> {
-        self.write(0, |_| Ok(Ok(()))).await
-    }
-
     /// Writes what is queued, records a clean close and releases the file. Call once, at
     /// shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {

@@ -108,13 +108,6 @@ impl SledStore {
         Ok(outcome)
     }
 
-    /// Waits until everything written so far is on disk (no-op in `interval` mode). Within the
-    /// store, pair a write with its flush through one `backend()` instead: after a reopen this
-    /// flushes the new database, which cannot cover a write that died with the old one.
-    pub async fn durable(&self) -> Result<(), StoreError> {
-        self.backend()?.durable().await
-    }
-
     /// Flushes and stops the commit task, so the database closes once every handle is dropped
     /// (a new store can then open the same directory). Call once, at shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {

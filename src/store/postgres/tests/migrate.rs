@@ -123,6 +123,18 @@ async fn a_closed_store_is_unavailable() {
     assert!(err.is_unavailable(), "{err}");
 }
 
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
+async fn a_dropped_schema_is_not_writable() {
+    let db = TestDb::new().await;
+    db.store.check_writable(0).await.expect("ready");
+    let sql = db.sql().await;
+    let drop = format!("DROP SCHEMA {} CASCADE; CREATE SCHEMA {0}", db.schema);
+    sql.batch_execute(&drop).await.expect("drop the schema");
+    let err = db.store.check_writable(0).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn instances_starting_at_once_migrate_once() {
