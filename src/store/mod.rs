@@ -65,6 +65,18 @@ use self::sled::SledStore;
 use crate::config::{StorageBackend, StorageConfig};
 pub use crate::ordering::EventOrdering;
 
+/// Runs a read of an embedded engine (`$engine`, cloned in as `$s`) on the blocking pool: redb
+/// and sled read the disk synchronously, and the runtime's two threads must stay free for acks.
+macro_rules! off_runtime {
+    ($engine:expr, |$s:ident| $read:expr) => {{
+        let $s = $engine.clone();
+        tokio::task::spawn_blocking(move || $read)
+            .await
+            .map_err(|e| StoreError::Unavailable(std::sync::Arc::new(e)))?
+    }};
+}
+pub(crate) use off_runtime;
+
 /// A verified request, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -234,19 +246,21 @@ impl Store {
 
     /// The record of one event.
     pub async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
         match &self.engine {
-            Engine::Redb(s) => s.get(source, id),
-            Engine::Sled(s) => s.get(source, id),
-            Engine::Postgres(s) => Ok(s.get(source, id).await?),
+            Engine::Redb(s) => off_runtime!(s, |s| s.get(&source, &id)),
+            Engine::Sled(s) => off_runtime!(s, |s| s.get(&source, &id)),
+            Engine::Postgres(s) => Ok(s.get(&source, &id).await?),
         }
     }
 
     /// The body of one event (absent once purged by retention).
     pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
         match &self.engine {
-            Engine::Redb(s) => s.body(source, id),
-            Engine::Sled(s) => s.body(source, id),
-            Engine::Postgres(s) => Ok(s.body(source, id).await?),
+            Engine::Redb(s) => off_runtime!(s, |s| s.body(&source, &id)),
+            Engine::Sled(s) => off_runtime!(s, |s| s.body(&source, &id)),
+            Engine::Postgres(s) => Ok(s.body(&source, &id).await?),
         }
     }
 
@@ -273,8 +287,8 @@ impl Store {
     /// Time (unix ms) of the earliest queued attempt or lease expiry.
     pub async fn next_due(&self) -> Result<Option<u64>, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.next_due(),
-            Engine::Sled(s) => s.next_due(),
+            Engine::Redb(s) => off_runtime!(s, |s| s.next_due()),
+            Engine::Sled(s) => off_runtime!(s, |s| s.next_due()),
             Engine::Postgres(s) => Ok(s.next_due().await?),
         }
     }

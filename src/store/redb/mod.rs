@@ -196,11 +196,17 @@ impl RedbStore {
         max_attempts: u32,
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
-        let db = self.db()?;
-        // Pick by reading, then claim in the writer, re-checking each record is still due.
+        // Pick by reading (off the runtime's threads), then claim in the writer, re-checking
+        // each record is still due. Scan a bit past `limit`: `lease_ms` may skip some.
+        let scan = limit.saturating_mul(4);
+        let due = crate::store::off_runtime!(self, |s| read::due_until(
+            s.db()?.as_ref(),
+            false,
+            now,
+            scan
+        ))?;
         let mut picked = Vec::new();
-        // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
-        for (at, key, record) in read::due_until(&db, false, now, limit.saturating_mul(4))? {
+        for (at, key, record) in due {
             if picked.len() >= limit {
                 break;
             }
@@ -211,7 +217,6 @@ impl RedbStore {
                 picked.push((key, at, lease));
             }
         }
-        drop(db);
         if picked.is_empty() {
             return Ok(Vec::new());
         }
@@ -232,7 +237,7 @@ impl RedbStore {
             .iter()
             .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
             .collect();
-        let bodies = read::bodies(self.db()?.as_ref(), &wanted)?;
+        let bodies = crate::store::off_runtime!(self, |s| read::bodies(s.db()?.as_ref(), &wanted))?;
         Ok(took
             .into_iter()
             .zip(bodies)
