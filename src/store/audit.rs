@@ -199,9 +199,11 @@ impl Store {
         before: Option<&str>,
         limit: usize,
     ) -> Result<RawAudit, StoreError> {
+        // The embedded reads walk a tree: off the runtime's threads, like every other read.
+        let owned = before.map(str::to_owned);
         match &self.engine {
-            Engine::Redb(s) => s.audit_before(before, limit),
-            Engine::Sled(s) => s.audit_before(before, limit),
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.audit_before(owned.as_deref(), limit)),
+            Engine::Sled(s) => super::off_runtime!(s, |s| s.audit_before(owned.as_deref(), limit)),
             Engine::Postgres(s) => Ok(s.audit_before(before, limit).await?),
         }
     }
