@@ -146,22 +146,7 @@ pub(super) fn build_admin(
     let invalid = AdminError::Key;
     // The variables read so far: one serving two tokens would be ambiguous.
     let mut read: Vec<String> = vec![ENV_PREFIX.into(), format!("{ENV_PREFIX}_FILE")];
-    let legacy = match secret_from_env(ENV_PREFIX, env)? {
-        Some((secret, var)) => match token_problem(secret.expose()) {
-            Some(reason) => {
-                let reason = reason.into();
-                return Err(AdminError::Var(var, reason));
-            }
-            None => Some(secret),
-        },
-        None => match raw.token {
-            Some(secret) => match token_problem(secret.expose()) {
-                Some(reason) => return Err(invalid("admin.token".into(), reason.into())),
-                None => Some(secret),
-            },
-            None => None,
-        },
-    };
+    let legacy = secret(ENV_PREFIX, raw.token, "admin.token".into(), env)?;
     let mut tokens: Vec<AdminToken> = Vec::new();
     for (i, t) in raw.tokens.into_iter().enumerate() {
         let key = |field: &str| format!("admin.tokens[{i}].{field}");
@@ -186,23 +171,9 @@ pub(super) fn build_admin(
             return Err(invalid(key("name"), reason));
         }
         read.extend(own);
-        let from_env = secret_from_env(&var, env)?;
-        let secret = match (from_env, t.token) {
-            (Some((secret, var)), _) => match token_problem(secret.expose()) {
-                Some(reason) => {
-                    let reason = reason.into();
-                    return Err(AdminError::Var(var, reason));
-                }
-                None => secret,
-            },
-            (None, Some(secret)) => match token_problem(secret.expose()) {
-                Some(reason) => return Err(invalid(key("token"), reason.into())),
-                None => secret,
-            },
-            (None, None) => {
-                let reason = format!("no secret for token {name}: set {var} or {var}_FILE");
-                return Err(invalid(key("token"), reason));
-            }
+        let Some(secret) = secret(&var, t.token, key("token"), env)? else {
+            let reason = format!("no secret for token {name}: set {var} or {var}_FILE");
+            return Err(invalid(key("token"), reason));
         };
         let legacy_twin = (legacy.as_ref())
             .filter(|s| **s == secret)
@@ -235,6 +206,28 @@ fn env_var(name: &str) -> String {
         "{ENV_PREFIX}_{}",
         name.to_ascii_uppercase().replace('-', "_")
     )
+}
+
+/// The usable secret from `var` (or its `_FILE`), else the file's (at `key`), if any.
+fn secret(
+    var: &str,
+    in_file: Option<Secret>,
+    key: String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, AdminError> {
+    match secret_from_env(var, env)? {
+        Some((secret, var)) => usable(secret, |reason| AdminError::Var(var, reason)).map(Some),
+        None => (in_file.map(|secret| usable(secret, |reason| AdminError::Key(key, reason))))
+            .transpose(),
+    }
+}
+
+/// `secret`, if it can work as a bearer token; else the error `wrong` makes of why not.
+fn usable(secret: Secret, wrong: impl FnOnce(String) -> AdminError) -> Result<Secret, AdminError> {
+    match token_problem(secret.expose()) {
+        Some(reason) => Err(wrong(reason.into())),
+        None => Ok(secret),
+    }
 }
 
 /// The secret in `var`, or in the file `<var>_FILE` names, with the variable it came from.
