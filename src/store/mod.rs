@@ -13,6 +13,7 @@
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
 
+pub mod audit;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -31,6 +32,8 @@ mod stream;
 mod walk;
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod embedded_tests;
 #[cfg(test)]
 mod routed_tests;
@@ -44,6 +47,7 @@ use bytes::Bytes;
 pub use crate::event::{
     split_stream, stream_name, State, TypeMatch, UnknownState, ROUTE_SEPARATOR,
 };
+pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
 pub use discard::DiscardOutcome;
 pub use filter::EventFilter;
 pub use health::WorkerRunning;

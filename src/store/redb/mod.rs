@@ -7,6 +7,7 @@
 //! transactions beside it. The `due`, `expiry` and `received` indexes change in the same
 //! transaction as the record they point to, so a crash at any point leaves a consistent queue.
 
+mod audit;
 mod compact;
 mod discard;
 mod open;

@@ -215,14 +215,14 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
     store.expire(far, 1000).await.expect("purge");
     store.expire(far, 1000).await.expect("forget");
     assert_eq!(store.count().expect("count"), 1);
-    let busy = super::compact(&cfg);
+    let busy = super::compact(&cfg, None);
     assert!(
         matches!(busy, Err(StoreError::Config(ref why)) if why.contains("in use")),
         "{busy:?}"
     );
     store.close().await.expect("close");
 
-    let done = super::compact(&cfg).expect("compact");
+    let done = super::compact(&cfg, None).expect("compact");
     assert!(done.after * 4 < done.before, "{done:?}");
     let reopened = RedbStore::open(&cfg, None).expect("reopen after compaction");
     assert_eq!(reopened.count().expect("count"), 1);
@@ -231,7 +231,7 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
     reopened.close().await.expect("close");
 
     let empty = tempfile::tempdir().expect("dir");
-    let nothing = super::compact(&config(empty.path()));
+    let nothing = super::compact(&config(empty.path()), None);
     assert!(
         matches!(nothing, Err(StoreError::Config(ref why)) if why.contains("does not exist")),
         "{nothing:?}"

@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 mod admin_tests;
+mod audit;
 mod backend;
 mod batch;
 mod commit;
