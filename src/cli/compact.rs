@@ -32,7 +32,10 @@ pub fn run(args: CompactArgs) -> ExitCode {
             args.config.display()
         ));
     }
-    match crate::store::redb::compact(&storage) {
+    // Recorded in the store's own audit log, as the file it names.
+    let file = storage.data_dir.join(crate::store::redb::FILE);
+    let audit = super::cli_audit("compact").touching(vec![file.display().to_string()], 1);
+    match crate::store::redb::compact(&storage, Some(&audit)) {
         Ok(done) => {
             println!(
                 "compacted {}: {} → {} bytes",

@@ -1,11 +1,12 @@
 //! `hookbox migrate`: copies every event from one store to another — sled to redb (the default
 //! since sled was replaced), or an embedded store to PostgreSQL when one machine is outgrown.
+//! The source's audit log goes along, and the migration itself is recorded in the target's.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::{StorageBackend, StorageConfig};
-use crate::store::{Store, StoreError};
+use crate::store::{AuditFilter, Store, StoreError};
 use crate::verify::Secret;
 
 /// Events copied per page (one target transaction each).
@@ -105,15 +106,31 @@ async fn copy(from: &StorageConfig, to: &StorageConfig, args: &MigrateArgs) -> R
         }
     };
     let source = open(from, &args.from).await?;
-    let target = open(to, &redact(&args.to)).await?;
-    let result = copy_all(&source, &target).await;
+    // Marked unfinished until the copy is complete and its counts match: a migration killed
+    // part-way leaves a target that `serve` refuses, saying to run migrate again.
+    let target = Store::open_migration_target(to, &args.from)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", redact(&args.to)))?;
+    let result = async {
+        let counts = copy_all(&source, &target).await?;
+        let audited = copy_audit(&source, &target).await?;
+        let targets = vec![
+            format!("from {}", args.from),
+            format!("to {}", redact(&args.to)),
+        ];
+        let record = super::cli_audit("migrate").touching(targets, counts.1);
+        target.append_audit(vec![record]).await?;
+        target.finish_migration().await?;
+        Ok::<_, StoreError>((counts, audited))
+    }
+    .await;
     let closed = (source.close().await, target.close().await);
-    let (read, written, held) = result.map_err(|e| e.to_string())?;
+    let ((read, written, held), audited) = result.map_err(|e| e.to_string())?;
     if let (Err(e), _) | (_, Err(e)) = closed {
         return Err(format!("closing the stores: {e}"));
     }
     println!(
-        "migrated {read} events from {} to {}: {written} written, {} already there; the target holds {held}",
+        "migrated {read} events from {} to {}: {written} written, {} already there; the target holds {held}; {audited} audit records copied",
         args.from,
         redact(&args.to),
         read - written
@@ -147,6 +164,25 @@ async fn copy_all(source: &Store, target: &Store) -> Result<(u64, u64, u64), Sto
         )));
     }
     Ok((read, written, held))
+}
+
+/// Copies the source's audit log (records already in the target stay as they are); returns
+/// how many records were read.
+async fn copy_audit(source: &Store, target: &Store) -> Result<u64, StoreError> {
+    let (mut copied, mut cursor) = (0, None);
+    loop {
+        let page = source
+            .list_audit(PAGE, cursor.as_deref(), &AuditFilter::default())
+            .await?;
+        copied += page.items.len() as u64;
+        if !page.items.is_empty() {
+            target.append_audit(page.items).await?;
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(copied),
+        }
+    }
 }
 
 /// `spec` without a password.

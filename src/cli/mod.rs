@@ -102,6 +102,20 @@ fn quiet_on_closed_pipe() {
     }
 }
 
+/// An audit record of the command line's `action`: token `cli:<user>` (from `USER` or
+/// `LOGNAME`; `cli` without one), role `operate`, now.
+pub(crate) fn cli_audit(action: &str) -> crate::store::AuditRecord {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()));
+    let token = match user {
+        Some(user) => format!("{}:{user}", crate::config::CLI_TOKEN_NAME),
+        None => crate::config::CLI_TOKEN_NAME.to_owned(),
+    };
+    let operate = crate::config::Role::Operate.name();
+    crate::store::AuditRecord::new(crate::clock::now_ms(), &token, operate, action)
+}
+
 pub(crate) use crate::client::usage::{load_source, usage_error};
 
 #[cfg(test)]

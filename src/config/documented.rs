@@ -7,11 +7,12 @@ use std::fmt;
 
 use serde::de::{DeserializeOwned, Visitor};
 
+use super::admin::{RawAdmin, RawToken};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
-    AdminConfig, CommandConfig, ForwardConfig, RouteConfig, ServerConfig, SourceConfig,
-    StorageConfig, WorkerConfig,
+    CommandConfig, ForwardConfig, RouteConfig, ServerConfig, SourceConfig, StorageConfig,
+    WorkerConfig,
 };
 
 /// A deserializer that only records the field names a struct asks for, then stops.
@@ -90,12 +91,23 @@ fn accepted_keys() -> BTreeSet<String> {
             "server" => keys.extend(under("server", fields::<ServerConfig>())),
             "storage" => keys.extend(under("storage", fields::<StorageConfig>())),
             "worker" => keys.extend(under("worker", fields::<WorkerConfig>())),
-            "admin" => keys.extend(under("admin", fields::<AdminConfig>())),
+            "admin" => keys.extend(admin_keys()),
             "sources" => keys.extend(source_keys("sources.<name>")),
             other => panic!("new top-level table [{other}]: list its struct in accepted_keys"),
         }
     }
     keys.into_iter().collect()
+}
+
+fn admin_keys() -> Vec<String> {
+    let mut keys = Vec::new();
+    for key in fields::<RawAdmin>() {
+        match *key {
+            "tokens" => keys.extend(under("admin.tokens[]", fields::<RawToken>())),
+            _ => keys.push(format!("admin.{key}")),
+        }
+    }
+    keys
 }
 
 fn source_keys(prefix: &str) -> Vec<String> {

@@ -18,3 +18,6 @@ pub(super) fn valid_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
+
+/// Substring that marks the shipped development secrets; hookbox warns while one is in use.
+pub const DEVELOPMENT_SECRET_MARKER: &str = "insecuredev";

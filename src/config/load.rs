@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::admin::{build_admin, AdminError, RawAdmin};
 use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};
 use super::scheme::build_scheme;
 use super::source::SourceConfig;
-use super::{AdminConfig, Config, ServerConfig, Source, StorageConfig, WorkerConfig};
+use super::{Config, ServerConfig, Source, StorageConfig, WorkerConfig};
 use crate::verify::{self, Secret, Verifier};
 
 /// A configuration problem, naming the file, the key and what is wrong.
@@ -53,8 +54,7 @@ pub enum ConfigError {
     },
 }
 
-/// Substring that marks the shipped development secrets; hookbox warns while one is in use.
-pub const DEVELOPMENT_SECRET_MARKER: &str = "insecuredev";
+pub use super::key::DEVELOPMENT_SECRET_MARKER;
 
 /// The whole file as written.
 #[derive(Deserialize)]
@@ -67,7 +67,7 @@ pub(super) struct FileConfig {
     #[serde(default)]
     worker: WorkerConfig,
     #[serde(default)]
-    admin: AdminConfig,
+    admin: RawAdmin,
     #[serde(default)]
     sources: BTreeMap<String, SourceConfig>,
 }
@@ -121,22 +121,10 @@ pub fn load_str(
             ));
         }
     }
-    let mut admin = raw.admin;
-    let env_token = env("HOOKBOX_ADMIN_TOKEN");
-    let from_env = env_token.is_some();
-    if let Some(token) = env_token {
-        admin.token = Some(Secret::new(token));
-    }
-    if let Some(reason) = admin.token.as_ref().and_then(|t| token_problem(t.expose())) {
-        return Err(if from_env {
-            ConfigError::Env {
-                var: "HOOKBOX_ADMIN_TOKEN".into(),
-                reason: reason.into(),
-            }
-        } else {
-            invalid("admin.token".into(), reason.into())
-        });
-    }
+    let admin = build_admin(raw.admin, env).map_err(|e| match e {
+        AdminError::Key(key, reason) => invalid(key, reason),
+        AdminError::Var(var, reason) => ConfigError::Env { var, reason },
+    })?;
     let mut storage = raw.storage;
     if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
         storage.database_url = Some(Secret::new(url));
@@ -152,18 +140,6 @@ pub fn load_str(
         admin,
         sources,
     })
-}
-
-/// Why `token` cannot work as the admin token, if it cannot: it travels as
-/// `Authorization: Bearer <token>`, where surrounding spaces are dropped and none may be inside.
-fn token_problem(token: &str) -> Option<&'static str> {
-    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("must not contain spaces or control characters (it is sent as a bearer token)")
-    } else if token.chars().count() < 16 {
-        Some("must be at least 16 characters")
-    } else {
-        None
-    }
 }
 
 fn check_general(raw: &FileConfig) -> Result<(), (&'static str, &'static str)> {

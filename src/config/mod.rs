@@ -3,6 +3,9 @@
 //! Loading (file + environment + validation) lives in [`load`]; the rest of hookbox only sees the
 //! validated [`Config`], whose sources carry ready-to-use [`Verifier`]s.
 
+mod admin;
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod documented;
 mod handler;
@@ -25,6 +28,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
 pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
@@ -164,26 +168,6 @@ pub enum Durability {
     Fsync,
     /// Answer 202 after the write; flush every `flush_interval`. A crash can lose that window.
     Interval,
-}
-
-/// `[admin]`: who may use the admin API and read status resources.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdminConfig {
-    /// Bearer token for `/admin/*` (and status resources unless `public_status`);
-    /// `HOOKBOX_ADMIN_TOKEN` replaces it. Without one the admin API is disabled.
-    pub token: Option<Secret>,
-    /// Let anyone who knows an event's `Location` read its status without the token.
-    pub public_status: bool,
-}
-
-impl AdminConfig {
-    /// True while the token is the shipped development one.
-    pub fn uses_development_token(&self) -> bool {
-        self.token
-            .as_ref()
-            .is_some_and(|t| t.expose().contains(load::DEVELOPMENT_SECRET_MARKER))
-    }
 }
 
 /// Which database holds the events.

@@ -5,6 +5,7 @@
 
 mod acted;
 mod admin;
+mod audit;
 mod auth;
 mod batch;
 mod body;

@@ -42,10 +42,24 @@ mod tests {
             "/admin/summary",
             "/admin/destinations",
             "/admin/ordering",
+            "/admin/audit",
             "/console",
             "/console/assets/{name}",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        // Every action says a read token is refused it.
+        for (path, method) in [
+            ("/admin/events/{source}/{id}", "delete"),
+            ("/admin/events/{source}/{id}/requeue", "post"),
+            ("/admin/requeue", "post"),
+            ("/admin/batch", "post"),
+        ] {
+            let forbidden = &doc["paths"][path][method]["responses"]["403"]["$ref"];
+            assert_eq!(
+                forbidden, "#/components/responses/Forbidden",
+                "{method} {path}"
+            );
         }
         // Every problem slug the server can send is one the document's pattern admits.
         let pattern = &doc["components"]["schemas"]["Problem"]["properties"]["type"]["pattern"];

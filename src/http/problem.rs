@@ -85,6 +85,8 @@ pub enum Reason {
     BadSignature,
     /// 401: admin token missing or wrong.
     Unauthorized,
+    /// 403: the token's role does not allow this (a `read` token asking for an action).
+    Forbidden,
     /// 404: no such source, event or route.
     NotFound,
     /// 405: the route exists but not for this method.
@@ -118,6 +120,7 @@ impl Reason {
             Reason::JsonTooDeep => (S::BAD_REQUEST, "json-too-deep", "JSON nested too deep"),
             Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
             Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Reason::Forbidden => (S::FORBIDDEN, "forbidden", "Forbidden for this token's role"),
             Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
             Reason::MethodNotAllowed => (
                 S::METHOD_NOT_ALLOWED,

@@ -9,12 +9,12 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
-use super::auth::{authorize, Access};
+use super::auth::{allowed, authorize, forbidden, reads, Access, Denied};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
-    admin, batch, console, etag, health, ingest::ingest, metrics, openapi, operate, overview,
-    routed::event_status, Ctx,
+    admin, audit, batch, console, etag, health, ingest::ingest, metrics, openapi, operate,
+    overview, routed::event_status, Ctx,
 };
 
 /// Serves one request.
@@ -81,13 +81,23 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             event_status(ctx, req.headers(), &decode(source)?, &decode(id)?).await
         }
         ["admin", rest @ ..] => {
-            // Authorise before routing, so without the token nothing about the API is revealed.
-            authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
-            match rest {
-                ["batch"] if req.method() == Method::POST => batch::batch(ctx, req).await,
+            // Authorise before routing, so without a token nothing about the API is revealed.
+            let who = authorize(&ctx.config.admin, req.headers(), Access::Admin)?;
+            let who = who.ok_or(Denied::Missing)?;
+            let (method, query) = (req.method().clone(), req.uri().query().map(str::to_owned));
+            let res = match rest {
+                _ if !allowed(who, &method) => Err(forbidden(who)),
+                ["batch"] if method == Method::POST => batch::batch(ctx, req).await,
                 ["batch"] => Err(Problem::not_allowed("POST")),
                 _ => dispatch_admin(ctx, &req, rest).await,
+            };
+            if reads(&method) {
+                return res;
             }
+            // Every action by a known token is audited, refused or done.
+            let res = res.unwrap_or_else(|problem| problem.response());
+            audit::record(ctx, who, (&method, &path, query.as_deref()), &res).await;
+            Ok(res)
         }
         ["healthz"] if readable => health::healthz(),
         ["readyz"] if readable => health::readyz(ctx).await,
@@ -144,6 +154,8 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
         ["destinations"] => Err(Problem::not_allowed("GET, HEAD")),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
         ["requeue"] => Err(Problem::not_allowed("POST")),
+        ["audit"] if readable => audit::list(ctx, query).await,
+        ["audit"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such admin route")),
     }
 }

@@ -143,6 +143,8 @@ pub struct Metrics {
     sources: BTreeMap<String, PerSource>,
     /// Forward destinations by `host:port`, published by the worker.
     destinations: Mutex<BTreeMap<String, DestinationSnapshot>>,
+    /// Audit records that could not be written.
+    audit_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -156,6 +158,7 @@ impl Metrics {
         Metrics {
             sources: map,
             destinations: Mutex::new(BTreeMap::new()),
+            audit_failures: AtomicU64::new(0),
         }
     }
 
@@ -242,6 +245,11 @@ impl Metrics {
         }
     }
 
+    /// Counts an operator action whose audit record could not be written.
+    pub fn audit_failed(&self) {
+        bump(&self.audit_failures);
+    }
+
     /// The exposition text of every metric, with `queue` read by the caller just before.
     pub fn render(&self, queue: &Gauges) -> String {
         let shown: Vec<(&str, &PerSource)> = self
@@ -250,7 +258,9 @@ impl Metrics {
             .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed))
             .map(|(name, s)| (name.as_str(), s))
             .collect();
-        render::all(&shown, queue, &self.destinations())
+        let mut text = render::all(&shown, queue, &self.destinations());
+        render::audit_failures(&mut text, self.audit_failures.load(Ordering::Relaxed));
+        text
     }
 }
 

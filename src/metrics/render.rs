@@ -49,6 +49,19 @@ pub(super) fn all(
     e.finish()
 }
 
+/// `hookbox_audit_write_failures_total`, appended to `text`.
+pub(super) fn audit_failures(text: &mut String, failures: u64) {
+    let mut e = Exposition::default();
+    let name = "hookbox_audit_write_failures_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "Operator actions carried out whose audit record could not be written (see the error log).",
+    );
+    e.sample(name, &[], failures);
+    text.push_str(&e.finish());
+}
+
 fn destination_gauges(e: &mut Exposition, destinations: &BTreeMap<String, DestinationSnapshot>) {
     if destinations.is_empty() {
         return;

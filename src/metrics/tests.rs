@@ -44,6 +44,7 @@ fn every_family_has_help_and_type_once() {
         ("hookbox_attempts_total", "counter"),
         ("hookbox_handler_duration_seconds", "histogram"),
         ("hookbox_dead_total", "counter"),
+        ("hookbox_audit_write_failures_total", "counter"),
     ] {
         let help = format!("# HELP {name} ");
         let kind = format!("# TYPE {name} {kind}");

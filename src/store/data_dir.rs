@@ -23,6 +23,10 @@ pub struct Marker {
     /// a crash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events_at_close: Option<u64>,
+    /// While a `hookbox migrate` into this store has not finished: where it copies from. Such a
+    /// store is not served (it may hold only part of the events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrating_from: Option<String>,
 }
 
 /// Files another backend leaves in its data dir, to recognise a dir written before markers.
@@ -67,6 +71,15 @@ pub fn claim(dir: &Path, backend: &str) -> Result<Option<Marker>, StoreError> {
     Ok(found)
 }
 
+/// The refusal to serve a store whose migration has not finished.
+pub fn unfinished_migration(place: &str, from: &str) -> StoreError {
+    StoreError::Damaged(format!(
+        "{place} is the target of a `hookbox migrate` from {from} that has not finished, so it \
+         may hold only part of the events: run the same `hookbox migrate` again (it completes \
+         the copy and checks the counts); hookbox serves the store once it has"
+    ))
+}
+
 /// Replaces the marker in `dir` with `marker`, durably.
 pub fn write(dir: &Path, marker: &Marker) -> Result<(), StoreError> {
     let io = |e: std::io::Error| {
@@ -96,6 +109,7 @@ mod tests {
         let marker = Marker {
             backend: "redb".into(),
             events_at_close: Some(3),
+            migrating_from: None,
         };
         write(dir.path(), &marker).expect("write");
         assert_eq!(claim(dir.path(), "redb").expect("own"), Some(marker));

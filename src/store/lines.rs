@@ -44,7 +44,10 @@ impl Store {
         count_behind: bool,
     ) -> Result<Lines, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.lines(source, count_behind),
+            Engine::Redb(s) => {
+                let source = source.map(str::to_owned);
+                super::off_runtime!(s, |s| s.lines(source.as_deref(), count_behind))
+            }
             Engine::Postgres(s) => Ok(s.lines(source, count_behind).await?),
             Engine::Sled(_) => Ok(Lines::default()),
         }
@@ -58,7 +61,10 @@ impl Store {
         key: &str,
     ) -> Result<Option<EventRecord>, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.head(source, key),
+            Engine::Redb(s) => {
+                let (source, key) = (source.to_owned(), key.to_owned());
+                super::off_runtime!(s, |s| s.head(&source, &key))
+            }
             Engine::Postgres(s) => Ok(s.head(source, key).await?),
             Engine::Sled(_) => Ok(None),
         }

@@ -20,8 +20,8 @@ impl Store {
     ) -> Result<Vec<Exported>, StoreError> {
         let after = after.map(|r| super::event_key(&r.source, &r.id));
         match &self.engine {
-            Engine::Redb(s) => s.export_page(after.as_deref(), limit),
-            Engine::Sled(s) => s.export_page(after.as_deref(), limit),
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.export_page(after.as_deref(), limit)),
+            Engine::Sled(s) => super::off_runtime!(s, |s| s.export_page(after.as_deref(), limit)),
             Engine::Postgres(_) => Err(StoreError::Config(
                 "migrating out of PostgreSQL is not supported; use pg_dump".into(),
             )),
@@ -39,11 +39,20 @@ impl Store {
         }
     }
 
+    /// Marks a migration into this store (opened with [`Store::open_migration_target`])
+    /// finished: every event was copied and the counts matched, so it may be served.
+    pub async fn finish_migration(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.finish_migration()),
+            Engine::Postgres(_) | Engine::Sled(_) => Ok(()),
+        }
+    }
+
     /// Events stored (records and tombstones).
     pub async fn count(&self) -> Result<u64, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.count(),
-            Engine::Sled(s) => s.count(),
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.count()),
+            Engine::Sled(s) => super::off_runtime!(s, |s| s.count()),
             Engine::Postgres(s) => Ok(s.count().await?),
         }
     }

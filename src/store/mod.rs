@@ -13,6 +13,7 @@
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
 
+pub mod audit;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -31,6 +32,8 @@ mod stream;
 mod walk;
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod embedded_tests;
 #[cfg(test)]
 mod routed_tests;
@@ -44,6 +47,7 @@ use bytes::Bytes;
 pub use crate::event::{
     split_stream, stream_name, State, TypeMatch, UnknownState, ROUTE_SEPARATOR,
 };
+pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
 pub use discard::DiscardOutcome;
 pub use filter::EventFilter;
 pub use health::WorkerRunning;
@@ -60,6 +64,18 @@ use self::redb::RedbStore;
 use self::sled::SledStore;
 use crate::config::{StorageBackend, StorageConfig};
 pub use crate::ordering::EventOrdering;
+
+/// Runs a read of an embedded engine (`$engine`, cloned in as `$s`) on the blocking pool: redb
+/// and sled read the disk synchronously, and the runtime's two threads must stay free for acks.
+macro_rules! off_runtime {
+    ($engine:expr, |$s:ident| $read:expr) => {{
+        let $s = $engine.clone();
+        tokio::task::spawn_blocking(move || $read)
+            .await
+            .map_err(|e| StoreError::Unavailable(std::sync::Arc::new(e)))?
+    }};
+}
+pub(crate) use off_runtime;
 
 /// A verified request, ready to be stored.
 #[derive(Debug, Clone)]
@@ -151,13 +167,32 @@ enum Engine {
 impl Store {
     /// Opens the backend `cfg.backend` names: the redb or sled database in `cfg.data_dir`, or
     /// the PostgreSQL database at `cfg.database_url` (migrating its schema). Must be called inside
-    /// a tokio runtime.
+    /// a tokio runtime. A store that an unfinished `hookbox migrate` copies into is refused.
     pub async fn open(cfg: &StorageConfig) -> Result<Store, StoreError> {
+        Store::open_as(cfg, None).await
+    }
+
+    /// Opens the store `cfg` names as the target of a migration from `from` (a description for
+    /// the operator): it stays marked unfinished, and refused by [`Store::open`], until
+    /// [`Store::finish_migration`].
+    pub async fn open_migration_target(
+        cfg: &StorageConfig,
+        from: &str,
+    ) -> Result<Store, StoreError> {
+        Store::open_as(cfg, Some(from)).await
+    }
+
+    async fn open_as(
+        cfg: &StorageConfig,
+        migrating_from: Option<&str>,
+    ) -> Result<Store, StoreError> {
         let engine = match cfg.backend {
             StorageBackend::Redb => {
-                let cfg = cfg.clone();
+                let (cfg, from) = (cfg.clone(), migrating_from.map(str::to_owned));
                 // Opening verifies the whole file: keep that off the runtime threads.
-                let opened = tokio::task::spawn_blocking(move || RedbStore::open(&cfg)).await;
+                let opened =
+                    tokio::task::spawn_blocking(move || RedbStore::open(&cfg, from.as_deref()))
+                        .await;
                 Engine::Redb(opened.map_err(|e| StoreError::Unavailable(Arc::new(e)))??)
             }
             StorageBackend::Sled => Engine::Sled(SledStore::open(cfg)?),
@@ -230,19 +265,21 @@ impl Store {
 
     /// The record of one event.
     pub async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
         match &self.engine {
-            Engine::Redb(s) => s.get(source, id),
-            Engine::Sled(s) => s.get(source, id),
-            Engine::Postgres(s) => Ok(s.get(source, id).await?),
+            Engine::Redb(s) => off_runtime!(s, |s| s.get(&source, &id)),
+            Engine::Sled(s) => off_runtime!(s, |s| s.get(&source, &id)),
+            Engine::Postgres(s) => Ok(s.get(&source, &id).await?),
         }
     }
 
     /// The body of one event (absent once purged by retention).
     pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
         match &self.engine {
-            Engine::Redb(s) => s.body(source, id),
-            Engine::Sled(s) => s.body(source, id),
-            Engine::Postgres(s) => Ok(s.body(source, id).await?),
+            Engine::Redb(s) => off_runtime!(s, |s| s.body(&source, &id)),
+            Engine::Sled(s) => off_runtime!(s, |s| s.body(&source, &id)),
+            Engine::Postgres(s) => Ok(s.body(&source, &id).await?),
         }
     }
 
@@ -269,8 +306,8 @@ impl Store {
     /// Time (unix ms) of the earliest queued attempt or lease expiry.
     pub async fn next_due(&self) -> Result<Option<u64>, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.next_due(),
-            Engine::Sled(s) => s.next_due(),
+            Engine::Redb(s) => off_runtime!(s, |s| s.next_due()),
+            Engine::Sled(s) => off_runtime!(s, |s| s.next_due()),
             Engine::Postgres(s) => Ok(s.next_due().await?),
         }
     }

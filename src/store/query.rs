@@ -122,8 +122,14 @@ impl Store {
         after: Option<&Cursor>,
     ) -> Result<Page, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.list(filter, limit, after),
-            Engine::Sled(s) => s.list(filter, limit, after),
+            Engine::Redb(s) => {
+                let (filter, after) = (filter.clone(), after.cloned());
+                super::off_runtime!(s, |s| s.list(&filter, limit, after.as_ref()))
+            }
+            Engine::Sled(s) => {
+                let (filter, after) = (filter.clone(), after.cloned());
+                super::off_runtime!(s, |s| s.list(&filter, limit, after.as_ref()))
+            }
             Engine::Postgres(s) => Ok(s.list(filter, limit, after).await?),
         }
     }
@@ -146,8 +152,8 @@ impl Store {
     /// or not: a route removed from the config keeps its deliveries under its stream.
     pub async fn streams(&self) -> Result<Vec<String>, StoreError> {
         match &self.engine {
-            Engine::Redb(s) => s.streams(),
-            Engine::Sled(s) => s.streams(),
+            Engine::Redb(s) => super::off_runtime!(s, |s| s.streams()),
+            Engine::Sled(s) => super::off_runtime!(s, |s| s.streams()),
             Engine::Postgres(s) => Ok(s.streams().await?),
         }
     }

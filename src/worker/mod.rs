@@ -55,7 +55,8 @@ pub async fn run(
     deadline: CancellationToken,
 ) {
     let period = sweep::period(&config.storage);
-    let sweep = sweep::run(store.clone(), period, shutdown.clone());
+    let audit_retention = config.admin.audit_retention;
+    let sweep = sweep::run(store.clone(), period, audit_retention, shutdown.clone());
     let dispatch = Dispatcher::new(config, store, metrics).run(shutdown, deadline);
     tokio::join!(dispatch, sweep);
 }

@@ -1,12 +1,13 @@
-//! Retention: periodically purges the bodies of succeeded events past `retention` and forgets
-//! their ids past `dedupe_window`, in small batches so ingest never waits behind it.
+//! Retention: periodically purges the bodies of succeeded events past `retention`, forgets
+//! their ids past `dedupe_window`, and drops audit records past `admin.audit_retention`, in
+//! small batches so ingest never waits behind it.
 
 use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_ms;
+use crate::clock::{millis, now_ms};
 use crate::config::StorageConfig;
 use crate::store::Store;
 
@@ -23,8 +24,14 @@ pub fn period(storage: &StorageConfig) -> Duration {
     (storage.retention.min(storage.dedupe_window) / 4).clamp(MIN_PERIOD, MAX_PERIOD)
 }
 
-/// Sweeps now and then every [`period`] until `stop` is cancelled.
-pub async fn run(store: Store, period: Duration, stop: CancellationToken) {
+/// Sweeps now and then every [`period`] until `stop` is cancelled; audit records go once
+/// older than `audit_retention`.
+pub async fn run(
+    store: Store,
+    period: Duration,
+    audit_retention: Duration,
+    stop: CancellationToken,
+) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -50,6 +57,22 @@ pub async fn run(store: Store, period: Duration, stop: CancellationToken) {
         }
         if touched > 0 {
             tracing::debug!(touched, "retention sweep");
+        }
+        expire_audit(&store, audit_retention, &stop).await;
+    }
+}
+
+/// Drops audit records past their retention, a batch at a time.
+async fn expire_audit(store: &Store, retention: Duration, stop: &CancellationToken) {
+    let before = now_ms().saturating_sub(millis(retention));
+    while !stop.is_cancelled() {
+        match store.expire_audit(before, BATCH).await {
+            Ok(n) if n == BATCH => tokio::task::yield_now().await,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit retention sweep failed; will try again");
+                return;
+            }
         }
     }
 }

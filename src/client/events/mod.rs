@@ -2,6 +2,7 @@
 //! comes from `HOOKBOX_ADMIN_TOKEN` (never a flag, so it stays out of shell history and `ps`).
 
 mod api;
+mod audit;
 mod confirm;
 mod destinations;
 mod ordering;
@@ -61,6 +62,8 @@ enum EventsCommand {
     Discard(requeue::DiscardArgs),
     /// Count events per state.
     Counts(overview::CountsArgs),
+    /// The audit log: who requeued, discarded, migrated or compacted what, newest first.
+    Audit(audit::AuditArgs),
     /// Each source's last hour: accepted, succeeded and dead per 5 minutes, queue depth.
     Summary {
         /// Print the JSON the server sent.
@@ -177,6 +180,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
         EventsCommand::Summary { json } => overview::summary(&api, json).await,
         EventsCommand::Ordering(args) => ordering::ordering(&api, args).await,
         EventsCommand::Destinations(args) => destinations::destinations(&api, args).await,
+        EventsCommand::Audit(args) => audit::audit(&api, args).await,
     }
 }
 

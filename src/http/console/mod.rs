@@ -33,7 +33,7 @@ fn answer(ctx: &Ctx, method: &Method, rest: &[&str]) -> Response<Full<Bytes>> {
     if method != Method::GET && method != Method::HEAD {
         return Problem::not_allowed("GET, HEAD").response();
     }
-    if ctx.config.admin.token.is_none() {
+    if !ctx.config.admin.enabled() {
         return html(
             StatusCode::FORBIDDEN,
             Bytes::from_static(DISABLED.as_bytes()),

@@ -26,6 +26,7 @@
 
 mod accept;
 mod admin;
+mod audit;
 mod import;
 mod ordered;
 mod pending;

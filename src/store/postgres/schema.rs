@@ -15,7 +15,12 @@ use crate::tls::postgres as postgres_tls;
 use super::PgError;
 
 /// `(version, SQL)`, applied in order, each once. Never edit a released entry: add a new one.
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1_EVENTS), (2, V2_SKIPPED), (3, V3_ORDERING)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, V1_EVENTS),
+    (2, V2_SKIPPED),
+    (3, V3_ORDERING),
+    (4, V4_AUDIT),
+];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
 ///
@@ -98,6 +103,15 @@ CREATE INDEX events_in_line ON events (source, ordering_key, seq)
 -- The processing event of a key, if any (at most one, but a claim must be able to ask quickly).
 CREATE INDEX events_line_processing ON events (source, ordering_key)
     WHERE ordering_key IS NOT NULL AND state = 'processing';
+"#;
+
+/// The audit log: one row per operator action, its id ordering it by time (see
+/// `store::audit`), its record as JSON (the shape `GET /admin/audit` shows).
+const V4_AUDIT: &str = r#"
+CREATE TABLE audit (
+    id     text COLLATE "C" PRIMARY KEY,
+    record jsonb NOT NULL
+);
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,

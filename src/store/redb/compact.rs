@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::open::{open_file, FILE};
 use crate::config::StorageConfig;
 use crate::store::data_dir;
-use crate::store::StoreError;
+use crate::store::{AuditRecord, StoreError};
 
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +22,10 @@ pub struct Compacted {
     pub after: u64,
 }
 
-/// Compacts the redb file in `cfg.data_dir` (checked as at start-up first). Refuses a data dir
-/// without a redb store, or one another process has open.
-pub fn compact(cfg: &StorageConfig) -> Result<Compacted, StoreError> {
+/// Compacts the redb file in `cfg.data_dir` (checked as at start-up first), then appends
+/// `audit` to its audit log. Refuses a data dir without a redb store, or one another process
+/// has open.
+pub fn compact(cfg: &StorageConfig, audit: Option<&AuditRecord>) -> Result<Compacted, StoreError> {
     let file = cfg.data_dir.join(FILE);
     if !file.exists() {
         return Err(StoreError::Config(format!(
@@ -44,6 +45,9 @@ pub fn compact(cfg: &StorageConfig) -> Result<Compacted, StoreError> {
         .compact()
         .map_err(|e| StoreError::Unavailable(Arc::new(e)))?
     {}
+    if let Some(record) = audit {
+        super::audit::append_offline(&db, record).map_err(super::storage_error)?;
+    }
     drop(db);
     Ok(Compacted {
         file: file.clone(),

@@ -7,6 +7,7 @@
 //! transactions beside it. The `due`, `expiry` and `received` indexes change in the same
 //! transaction as the record they point to, so a crash at any point leaves a consistent queue.
 
+mod audit;
 mod compact;
 mod discard;
 mod open;
@@ -80,9 +81,13 @@ fn update_all<T>(
 }
 
 impl RedbStore {
-    /// Opens (creating if needed) the database in `cfg.data_dir` and starts its writer thread.
-    pub fn open(cfg: &StorageConfig) -> Result<RedbStore, StoreError> {
-        let (slot, opened) = Slot::open(cfg)?;
+    /// Opens (creating if needed) the database in `cfg.data_dir` and starts its writer thread;
+    /// as the target of a migration from `migrating_from` when given (see [`Slot::open`]).
+    pub fn open(
+        cfg: &StorageConfig,
+        migrating_from: Option<&str>,
+    ) -> Result<RedbStore, StoreError> {
+        let (slot, opened) = Slot::open(cfg, migrating_from)?;
         let retention = Retention {
             body_ms: millis(cfg.retention),
             dedupe_ms: millis(cfg.dedupe_window),
@@ -195,11 +200,17 @@ impl RedbStore {
         max_attempts: u32,
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
-        let db = self.db()?;
-        // Pick by reading, then claim in the writer, re-checking each record is still due.
+        // Pick by reading (off the runtime's threads), then claim in the writer, re-checking
+        // each record is still due. Scan a bit past `limit`: `lease_ms` may skip some.
+        let scan = limit.saturating_mul(4);
+        let due = crate::store::off_runtime!(self, |s| read::due_until(
+            s.db()?.as_ref(),
+            false,
+            now,
+            scan
+        ))?;
         let mut picked = Vec::new();
-        // Scan a bit past `limit`: some entries may be skipped by `lease_ms`.
-        for (at, key, record) in read::due_until(&db, false, now, limit.saturating_mul(4))? {
+        for (at, key, record) in due {
             if picked.len() >= limit {
                 break;
             }
@@ -210,7 +221,6 @@ impl RedbStore {
                 picked.push((key, at, lease));
             }
         }
-        drop(db);
         if picked.is_empty() {
             return Ok(Vec::new());
         }
@@ -231,7 +241,7 @@ impl RedbStore {
             .iter()
             .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
             .collect();
-        let bodies = read::bodies(self.db()?.as_ref(), &wanted)?;
+        let bodies = crate::store::off_runtime!(self, |s| read::bodies(s.db()?.as_ref(), &wanted))?;
         Ok(took
             .into_iter()
             .zip(bodies)
@@ -479,6 +489,11 @@ impl RedbStore {
     /// Events stored (records and tombstones).
     pub fn count(&self) -> Result<u64, StoreError> {
         read::count_events(self.db()?.as_ref())
+    }
+
+    /// Marks the migration into this store finished (see [`Slot::finish_migration`]).
+    pub fn finish_migration(&self) -> Result<(), StoreError> {
+        self.slot.finish_migration()
     }
 
     /// The stream names that hold events.

@@ -37,6 +37,8 @@ pub struct Opened {
 /// why it is absent, and the counters the worker reads.
 pub struct Slot {
     cfg: StorageConfig,
+    /// Where an unfinished migration into this store copies from (kept in the marker).
+    migrating_from: Mutex<Option<String>>,
     file: PathBuf,
     db: RwLock<Result<Arc<Database>, String>>,
     identity: Mutex<Option<(u64, u64)>>,
@@ -55,10 +57,22 @@ fn damaged(file: &std::path::Path, what: &str) -> StoreError {
 }
 
 impl Slot {
-    /// Opens the database in `cfg.data_dir` for the first time.
-    pub fn open(cfg: &StorageConfig) -> Result<(Arc<Slot>, Opened), StoreError> {
+    /// Opens the database in `cfg.data_dir` for the first time: to serve it (`migrating_from`
+    /// `None`: a store an unfinished migration marked is refused), or as the target of a
+    /// migration from `migrating_from`, marked so until [`Slot::finish_migration`].
+    pub fn open(
+        cfg: &StorageConfig,
+        migrating_from: Option<&str>,
+    ) -> Result<(Arc<Slot>, Opened), StoreError> {
         let file = cfg.data_dir.join(FILE);
         let marker = data_dir::claim(&cfg.data_dir, BACKEND)?;
+        let unfinished = marker.as_ref().and_then(|m| m.migrating_from.clone());
+        if let (Some(from), None) = (&unfinished, migrating_from) {
+            return Err(data_dir::unfinished_migration(
+                &cfg.data_dir.display().to_string(),
+                from,
+            ));
+        }
         let expected = marker.as_ref().and_then(|m| m.events_at_close);
         if marker.is_some() && !file.exists() {
             return Err(damaged(&file, "the database file is missing"));
@@ -72,13 +86,16 @@ impl Slot {
         }
         // Open from now on: a crash leaves no count to compare with (redb's own commit
         // protocol then guarantees every durable commit survives).
+        let migrating_from = migrating_from.map(str::to_owned);
         let marker = Marker {
             backend: BACKEND.into(),
             events_at_close: None,
+            migrating_from: migrating_from.clone(),
         };
         data_dir::write(&cfg.data_dir, &marker)?;
         let slot = Arc::new(Slot {
             cfg: cfg.clone(),
+            migrating_from: Mutex::new(migrating_from),
             file,
             db: RwLock::new(Err("not yet open".into())),
             identity: Mutex::new(opened.identity),
@@ -135,11 +152,31 @@ impl Slot {
         }
     }
 
-    /// Records a clean close holding `events` events in the marker.
+    /// Records a clean close holding `events` events in the marker (a migration not finished
+    /// stays marked).
     pub fn record_clean_close(&self, events: u64) -> Result<(), StoreError> {
         let marker = Marker {
             backend: BACKEND.into(),
             events_at_close: Some(events),
+            migrating_from: self
+                .migrating_from
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        };
+        data_dir::write(&self.cfg.data_dir, &marker)
+    }
+
+    /// Clears the unfinished-migration mark: the copy is complete and its counts matched.
+    pub fn finish_migration(&self) -> Result<(), StoreError> {
+        *self
+            .migrating_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        let marker = Marker {
+            backend: BACKEND.into(),
+            events_at_close: None,
+            migrating_from: None,
         };
         data_dir::write(&self.cfg.data_dir, &marker)
     }

@@ -11,6 +11,7 @@
 //!   ordering key (and a dead one under `on_dead = "block"`), in acceptance order; only the
 //!   first of each key is ever in `due` (see `ordered`)
 //! - `meta`: the readiness probe and the `ordered` sequence
+//! - `audit`: audit record id → JSON [`crate::store::AuditRecord`] (see `audit`)
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
@@ -26,6 +27,7 @@ pub const EXPIRY: Def = TableDefinition::new("expiry");
 pub const RECEIVED: Def = TableDefinition::new("received");
 pub const META: Def = TableDefinition::new("meta");
 pub const ORDERED: Def = TableDefinition::new("ordered");
+pub const AUDIT: Def = TableDefinition::new("audit");
 
 /// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
 /// without decoding every queued record.
@@ -41,6 +43,7 @@ pub struct Tables<'txn> {
     received: Table<'txn, &'static [u8], &'static [u8]>,
     pub(super) meta: Table<'txn, &'static [u8], &'static [u8]>,
     pub(super) ordered: Table<'txn, &'static [u8], &'static [u8]>,
+    pub(super) audit: Table<'txn, &'static [u8], &'static [u8]>,
     retention: Retention,
 }
 
@@ -55,6 +58,7 @@ impl<'txn> Tables<'txn> {
             received: txn.open_table(RECEIVED)?,
             meta: txn.open_table(META)?,
             ordered: txn.open_table(ORDERED)?,
+            audit: txn.open_table(AUDIT)?,
             retention,
         })
     }

@@ -34,7 +34,7 @@ fn event(id: &str, body_bytes: usize) -> NewEvent {
 
 /// A closed store holding `n` events with 4 KiB bodies.
 async fn filled(dir: &Path, n: usize) {
-    let store = RedbStore::open(&config(dir)).expect("open");
+    let store = RedbStore::open(&config(dir), None).expect("open");
     for i in 0..n {
         let outcome = store.accept(event(&format!("e{i}"), 4096)).await;
         assert_eq!(outcome.expect("accept"), Accepted::New);
@@ -61,7 +61,7 @@ async fn a_file_cut_in_half_is_refused() {
     let len = std::fs::metadata(&path).expect("stat").len();
     let file = OpenOptions::new().write(true).open(&path).expect("open");
     file.set_len(len / 2).expect("truncate");
-    assert_damaged(RedbStore::open(&config(dir.path())), "truncated");
+    assert_damaged(RedbStore::open(&config(dir.path()), None), "truncated");
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn garbage_in_the_middle_is_refused_without_a_panic() {
         .collect();
     file.write_all(&garbage).expect("write");
     file.sync_all().expect("sync");
-    assert_damaged(RedbStore::open(&config(dir.path())), "garbage");
+    assert_damaged(RedbStore::open(&config(dir.path()), None), "garbage");
 }
 
 #[tokio::test]
@@ -87,9 +87,10 @@ async fn fewer_events_than_at_the_last_clean_close_is_refused() {
     let marker = Marker {
         backend: "redb".into(),
         events_at_close: Some(5),
+        migrating_from: None,
     };
     data_dir::write(dir.path(), &marker).expect("marker");
-    assert_damaged(RedbStore::open(&config(dir.path())), "shorter");
+    assert_damaged(RedbStore::open(&config(dir.path()), None), "shorter");
 }
 
 #[tokio::test]
@@ -97,15 +98,42 @@ async fn a_missing_file_is_refused_not_recreated_empty() {
     let dir = tempfile::tempdir().expect("dir");
     filled(dir.path(), 3).await;
     std::fs::remove_file(dir.path().join(FILE)).expect("remove");
-    assert_damaged(RedbStore::open(&config(dir.path())), "missing");
+    assert_damaged(RedbStore::open(&config(dir.path()), None), "missing");
     assert!(!dir.path().join(FILE).exists(), "no empty file was created");
+}
+
+#[tokio::test]
+async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config(dir.path());
+    let target = RedbStore::open(&cfg, Some("sled:/old")).expect("open as target");
+    target.accept(event("e1", 10)).await.expect("accept");
+    target
+        .close()
+        .await
+        .expect("close, as a migrate killed part-way would not even do");
+    let refused = RedbStore::open(&cfg, None)
+        .map(|_| ())
+        .expect_err("not served");
+    let text = refused.to_string();
+    assert!(
+        text.contains("hookbox migrate") && text.contains("sled:/old"),
+        "{text}"
+    );
+    // Running migrate again opens it as its target, completes, and clears the mark.
+    let again = RedbStore::open(&cfg, Some("sled:/old")).expect("migrate again");
+    again.finish_migration().expect("finish");
+    again.close().await.expect("close");
+    let served = RedbStore::open(&cfg, None).expect("served once migrate finished");
+    assert_eq!(served.count().expect("count"), 1);
+    served.close().await.expect("close");
 }
 
 #[tokio::test]
 async fn a_clean_close_then_open_keeps_every_event() {
     let dir = tempfile::tempdir().expect("dir");
     filled(dir.path(), 10).await;
-    let store = RedbStore::open(&config(dir.path())).expect("reopen");
+    let store = RedbStore::open(&config(dir.path()), None).expect("reopen");
     assert_eq!(store.pending(), 10);
     let again = store.accept(event("e3", 1)).await.expect("accept");
     assert!(matches!(again, Accepted::Duplicate(_)));
@@ -115,7 +143,7 @@ async fn a_clean_close_then_open_keeps_every_event() {
 #[tokio::test]
 async fn a_deleted_data_file_makes_writes_unavailable_for_good() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = RedbStore::open(&config(dir.path())).expect("open");
+    let store = RedbStore::open(&config(dir.path()), None).expect("open");
     store.accept(event("a", 10)).await.expect("accept");
     std::fs::remove_dir_all(dir.path()).expect("delete the data dir");
     for id in ["b", "c"] {
@@ -141,7 +169,7 @@ async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
         flush_interval: std::time::Duration::from_millis(5),
         ..config(dir.path())
     };
-    let store = RedbStore::open(&cfg).expect("open");
+    let store = RedbStore::open(&cfg, None).expect("open");
     for i in 0..20 {
         store
             .accept(event(&format!("e{i}"), 100))
@@ -149,7 +177,7 @@ async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
             .expect("accept");
     }
     store.close().await.expect("close");
-    let store = RedbStore::open(&cfg).expect("reopen");
+    let store = RedbStore::open(&cfg, None).expect("reopen");
     assert_eq!(store.pending(), 20);
     store.close().await.expect("close");
 }
@@ -167,7 +195,7 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
         dedupe_window: std::time::Duration::from_millis(1),
         ..config(dir.path())
     };
-    let store = RedbStore::open(&cfg).expect("open");
+    let store = RedbStore::open(&cfg, None).expect("open");
     for i in 0..200 {
         store
             .accept(event(&format!("e{i}"), 16 * 1024))
@@ -192,23 +220,23 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
     store.expire(far, 1000).await.expect("purge");
     store.expire(far, 1000).await.expect("forget");
     assert_eq!(store.count().expect("count"), 1);
-    let busy = super::compact(&cfg);
+    let busy = super::compact(&cfg, None);
     assert!(
         matches!(busy, Err(StoreError::Config(ref why)) if why.contains("in use")),
         "{busy:?}"
     );
     store.close().await.expect("close");
 
-    let done = super::compact(&cfg).expect("compact");
+    let done = super::compact(&cfg, None).expect("compact");
     assert!(done.after * 4 < done.before, "{done:?}");
-    let reopened = RedbStore::open(&cfg).expect("reopen after compaction");
+    let reopened = RedbStore::open(&cfg, None).expect("reopen after compaction");
     assert_eq!(reopened.count().expect("count"), 1);
     let kept = reopened.get("s", "kept").expect("get").expect("kept");
     assert_eq!(kept.state, crate::store::State::Queued);
     reopened.close().await.expect("close");
 
     let empty = tempfile::tempdir().expect("dir");
-    let nothing = super::compact(&config(empty.path()));
+    let nothing = super::compact(&config(empty.path()), None);
     assert!(
         matches!(nothing, Err(StoreError::Config(ref why)) if why.contains("does not exist")),
         "{nothing:?}"

@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 mod admin_tests;
+mod audit;
 mod backend;
 mod batch;
 mod commit;
@@ -57,6 +58,7 @@ impl SledStore {
             let marker = super::data_dir::Marker {
                 backend: "sled".into(),
                 events_at_close: None,
+                migrating_from: None,
             };
             super::data_dir::write(&cfg.data_dir, &marker)?;
         }

@@ -4,6 +4,8 @@
 use crate::support;
 use crate::support::target;
 
+mod audit;
+mod audit_cli;
 mod auth;
 mod cli;
 mod listing;

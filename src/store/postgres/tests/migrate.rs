@@ -32,8 +32,9 @@ fn all_versions() -> Vec<i32> {
         .collect()
 }
 
-/// A database made before routes and ordering (version 1 only, with an event in it) is migrated
-/// at the next start: it keeps its events, takes `skipped` records and ordered events.
+/// A database made before routes, ordering and the audit log (version 1 only, with an event in
+/// it) is migrated at the next start: it keeps its events, takes `skipped` records, ordered
+/// events and audit records.
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn a_version_1_database_is_upgraded_in_place() {
@@ -51,7 +52,8 @@ async fn a_version_1_database_is_upgraded_in_place() {
          DROP SEQUENCE events_seq; \
          ALTER TABLE events ADD CONSTRAINT events_check \
              CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL); \
-         DELETE FROM schema_migrations WHERE version IN (2, 3); \
+         DROP TABLE audit; \
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
@@ -82,6 +84,14 @@ async fn a_version_1_database_is_upgraded_in_place() {
     upgraded.accept(ordered.clone()).await.unwrap();
     let record = upgraded.get("s", "keyed").await.unwrap().expect("stored");
     assert_eq!(record.ordering, ordered.ordering);
+    let audit = crate::store::AuditRecord::new(4, "ops", "operate", "requeue");
+    let store = crate::store::Store::from_postgres(upgraded);
+    store.append_audit(vec![audit.clone()]).await.unwrap();
+    let all = crate::store::AuditFilter::default();
+    assert_eq!(
+        store.list_audit(5, None, &all).await.unwrap().items,
+        [audit]
+    );
 }
 
 #[tokio::test]

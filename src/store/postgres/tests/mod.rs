@@ -5,6 +5,7 @@
 
 mod accept;
 mod admin;
+mod audit;
 mod claim;
 mod expire;
 mod migrate;
