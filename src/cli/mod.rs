@@ -1,8 +1,9 @@
 //! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
-//! `migrate`, `compact`, `config check`.
+//! `migrate`, `compact`, `config check`, `completions`, `man`.
 
 mod check;
 mod compact;
+mod generate;
 mod migrate;
 mod serve;
 mod signing;
@@ -51,6 +52,10 @@ enum Command {
     Compact(compact::CompactArgs),
     /// Check a config file without starting anything (`hookbox config check`).
     Config(check::ConfigArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page hookbox(1) to stdout.
+    Man,
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -87,6 +92,8 @@ pub fn main() -> ExitCode {
         Some(Command::Migrate(args)) => migrate::run(args),
         Some(Command::Compact(args)) => compact::run(args),
         Some(Command::Config(args)) => check::run(args),
+        Some(Command::Completions(args)) => generate::completions(args),
+        Some(Command::Man) => generate::man(),
     }
 }
 

@@ -597,3 +597,33 @@ handler = {{ type = "command", program = "/bin/true" }}
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains(&broken) && err.contains("concurency"), "{err}");
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = hookbox(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for word in ["events", "requeue", "check", "data-dir"] {
+            assert!(out.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, bash, _) = hookbox(&["completions", "bash"]);
+    let script = write_temp(dir.path(), "hookbox.bash", bash.as_bytes());
+    let syntax = Command::new("bash")
+        .args(["-n", &script])
+        .status()
+        .expect("bash");
+    assert!(syntax.success(), "the bash completions do not parse");
+    let (code, man, err) = hookbox(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(man.contains(".TH hookbox 1"), "{man}");
+    for section in ["config", "events", "migrate", "completions"] {
+        assert!(man.contains(section), "the man page lacks {section}");
+    }
+    assert_eq!(
+        hookbox(&["completions", "tcsh"]).0,
+        2,
+        "an unknown shell is a usage error"
+    );
+}
