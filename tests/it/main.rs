@@ -12,6 +12,7 @@ mod console;
 mod crash;
 mod crash_cycles;
 mod destinations;
+mod doc_links;
 mod holds;
 mod hostile;
 mod hostile_framing;
