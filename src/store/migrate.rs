@@ -44,7 +44,9 @@ impl Store {
     pub async fn finish_migration(&self) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Redb(s) => super::off_runtime!(s, |s| s.finish_migration()),
-            Engine::Postgres(_) | Engine::Sled(_) => Ok(()),
+            Engine::Postgres(s) => Ok(s.mark_migration(None).await?),
+            // Never a target: `import` refuses it.
+            Engine::Sled(_) => Ok(()),
         }
     }
 

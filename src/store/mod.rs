@@ -210,6 +210,16 @@ impl Store {
                     millis(cfg.dedupe_window),
                 )
                 .await?;
+                let unfinished = store.migrating_from().await?;
+                match (unfinished, migrating_from) {
+                    (Some(from), None) => {
+                        let _ = store.close().await;
+                        let place = "the PostgreSQL database";
+                        return Err(data_dir::unfinished_migration(place, &from));
+                    }
+                    (_, Some(from)) => store.mark_migration(Some(from)).await?,
+                    (None, None) => {}
+                }
                 Engine::Postgres(store)
             }
         };

@@ -108,8 +108,13 @@ async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() 
     let cfg = config(dir.path());
     let target = RedbStore::open(&cfg, Some("sled:/old")).expect("open as target");
     target.accept(event("e1", 10)).await.expect("accept");
-    target.close().await.expect("close, as a migrate killed part-way would not even do");
-    let refused = RedbStore::open(&cfg, None).map(|_| ()).expect_err("not served");
+    target
+        .close()
+        .await
+        .expect("close, as a migrate killed part-way would not even do");
+    let refused = RedbStore::open(&cfg, None)
+        .map(|_| ())
+        .expect_err("not served");
     let text = refused.to_string();
     assert!(
         text.contains("hookbox migrate") && text.contains("sled:/old"),
