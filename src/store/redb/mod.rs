@@ -10,6 +10,7 @@
 mod audit;
 mod compact;
 mod discard;
+mod interface;
 mod open;
 mod ordered;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use bytes::Bytes;
 use self::open::Slot;
 use self::tables::Tables;
 use self::writer::{ClosureWrite, Msg, Writer};
+use super::backend::off_runtime;
 use super::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord, Lines,
     NewEvent, Next, Page, RequeueOutcome, Retention, RouteDelivery, State, StoreError,
@@ -203,12 +205,10 @@ impl RedbStore {
         // Pick by reading (off the runtime's threads), then claim in the writer, re-checking
         // each record is still due. Scan a bit past `limit`: `lease_ms` may skip some.
         let scan = limit.saturating_mul(4);
-        let due = crate::store::off_runtime!(self, |s| read::due_until(
-            s.db()?.as_ref(),
-            false,
-            now,
-            scan
-        ))?;
+        let due = off_runtime(self, move |s| {
+            read::due_until(s.db()?.as_ref(), false, now, scan)
+        })
+        .await?;
         let mut picked = Vec::new();
         for (at, key, record) in due {
             if picked.len() >= limit {
@@ -241,7 +241,7 @@ impl RedbStore {
             .iter()
             .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
             .collect();
-        let bodies = crate::store::off_runtime!(self, |s| read::bodies(s.db()?.as_ref(), &wanted))?;
+        let bodies = off_runtime(self, move |s| read::bodies(s.db()?.as_ref(), &wanted)).await?;
         Ok(took
             .into_iter()
             .zip(bodies)

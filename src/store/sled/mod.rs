@@ -15,6 +15,7 @@ mod batch;
 mod commit;
 mod discard;
 mod health;
+mod interface;
 mod jobs;
 mod query;
 mod requeue;
