@@ -12,6 +12,11 @@
 //! due events with a lease, and moves records through the same transitions ([`EventRecord::claim`],
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
+//!
+//! Each backend implements the one `backend::Backend` interface in its folder's `interface.rs`;
+//! [`Store`] holds it as a trait object and forwards to it, adding only what is the same for all
+//! (the worker flag, audit paging, counts). What a backend lacks (migrating out of PostgreSQL,
+//! into sled) is that interface's default: a refusal naming the backend.
 
 pub mod audit;
 mod backend;
