@@ -1,16 +1,21 @@
 //! redb as the store's [`Backend`]: writes go through the writer thread (see `writer`), and the
-//! synchronous reads run on the blocking pool.
+//! synchronous reads run on the blocking pool. The larger operations (claim, attempt results,
+//! requeues, import) are `RedbStore` methods in `mod.rs`, `discard.rs` and `audit.rs`.
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::RedbStore;
+use std::sync::atomic::Ordering;
+
+use super::writer::Msg;
+use super::{read, RedbStore};
 use crate::store::audit::RawAudit;
 use crate::store::backend::{off_runtime, Backend};
 use crate::store::migrate::Exported;
 use crate::store::{
-    Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter, EventRecord,
-    Lines, NewEvent, Next, Page, RequeueOutcome, RouteDelivery, StoreError,
+    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter,
+    EventRecord, Lines, NewEvent, Next, Page, RequeueOutcome, RouteDelivery, StoreError,
+    SCAN_BUDGET,
 };
 
 #[async_trait]
@@ -20,7 +25,12 @@ impl Backend for RedbStore {
     }
 
     async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        RedbStore::accept(self, ev).await
+        let outcome = self.write(ev.body.len(), move |t| t.accept(&ev)).await?;
+        if outcome == Accepted::New {
+            self.slot.pending.fetch_add(1, Ordering::Relaxed);
+            self.slot.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
     async fn accept_routed(
@@ -28,7 +38,16 @@ impl Backend for RedbStore {
         ev: NewEvent,
         routes: Vec<RouteDelivery>,
     ) -> Result<Accepted, StoreError> {
-        RedbStore::accept_routed(self, ev, routes).await
+        let due = routes.iter().filter(|r| !r.skipped).count();
+        let bytes = ev.body.len() * due;
+        let outcome = self
+            .write(bytes, move |t| t.accept_routed(&ev, &routes))
+            .await?;
+        if outcome == Accepted::New && due > 0 {
+            self.slot.pending.fetch_add(due as u64, Ordering::Relaxed);
+            self.slot.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
     async fn claim_due(
@@ -65,7 +84,14 @@ impl Backend for RedbStore {
 
     async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
         let (source, id) = (source.to_owned(), id.to_owned());
-        off_runtime(self, move |s| RedbStore::body(s, &source, &id)).await
+        off_runtime(self, move |s| {
+            let (db, key) = (s.db()?, event_key(&source, &id));
+            match read::get(&db, &key)? {
+                Some(record) => read::body(&db, &key, record.received_at),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn list(
@@ -74,9 +100,23 @@ impl Backend for RedbStore {
         limit: usize,
         after: Option<&Cursor>,
     ) -> Result<Page, StoreError> {
-        let (filter, after) = (filter.clone(), after.cloned());
+        let (filter, after, limit) = (filter.clone(), after.cloned(), limit.max(1));
         off_runtime(self, move |s| {
-            RedbStore::list(s, &filter, limit, after.as_ref())
+            let mut items = Vec::new();
+            let next = read::walk(
+                s.db()?.as_ref(),
+                &filter,
+                after.as_ref(),
+                SCAN_BUDGET,
+                |r| {
+                    let take = items.len() < limit;
+                    if take {
+                        items.push(r);
+                    }
+                    Ok(take)
+                },
+            )?;
+            Ok(Page { items, next })
         })
         .await
     }
@@ -109,7 +149,13 @@ impl Backend for RedbStore {
         count_behind: bool,
     ) -> Result<Lines, StoreError> {
         let source = source.map(str::to_owned);
-        off_runtime(self, move |s| s.lines(source.as_deref(), count_behind)).await
+        off_runtime(self, move |s| {
+            let db = s.db()?;
+            let (lines, truncated) =
+                read::lines(&db, source.as_deref(), count_behind, SCAN_BUDGET)?;
+            Ok(Lines { lines, truncated })
+        })
+        .await
     }
 
     async fn ordering_head(
@@ -118,11 +164,11 @@ impl Backend for RedbStore {
         key: &str,
     ) -> Result<Option<EventRecord>, StoreError> {
         let (source, key) = (source.to_owned(), key.to_owned());
-        off_runtime(self, move |s| s.head(&source, &key)).await
+        off_runtime(self, move |s| read::head(s.db()?.as_ref(), &source, &key)).await
     }
 
     async fn streams(&self) -> Result<Vec<String>, StoreError> {
-        off_runtime(self, RedbStore::streams).await
+        off_runtime(self, |s| read::streams(s.db()?.as_ref())).await
     }
 
     fn pending(&self) -> u64 {
@@ -130,11 +176,11 @@ impl Backend for RedbStore {
     }
 
     async fn woken(&self) {
-        RedbStore::woken(self).await
+        self.slot.wake.notified().await
     }
 
     async fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        off_runtime(self, RedbStore::next_due).await
+        off_runtime(self, |s| read::next_due(s.db()?.as_ref())).await
     }
 
     async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
@@ -142,7 +188,11 @@ impl Backend for RedbStore {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
-        RedbStore::close(self).await
+        let (done, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Close(done)).is_err() {
+            return Ok(());
+        }
+        rx.await.unwrap_or(Ok(()))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -176,7 +226,7 @@ impl Backend for RedbStore {
     ) -> Result<Vec<Exported>, StoreError> {
         let after = after.map(<[u8]>::to_vec);
         off_runtime(self, move |s| {
-            RedbStore::export_page(s, after.as_deref(), limit)
+            read::export_page(s.db()?.as_ref(), after.as_deref(), limit)
         })
         .await
     }

@@ -4,13 +4,15 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use std::sync::atomic::Ordering;
+
 use super::SledStore;
 use crate::store::audit::RawAudit;
 use crate::store::backend::{off_runtime, Backend};
 use crate::store::migrate::Exported;
 use crate::store::{
-    Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter, EventRecord,
-    Lines, NewEvent, Next, Page, RequeueOutcome, RouteDelivery, StoreError,
+    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter,
+    EventRecord, Lines, NewEvent, Next, Page, RequeueOutcome, RouteDelivery, StoreError,
 };
 
 #[async_trait]
@@ -20,7 +22,17 @@ impl Backend for SledStore {
     }
 
     async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        SledStore::accept(self, ev).await
+        // One backend for the write and its flush: a flush of a reopened database would not
+        // cover a write that died with the old one.
+        let backend = self.backend()?;
+        let outcome = backend.accepts.write(ev).await?;
+        // A duplicate waits too: the first copy may still be waiting for its own flush.
+        backend.durable().await?;
+        if outcome == Accepted::New {
+            self.pending.fetch_add(1, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
     async fn accept_routed(
@@ -28,7 +40,15 @@ impl Backend for SledStore {
         ev: NewEvent,
         routes: Vec<RouteDelivery>,
     ) -> Result<Accepted, StoreError> {
-        SledStore::accept_routed(self, ev, routes).await
+        let backend = self.backend()?;
+        let outcome = backend.trees.accept_routed(&ev, &routes)?;
+        backend.durable().await?;
+        let due = routes.iter().filter(|r| !r.skipped).count() as u64;
+        if outcome == Accepted::New && due > 0 {
+            self.pending.fetch_add(due, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
     async fn claim_due(
@@ -65,7 +85,15 @@ impl Backend for SledStore {
 
     async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
         let (source, id) = (source.to_owned(), id.to_owned());
-        off_runtime(self, move |s| SledStore::body(s, &source, &id)).await
+        off_runtime(self, move |s| {
+            let trees = &s.backend()?.trees;
+            let key = event_key(&source, &id);
+            match trees.get(&key)? {
+                Some(record) => trees.body(&key, record.received_at),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn list(
@@ -130,11 +158,11 @@ impl Backend for SledStore {
     }
 
     async fn woken(&self) {
-        SledStore::woken(self).await
+        self.wake.notified().await
     }
 
     async fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        off_runtime(self, SledStore::next_due).await
+        off_runtime(self, |s| s.backend()?.trees.next_due()).await
     }
 
     async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
@@ -142,7 +170,7 @@ impl Backend for SledStore {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
-        SledStore::close(self).await
+        self.slot.close().await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
