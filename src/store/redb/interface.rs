@@ -2,10 +2,10 @@
 //! synchronous reads run on the blocking pool. The larger operations (claim, attempt results,
 //! requeues, import) are `RedbStore` methods in `mod.rs`, `discard.rs` and `audit.rs`.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use bytes::Bytes;
-
-use std::sync::atomic::Ordering;
 
 use super::writer::Msg;
 use super::{read, RedbStore};

@@ -1,10 +1,10 @@
 //! sled as the store's [`Backend`]: writes are grouped (see `batch`) and flushed together (see
 //! `commit`); the synchronous reads run on the blocking pool. sled has no ordering lines.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use bytes::Bytes;
-
-use std::sync::atomic::Ordering;
 
 use super::SledStore;
 use crate::store::audit::RawAudit;
