@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, Store, StoreError};
+use super::{Store, StoreError};
 
 /// Most targets one record keeps; `count` still says how many there were.
 pub const MAX_AUDIT_TARGETS: usize = 100;
@@ -135,11 +135,7 @@ impl Store {
     /// Appends `records` to the audit log; durable on return.
     pub async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<(), StoreError> {
         let rows: RawAudit = records.iter().map(|r| (r.id.clone(), r.encode())).collect();
-        match &self.engine {
-            Engine::Redb(s) => s.append_audit(rows).await,
-            Engine::Sled(s) => s.append_audit(rows).await,
-            Engine::Postgres(s) => Ok(s.append_audit(&rows).await?),
-        }
+        self.backend.append_audit(rows).await
     }
 
     /// Up to `limit` (1–1000) records matching `filter`, newest first, older than the id
@@ -186,11 +182,7 @@ impl Store {
     /// Removes up to `limit` records older than `before` (unix ms); returns how many.
     pub async fn expire_audit(&self, before: u64, limit: usize) -> Result<usize, StoreError> {
         let bound = id_time(before);
-        match &self.engine {
-            Engine::Redb(s) => s.expire_audit(bound, limit).await,
-            Engine::Sled(s) => s.expire_audit(&bound, limit).await,
-            Engine::Postgres(s) => Ok(s.expire_audit(&bound, limit).await?),
-        }
+        self.backend.expire_audit(&bound, limit).await
     }
 
     /// Up to `limit` stored records with ids below `before` (all when `None`), newest first.
@@ -199,13 +191,7 @@ impl Store {
         before: Option<&str>,
         limit: usize,
     ) -> Result<RawAudit, StoreError> {
-        // The embedded reads walk a tree: off the runtime's threads, like every other read.
-        let owned = before.map(str::to_owned);
-        match &self.engine {
-            Engine::Redb(s) => super::off_runtime!(s, |s| s.audit_before(owned.as_deref(), limit)),
-            Engine::Sled(s) => super::off_runtime!(s, |s| s.audit_before(owned.as_deref(), limit)),
-            Engine::Postgres(s) => Ok(s.audit_before(before, limit).await?),
-        }
+        self.backend.audit_before(before, limit).await
     }
 }
 

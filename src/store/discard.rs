@@ -1,7 +1,7 @@
 //! Discarding a dead event: the operator's "never process this", for every backend.
 
-use super::{Engine, Store, StoreError};
 use super::{EventRecord, State};
+use super::{Store, StoreError};
 
 /// What [`Store::discard`] did.
 // Built once per request and consumed at once: boxing the record would buy nothing.
@@ -33,10 +33,6 @@ impl Store {
     /// Discards one dead event (see [`EventRecord::discard`]): deletes its body and keeps its
     /// record, so the id stays a duplicate. Returns once durable.
     pub async fn discard(&self, source: &str, id: &str) -> Result<DiscardOutcome, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.discard(source, id).await,
-            Engine::Sled(s) => s.discard(source, id).await,
-            Engine::Postgres(s) => Ok(s.discard(source, id).await?),
-        }
+        self.backend.discard(source, id).await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Engine, Store, StoreError};
+use super::{Store, StoreError};
 
 /// Marks the worker as running until dropped (also when its task panics or is cancelled).
 #[must_use = "the worker counts as running only while this guard lives"]
@@ -34,11 +34,7 @@ impl Store {
 
     /// Proves storage takes writes, as an event write would (for `GET /readyz`).
     pub async fn check_writable(&self, now: u64) -> Result<(), StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.check_writable(now).await,
-            Engine::Sled(s) => s.check_writable(now).await,
-            Engine::Postgres(s) => Ok(s.check_writable(now).await?),
-        }
+        self.backend.check_writable(now).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The ordering lines as the admin API and metrics see them: for each ordering key with
 //! unfinished events, its head and how many wait behind it.
 
-use super::{Engine, EventRecord, State, Store, StoreError};
+use super::{EventRecord, State, Store, StoreError};
 
 /// The line of one ordering key: its head and how many events wait behind it.
 #[derive(Debug, Clone)]
@@ -36,21 +36,14 @@ pub struct Lines {
 impl Store {
     /// The ordering lines of `source` (every source when `None`) with at least one unfinished
     /// event: each head and, with `count_behind`, how many wait behind it. Reads at most
-    /// [`SCAN_BUDGET`](super::SCAN_BUDGET) entries. Empty on sled, which refuses
-    /// ordering.
+    /// [`SCAN_BUDGET`](super::SCAN_BUDGET) entries. Empty on sled: config load refuses
+    /// ordering there, so no sled event has a line.
     pub async fn ordering_lines(
         &self,
         source: Option<&str>,
         count_behind: bool,
     ) -> Result<Lines, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => {
-                let source = source.map(str::to_owned);
-                super::off_runtime!(s, |s| s.lines(source.as_deref(), count_behind))
-            }
-            Engine::Postgres(s) => Ok(s.lines(source, count_behind).await?),
-            Engine::Sled(_) => Ok(Lines::default()),
-        }
+        self.backend.ordering_lines(source, count_behind).await
     }
 
     /// The head of the line of ordering key `key` of `source`: the event the others of the key
@@ -60,13 +53,6 @@ impl Store {
         source: &str,
         key: &str,
     ) -> Result<Option<EventRecord>, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => {
-                let (source, key) = (source.to_owned(), key.to_owned());
-                super::off_runtime!(s, |s| s.head(&source, &key))
-            }
-            Engine::Postgres(s) => Ok(s.head(source, key).await?),
-            Engine::Sled(_) => Ok(None),
-        }
+        self.backend.ordering_head(source, key).await
     }
 }

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::{Engine, EventRecord, Store, StoreError};
+use super::{EventRecord, Store, StoreError};
 
 /// One event as migrated: its record and its body (`None` once purged).
 pub type Exported = (EventRecord, Option<Bytes>);
@@ -19,41 +19,22 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Exported>, StoreError> {
         let after = after.map(|r| super::event_key(&r.source, &r.id));
-        match &self.engine {
-            Engine::Redb(s) => super::off_runtime!(s, |s| s.export_page(after.as_deref(), limit)),
-            Engine::Sled(s) => super::off_runtime!(s, |s| s.export_page(after.as_deref(), limit)),
-            Engine::Postgres(_) => Err(StoreError::Config(
-                "migrating out of PostgreSQL is not supported; use pg_dump".into(),
-            )),
-        }
+        self.backend.export_page(after.as_deref(), limit).await
     }
 
     /// Inserts each event unless its id is known; returns how many were new. Durable on return.
     pub async fn import(&self, events: Vec<Exported>) -> Result<usize, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.import(events).await,
-            Engine::Postgres(s) => Ok(s.import(&events).await?),
-            Engine::Sled(_) => Err(StoreError::Config(
-                "migrating into sled is not supported: migrate to redb (the default)".into(),
-            )),
-        }
+        self.backend.import(events).await
     }
 
     /// Marks a migration into this store (opened with [`Store::open_migration_target`])
     /// finished: every event was copied and the counts matched, so it may be served.
     pub async fn finish_migration(&self) -> Result<(), StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => super::off_runtime!(s, |s| s.finish_migration()),
-            Engine::Postgres(_) | Engine::Sled(_) => Ok(()),
-        }
+        self.backend.finish_migration().await
     }
 
     /// Events stored (records and tombstones).
     pub async fn count(&self) -> Result<u64, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => super::off_runtime!(s, |s| s.count()),
-            Engine::Sled(s) => super::off_runtime!(s, |s| s.count()),
-            Engine::Postgres(s) => Ok(s.count().await?),
-        }
+        self.backend.count().await
     }
 }

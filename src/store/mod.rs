@@ -12,8 +12,14 @@
 //! due events with a lease, and moves records through the same transitions ([`EventRecord::claim`],
 //! [`EventRecord::record_attempt`], [`EventRecord::abandon`], [`EventRecord::requeue`]), so the
 //! rest of hookbox cannot tell them apart.
+//!
+//! Each backend implements the one `backend::Backend` interface in its folder's `interface.rs`;
+//! [`Store`] holds it as a trait object and forwards to it, adding only what is the same for all
+//! (the worker flag, audit paging, counts). What a backend lacks (migrating out of PostgreSQL,
+//! into sled) is that interface's default: a refusal naming the backend.
 
 pub mod audit;
+mod backend;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -59,23 +65,12 @@ pub use record::{EventRecord, Retention};
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 pub use stream::RouteDelivery;
 
+use self::backend::Backend;
 use self::postgres::PgStore;
 use self::redb::RedbStore;
 use self::sled::SledStore;
 use crate::config::{StorageBackend, StorageConfig};
 pub use crate::ordering::EventOrdering;
-
-/// Runs a read of an embedded engine (`$engine`, cloned in as `$s`) on the blocking pool: redb
-/// and sled read the disk synchronously, and the runtime's two threads must stay free for acks.
-macro_rules! off_runtime {
-    ($engine:expr, |$s:ident| $read:expr) => {{
-        let $s = $engine.clone();
-        tokio::task::spawn_blocking(move || $read)
-            .await
-            .map_err(|e| StoreError::Unavailable(std::sync::Arc::new(e)))?
-    }};
-}
-pub(crate) use off_runtime;
 
 /// A verified request, ready to be stored.
 #[derive(Debug, Clone)]
@@ -152,16 +147,10 @@ pub enum Next {
 /// Handle to the event store, whichever backend holds it. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    engine: Engine,
+    /// The backend's storage code (see [`Backend`] for why a trait object).
+    backend: Arc<dyn Backend>,
     /// Whether the worker loop runs (see `health`): per process, whatever the backend.
     worker_running: Arc<AtomicBool>,
-}
-
-#[derive(Clone)]
-enum Engine {
-    Redb(RedbStore),
-    Sled(SledStore),
-    Postgres(PgStore),
 }
 
 impl Store {
@@ -186,16 +175,16 @@ impl Store {
         cfg: &StorageConfig,
         migrating_from: Option<&str>,
     ) -> Result<Store, StoreError> {
-        let engine = match cfg.backend {
+        let backend: Arc<dyn Backend> = match cfg.backend {
             StorageBackend::Redb => {
                 let (cfg, from) = (cfg.clone(), migrating_from.map(str::to_owned));
                 // Opening verifies the whole file: keep that off the runtime threads.
                 let opened =
                     tokio::task::spawn_blocking(move || RedbStore::open(&cfg, from.as_deref()))
                         .await;
-                Engine::Redb(opened.map_err(|e| StoreError::Unavailable(Arc::new(e)))??)
+                Arc::new(opened.map_err(|e| StoreError::Unavailable(Arc::new(e)))??)
             }
-            StorageBackend::Sled => Engine::Sled(SledStore::open(cfg)?),
+            StorageBackend::Sled => Arc::new(SledStore::open(cfg)?),
             StorageBackend::Postgres => {
                 let url = cfg
                     .database_url
@@ -210,11 +199,21 @@ impl Store {
                     millis(cfg.dedupe_window),
                 )
                 .await?;
-                Engine::Postgres(store)
+                let unfinished = store.migrating_from().await?;
+                match (unfinished, migrating_from) {
+                    (Some(from), None) => {
+                        let _ = store.close().await;
+                        let place = "the PostgreSQL database";
+                        return Err(data_dir::unfinished_migration(place, &from));
+                    }
+                    (_, Some(from)) => store.mark_migration(Some(from)).await?,
+                    (None, None) => {}
+                }
+                Arc::new(store)
             }
         };
         Ok(Store {
-            engine,
+            backend,
             worker_running: Arc::default(),
         })
     }
@@ -223,18 +222,14 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn from_postgres(store: PgStore) -> Store {
         Store {
-            engine: Engine::Postgres(store),
+            backend: Arc::new(store),
             worker_running: Arc::default(),
         }
     }
 
     /// Stores `ev` unless its id is known, and returns once the outcome is durable.
     pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.accept(ev).await,
-            Engine::Sled(s) => s.accept(ev).await,
-            Engine::Postgres(s) => Ok(s.accept(ev).await?),
-        }
+        self.backend.accept(ev).await
     }
 
     /// Stores `ev` as one record per route in `routes` (each under its stream, a skipped one
@@ -246,70 +241,40 @@ impl Store {
         ev: NewEvent,
         routes: Vec<RouteDelivery>,
     ) -> Result<Accepted, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.accept_routed(ev, routes).await,
-            Engine::Sled(s) => s.accept_routed(ev, routes).await,
-            Engine::Postgres(s) => Ok(s.accept_routed(ev, routes).await?),
-        }
+        self.backend.accept_routed(ev, routes).await
     }
 
     /// Flushes and releases the backend (sled's directory lock, PostgreSQL's connections and
     /// background tasks). Call once, at shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.close().await,
-            Engine::Sled(s) => s.close().await,
-            Engine::Postgres(s) => Ok(s.close().await?),
-        }
+        self.backend.close().await
     }
 
     /// The record of one event.
     pub async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
-        let (source, id) = (source.to_owned(), id.to_owned());
-        match &self.engine {
-            Engine::Redb(s) => off_runtime!(s, |s| s.get(&source, &id)),
-            Engine::Sled(s) => off_runtime!(s, |s| s.get(&source, &id)),
-            Engine::Postgres(s) => Ok(s.get(&source, &id).await?),
-        }
+        self.backend.get(source, id).await
     }
 
     /// The body of one event (absent once purged by retention).
     pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
-        let (source, id) = (source.to_owned(), id.to_owned());
-        match &self.engine {
-            Engine::Redb(s) => off_runtime!(s, |s| s.body(&source, &id)),
-            Engine::Sled(s) => off_runtime!(s, |s| s.body(&source, &id)),
-            Engine::Postgres(s) => Ok(s.body(&source, &id).await?),
-        }
+        self.backend.body(source, id).await
     }
 
     /// Events not yet final (queued or processing). Never waits: on PostgreSQL it is a count
     /// cached for about a second (other instances change it too).
     pub fn pending(&self) -> u64 {
-        match &self.engine {
-            Engine::Redb(s) => s.pending(),
-            Engine::Sled(s) => s.pending(),
-            Engine::Postgres(s) => s.pending(),
-        }
+        self.backend.pending()
     }
 
     /// Resolves when an event was accepted or requeued since the last wake-up (on PostgreSQL,
     /// also by another instance).
     pub async fn woken(&self) {
-        match &self.engine {
-            Engine::Redb(s) => s.woken().await,
-            Engine::Sled(s) => s.woken().await,
-            Engine::Postgres(s) => s.woken().await,
-        }
+        self.backend.woken().await
     }
 
     /// Time (unix ms) of the earliest queued attempt or lease expiry.
     pub async fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => off_runtime!(s, |s| s.next_due()),
-            Engine::Sled(s) => off_runtime!(s, |s| s.next_due()),
-            Engine::Postgres(s) => Ok(s.next_due().await?),
-        }
+        self.backend.next_due().await
     }
 
     /// Claims up to `limit` events due at `now`. `lease_ms` gives the lease for an event, or
@@ -323,11 +288,9 @@ impl Store {
         max_attempts: u32,
         lease_ms: &mut (dyn FnMut(&EventRecord) -> Option<u64> + Send),
     ) -> Result<Vec<Claimed>, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.claim_due(now, limit, max_attempts, lease_ms).await,
-            Engine::Sled(s) => s.claim_due(now, limit, max_attempts, lease_ms).await,
-            Engine::Postgres(s) => Ok(s.claim_due(now, limit, max_attempts, lease_ms).await?),
-        }
+        self.backend
+            .claim_due(now, limit, max_attempts, lease_ms)
+            .await
     }
 
     /// Records the attempt `claimed` made and moves the event on. Ignored (returns `false`)
@@ -339,11 +302,7 @@ impl Store {
         attempt: Attempt,
         next: Next,
     ) -> Result<bool, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.record_attempt(claimed, attempt, next).await,
-            Engine::Sled(s) => s.record_attempt(claimed, attempt, next).await,
-            Engine::Postgres(s) => Ok(s.record_attempt(claimed, attempt, next).await?),
-        }
+        self.backend.record_attempt(claimed, attempt, next).await
     }
 
     /// Start-up recovery of events left `processing`. With sled (one process per database)
@@ -351,20 +310,12 @@ impl Store {
     /// handling them, so they are only counted and rescued once their lease expires. Returns
     /// how many were recovered (sled) or are waiting to be (PostgreSQL).
     pub async fn recover(&self, now: u64) -> Result<usize, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.recover(now).await,
-            Engine::Sled(s) => s.recover(now),
-            Engine::Postgres(s) => Ok(s.recover(now).await?),
-        }
+        self.backend.recover(now).await
     }
 
     /// Applies retention to up to `limit` succeeded events whose time has come: purges bodies
     /// past `retention`, forgets ids past `dedupe_window`. Returns how many were touched.
     pub async fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.expire(now, limit).await,
-            Engine::Sled(s) => s.expire(now, limit),
-            Engine::Postgres(s) => Ok(s.expire(now, limit).await?),
-        }
+        self.backend.expire(now, limit).await
     }
 }

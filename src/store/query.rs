@@ -7,8 +7,8 @@ use base64::Engine as _;
 
 use super::filter::EventFilter;
 use super::keys::{event_key, split_timed_key, timed_key};
-use super::{Engine, Store, StoreError};
 use super::{EventRecord, State};
+use super::{Store, StoreError};
 
 /// Most index entries one listing or bulk-requeue call examines.
 pub const SCAN_BUDGET: usize = 10_000;
@@ -121,17 +121,7 @@ impl Store {
         limit: usize,
         after: Option<&Cursor>,
     ) -> Result<Page, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => {
-                let (filter, after) = (filter.clone(), after.cloned());
-                super::off_runtime!(s, |s| s.list(&filter, limit, after.as_ref()))
-            }
-            Engine::Sled(s) => {
-                let (filter, after) = (filter.clone(), after.cloned());
-                super::off_runtime!(s, |s| s.list(&filter, limit, after.as_ref()))
-            }
-            Engine::Postgres(s) => Ok(s.list(filter, limit, after).await?),
-        }
+        self.backend.list(filter, limit, after).await
     }
 
     /// Queues one final event again, due `now`, and wakes the workers. Returns once durable.
@@ -141,21 +131,13 @@ impl Store {
         id: &str,
         now: u64,
     ) -> Result<RequeueOutcome, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.requeue(source, id, now).await,
-            Engine::Sled(s) => s.requeue(source, id, now).await,
-            Engine::Postgres(s) => Ok(s.requeue(source, id, now).await?),
-        }
+        self.backend.requeue(source, id, now).await
     }
 
     /// The stream names (sources, and `source:route` for routes) that hold events, configured
     /// or not: a route removed from the config keeps its deliveries under its stream.
     pub async fn streams(&self) -> Result<Vec<String>, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => super::off_runtime!(s, |s| s.streams()),
-            Engine::Sled(s) => super::off_runtime!(s, |s| s.streams()),
-            Engine::Postgres(s) => Ok(s.streams().await?),
-        }
+        self.backend.streams().await
     }
 
     /// Requeues the `dead` events matching `filter` (its `state` is ignored), newest first,
@@ -167,11 +149,7 @@ impl Store {
         after: Option<&Cursor>,
         now: u64,
     ) -> Result<BulkRequeued, StoreError> {
-        match &self.engine {
-            Engine::Redb(s) => s.requeue_dead(filter, after, now).await,
-            Engine::Sled(s) => s.requeue_dead(filter, after, now).await,
-            Engine::Postgres(s) => Ok(s.requeue_dead(filter, after, now).await?),
-        }
+        self.backend.requeue_dead(filter, after, now).await
     }
 }
 

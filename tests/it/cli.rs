@@ -500,7 +500,9 @@ async fn compact_waits_for_the_store_to_be_free_and_names_what_it_did() {
         "[storage]\nbackend = \"redb\"\ndata_dir = {}\n",
         toml::Value::String(data.display().to_string())
     );
-    let text = support::BASE_CONFIG.replace("[storage]\n", &storage);
+    // A port of its own: nothing on this machine is promised to leave 8080 free.
+    let text = (support::BASE_CONFIG.replace("[storage]\n", &storage))
+        .replace("[server]\n", "[server]\nlisten = \"127.0.0.1:0\"\n");
     let config = write_temp(dir.path(), "config.toml", text.as_bytes());
     let running = support::process::Hookbox::start(std::path::Path::new(&config)).await;
     let (code, _, stderr) = hookbox(&["compact", "--config", &config]);

@@ -6,6 +6,7 @@
 use http::Method;
 use serde_json::{json, Value};
 
+use crate::routes::{self, settled, status};
 use crate::support::flow::{self, FORWARD_SECRET, LIMIT};
 use crate::support::target::{eventually, Answer, Target};
 use crate::support::{get, post_as, send, Reply, TestServer, TEST_ADMIN_TOKEN};
@@ -27,28 +28,7 @@ fn config(billing: &Target, audit: &Target) -> String {
 }
 
 async fn post(server: &TestServer, id: &str) -> Reply {
-    let headers = server.sign("app", INVOICE.as_bytes(), id);
-    send(
-        Method::POST,
-        &server.url("/webhooks/app"),
-        &headers,
-        INVOICE.as_bytes(),
-    )
-    .await
-}
-
-async fn status(server: &TestServer, path: &str) -> Value {
-    let reply = get(&server.url(path)).await;
-    assert_eq!(reply.status.as_u16(), 200, "{path}: {:?}", reply.body);
-    reply.json()
-}
-
-async fn settled(server: &TestServer, path: &str) -> Value {
-    eventually(&format!("{path} to settle"), LIMIT, || async {
-        let s = status(server, path).await;
-        matches!(s["state"].as_str(), Some("succeeded" | "dead")).then_some(s)
-    })
-    .await
+    routes::post(server, id, INVOICE).await
 }
 
 /// `route (state)` of each target in an answer.

@@ -20,7 +20,7 @@ fn routed_config(billing: &Target, audit: &Target) -> String {
     flow::routed_config_with(billing, "match = { \"/livemode\" = true }", &audit)
 }
 
-async fn post(server: &TestServer, id: &str, body: &str) -> Reply {
+pub(crate) async fn post(server: &TestServer, id: &str, body: &str) -> Reply {
     let headers = server.sign("app", body.as_bytes(), id);
     send(
         Method::POST,
@@ -31,14 +31,14 @@ async fn post(server: &TestServer, id: &str, body: &str) -> Reply {
     .await
 }
 
-async fn status(server: &TestServer, path: &str) -> Value {
+pub(crate) async fn status(server: &TestServer, path: &str) -> Value {
     let reply = get(&server.url(path)).await;
     assert_eq!(reply.status.as_u16(), 200, "{path}: {:?}", reply.body);
     reply.json()
 }
 
 /// Polls `path` until its `state` is final.
-async fn settled(server: &TestServer, path: &str) -> Value {
+pub(crate) async fn settled(server: &TestServer, path: &str) -> Value {
     eventually(&format!("{path} to settle"), LIMIT, || async {
         let s = status(server, path).await;
         matches!(s["state"].as_str(), Some("succeeded" | "dead" | "skipped")).then_some(s)

@@ -145,6 +145,32 @@ impl PgStore {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
+    /// Where an unfinished `hookbox migrate` into this database copies from, if one has not
+    /// finished.
+    pub async fn migrating_from(&self) -> Result<Option<String>, PgError> {
+        let client = self.pool.get().await?;
+        let sql = "SELECT value FROM hookbox_meta WHERE key = 'migrating_from'";
+        let row = client.query_opt(sql, &[]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Marks a migration from `from` as running (`Some`), or finished (`None`).
+    pub async fn mark_migration(&self, from: Option<&str>) -> Result<(), PgError> {
+        let client = self.pool.get().await?;
+        match from {
+            Some(from) => {
+                let sql = "INSERT INTO hookbox_meta (key, value) VALUES ('migrating_from', $1) \
+                           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";
+                client.execute(sql, &[&from]).await?;
+            }
+            None => {
+                let sql = "DELETE FROM hookbox_meta WHERE key = 'migrating_from'";
+                client.execute(sql, &[]).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Counts `n` events as pending again and wakes the workers.
     fn requeued(&self, n: u64) {
         if n > 0 {

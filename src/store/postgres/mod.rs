@@ -28,6 +28,7 @@ mod accept;
 mod admin;
 mod audit;
 mod import;
+mod interface;
 mod ordered;
 mod pending;
 mod queue;

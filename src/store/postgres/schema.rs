@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (2, V2_SKIPPED),
     (3, V3_ORDERING),
     (4, V4_AUDIT),
+    (5, V5_META),
 ];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
@@ -111,6 +112,15 @@ const V4_AUDIT: &str = r#"
 CREATE TABLE audit (
     id     text COLLATE "C" PRIMARY KEY,
     record jsonb NOT NULL
+);
+"#;
+
+/// Facts about the database as a whole; today only `migrating_from`, set while a
+/// `hookbox migrate` into it has not finished (such a database is not served).
+const V5_META: &str = r#"
+CREATE TABLE hookbox_meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
 );
 "#;
 

@@ -10,6 +10,7 @@
 mod audit;
 mod compact;
 mod discard;
+mod interface;
 mod open;
 mod ordered;
 #[cfg(test)]
@@ -30,10 +31,10 @@ use bytes::Bytes;
 use self::open::Slot;
 use self::tables::Tables;
 use self::writer::{ClosureWrite, Msg, Writer};
+use super::backend::off_runtime;
 use super::{
-    event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord, Lines,
-    NewEvent, Next, Page, RequeueOutcome, Retention, RouteDelivery, State, StoreError,
-    BULK_REQUEUE_MAX, SCAN_BUDGET,
+    event_key, Attempt, BulkRequeued, Claimed, Cursor, EventFilter, EventRecord, Next,
+    RequeueOutcome, Retention, State, StoreError, BULK_REQUEUE_MAX, SCAN_BUDGET,
 };
 use crate::config::{Durability, StorageConfig};
 
@@ -120,74 +121,14 @@ impl RedbStore {
         self.slot.get()
     }
 
-    /// Stores `ev` unless its id is known, and returns once the outcome is durable.
-    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        let outcome = self.write(ev.body.len(), move |t| t.accept(&ev)).await?;
-        if outcome == Accepted::New {
-            self.slot.pending.fetch_add(1, Ordering::Relaxed);
-            self.slot.wake.notify_one();
-        }
-        Ok(outcome)
-    }
-
-    /// Stores `ev` once per route unless its id is known (see [`Store::accept_routed`]).
-    ///
-    /// [`Store::accept_routed`]: crate::store::Store::accept_routed
-    pub async fn accept_routed(
-        &self,
-        ev: NewEvent,
-        routes: Vec<RouteDelivery>,
-    ) -> Result<Accepted, StoreError> {
-        let due = routes.iter().filter(|r| !r.skipped).count();
-        let bytes = ev.body.len() * due;
-        let outcome = self
-            .write(bytes, move |t| t.accept_routed(&ev, &routes))
-            .await?;
-        if outcome == Accepted::New && due > 0 {
-            self.slot.pending.fetch_add(due as u64, Ordering::Relaxed);
-            self.slot.wake.notify_one();
-        }
-        Ok(outcome)
-    }
-
-    /// Writes what is queued, records a clean close and releases the file. Call once, at
-    /// shutdown.
-    pub async fn close(&self) -> Result<(), StoreError> {
-        let (done, rx) = tokio::sync::oneshot::channel();
-        if self.tx.send(Msg::Close(done)).is_err() {
-            return Ok(());
-        }
-        rx.await.unwrap_or(Ok(()))
-    }
-
     /// The record of one event.
     pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
         read::get(self.db()?.as_ref(), &event_key(source, id))
     }
 
-    /// The body of one event (absent once purged by retention).
-    pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
-        let db = self.db()?;
-        let key = event_key(source, id);
-        match read::get(&db, &key)? {
-            Some(record) => read::body(&db, &key, record.received_at),
-            None => Ok(None),
-        }
-    }
-
     /// Events not yet final (queued or processing).
     pub fn pending(&self) -> u64 {
         self.slot.pending.load(Ordering::Relaxed)
-    }
-
-    /// Resolves when an event was accepted or requeued since the last wake-up.
-    pub async fn woken(&self) {
-        self.slot.wake.notified().await
-    }
-
-    /// Time (unix ms) of the earliest queued attempt or lease expiry.
-    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        read::next_due(self.db()?.as_ref())
     }
 
     /// Claims up to `limit` events due at `now` (see [`Store::claim_due`](crate::store::Store::claim_due)).
@@ -203,12 +144,10 @@ impl RedbStore {
         // Pick by reading (off the runtime's threads), then claim in the writer, re-checking
         // each record is still due. Scan a bit past `limit`: `lease_ms` may skip some.
         let scan = limit.saturating_mul(4);
-        let due = crate::store::off_runtime!(self, |s| read::due_until(
-            s.db()?.as_ref(),
-            false,
-            now,
-            scan
-        ))?;
+        let due = off_runtime(self, move |s| {
+            read::due_until(s.db()?.as_ref(), false, now, scan)
+        })
+        .await?;
         let mut picked = Vec::new();
         for (at, key, record) in due {
             if picked.len() >= limit {
@@ -241,7 +180,7 @@ impl RedbStore {
             .iter()
             .map(|(r, _)| (event_key(&r.source, &r.id), r.received_at))
             .collect();
-        let bodies = crate::store::off_runtime!(self, |s| read::bodies(s.db()?.as_ref(), &wanted))?;
+        let bodies = off_runtime(self, move |s| read::bodies(s.db()?.as_ref(), &wanted)).await?;
         Ok(took
             .into_iter()
             .zip(bodies)
@@ -322,37 +261,6 @@ impl RedbStore {
             Ok(Ok(touched))
         })
         .await
-    }
-
-    /// The ordering lines of `source` (see [`Store::ordering_lines`](crate::store::Store::ordering_lines)).
-    pub fn lines(&self, source: Option<&str>, count_behind: bool) -> Result<Lines, StoreError> {
-        let (lines, truncated) =
-            read::lines(self.db()?.as_ref(), source, count_behind, SCAN_BUDGET)?;
-        Ok(Lines { lines, truncated })
-    }
-
-    /// The head of the line of ordering key `key` of `source`.
-    pub fn head(&self, source: &str, key: &str) -> Result<Option<EventRecord>, StoreError> {
-        read::head(self.db()?.as_ref(), source, key)
-    }
-
-    /// Up to `limit` (≥ 1) events matching `filter`, newest first, continuing after `after`.
-    pub fn list(
-        &self,
-        filter: &EventFilter,
-        limit: usize,
-        after: Option<&Cursor>,
-    ) -> Result<Page, StoreError> {
-        let limit = limit.max(1);
-        let mut items = Vec::new();
-        let next = read::walk(self.db()?.as_ref(), filter, after, SCAN_BUDGET, |record| {
-            let take = items.len() < limit;
-            if take {
-                items.push(record);
-            }
-            Ok(take)
-        })?;
-        Ok(Page { items, next })
     }
 
     /// Queues one final event again, due `now`, and wakes the worker. Returns once durable.
@@ -451,15 +359,6 @@ impl RedbStore {
 
 /// Migration (see `store::migrate`).
 impl RedbStore {
-    /// Up to `limit` events after the event key `after`, in key order, with their bodies.
-    pub fn export_page(
-        &self,
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<super::migrate::Exported>, StoreError> {
-        read::export_page(self.db()?.as_ref(), after, limit)
-    }
-
     /// Inserts each event unless its id is known; returns how many were new.
     pub async fn import(&self, events: Vec<super::migrate::Exported>) -> Result<usize, StoreError> {
         let bytes = events
@@ -494,10 +393,5 @@ impl RedbStore {
     /// Marks the migration into this store finished (see [`Slot::finish_migration`]).
     pub fn finish_migration(&self) -> Result<(), StoreError> {
         self.slot.finish_migration()
-    }
-
-    /// The stream names that hold events.
-    pub fn streams(&self) -> Result<Vec<String>, StoreError> {
-        read::streams(self.db()?.as_ref())
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::{RedbStore, FILE};
 use crate::config::{Durability, StorageConfig};
+use crate::store::backend::Backend as _;
 use crate::store::data_dir::{self, Marker};
 use crate::store::{Accepted, NewEvent, StoreError};
 

@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use super::SledStore as Store;
 use crate::config::StorageConfig;
+use crate::store::backend::Backend as _;
 use crate::store::*;
 
 fn open(dir: &std::path::Path) -> Store {

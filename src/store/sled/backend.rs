@@ -226,6 +226,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::super::SledStore as Store;
+    use crate::store::backend::Backend as _;
     use crate::store::{Accepted, NewEvent};
 
     fn event(id: &str) -> NewEvent {

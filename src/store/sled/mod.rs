@@ -1,6 +1,6 @@
 //! The sled backend: one embedded database in `storage.data_dir`, for a single instance.
 //!
-//! [`SledStore::accept`] dedupes and enqueues in a sled transaction shared with concurrent
+//! Accepting (see `interface`) dedupes and enqueues in a sled transaction shared with concurrent
 //! accepts (group write, see `batch`) and returns only once a flush covers the write (group
 //! commit, see `commit`). The worker claims due events with a lease, records each attempt, and
 //! the store keeps the `due`, `expiry` and `received` indexes in step with every record change,
@@ -15,6 +15,7 @@ mod batch;
 mod commit;
 mod discard;
 mod health;
+mod interface;
 mod jobs;
 mod query;
 mod requeue;
@@ -26,15 +27,12 @@ mod trees;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::Notify;
 
 use self::backend::{Backend, Slot};
 use self::jobs::FinishedAttempt;
 use self::trees::{drop_entry, Trees};
-use super::{
-    event_key, Accepted, Attempt, Claimed, EventRecord, NewEvent, Next, RouteDelivery, StoreError,
-};
+use super::{event_key, Attempt, Claimed, EventRecord, Next, StoreError};
 use crate::config::StorageConfig;
 
 impl From<::sled::Error> for StoreError {
@@ -76,73 +74,14 @@ impl SledStore {
         self.slot.get()
     }
 
-    /// Stores `ev` unless its id is known, and returns once the outcome is durable.
-    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        // One backend for the write and its flush: a flush of a reopened database would not
-        // cover a write that died with the old one.
-        let backend = self.backend()?;
-        let outcome = backend.accepts.write(ev).await?;
-        // A duplicate waits too: the first copy may still be waiting for its own flush.
-        backend.durable().await?;
-        if outcome == Accepted::New {
-            self.pending.fetch_add(1, Ordering::Relaxed);
-            self.wake.notify_one();
-        }
-        Ok(outcome)
-    }
-
-    /// Stores `ev` once per route unless its id is known (see
-    /// [`Store::accept_routed`](crate::store::Store::accept_routed)).
-    pub async fn accept_routed(
-        &self,
-        ev: NewEvent,
-        routes: Vec<RouteDelivery>,
-    ) -> Result<Accepted, StoreError> {
-        let backend = self.backend()?;
-        let outcome = backend.trees.accept_routed(&ev, &routes)?;
-        backend.durable().await?;
-        let due = routes.iter().filter(|r| !r.skipped).count() as u64;
-        if outcome == Accepted::New && due > 0 {
-            self.pending.fetch_add(due, Ordering::Relaxed);
-            self.wake.notify_one();
-        }
-        Ok(outcome)
-    }
-
-    /// Flushes and stops the commit task, so the database closes once every handle is dropped
-    /// (a new store can then open the same directory). Call once, at shutdown.
-    pub async fn close(&self) -> Result<(), StoreError> {
-        self.slot.close().await
-    }
-
     /// The record of one event.
     pub fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
         self.backend()?.trees.get(&event_key(source, id))
     }
 
-    /// The body of one event (absent once purged by retention).
-    pub fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
-        let trees = &self.backend()?.trees;
-        let key = event_key(source, id);
-        match trees.get(&key)? {
-            Some(record) => trees.body(&key, record.received_at),
-            None => Ok(None),
-        }
-    }
-
     /// Events not yet final (queued or processing).
     pub fn pending(&self) -> u64 {
         self.pending.load(Ordering::Relaxed)
-    }
-
-    /// Resolves when an event was accepted or requeued since the last wake-up.
-    pub async fn woken(&self) {
-        self.wake.notified().await
-    }
-
-    /// Time (unix ms) of the earliest queued attempt or lease expiry.
-    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
-        self.backend()?.trees.next_due()
     }
 
     /// Claims up to `limit` events due at `now` (see [`Store::claim_due`](crate::store::Store::claim_due)).

@@ -19,7 +19,7 @@ impl SledStore {
         now: u64,
     ) -> Result<RequeueOutcome, StoreError> {
         let key = event_key(source, id);
-        // One backend for the write and its flush (see `SledStore::accept`).
+        // One backend for the write and its flush (see `accept` in `interface`).
         let backend = self.backend()?;
         let Some((record, ())) = backend.trees.update(&key, |r| r.requeue(now))? else {
             return Ok(match backend.trees.get(&key)? {

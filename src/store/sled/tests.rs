@@ -37,3 +37,27 @@ async fn a_batch_with_one_id_twice_accepts_it_once() {
     assert_eq!(record.received_at, 1, "the first copy wins");
     assert_eq!(store.backend().expect("open").trees.due.len(), 3);
 }
+
+#[tokio::test]
+async fn migrating_into_sled_is_a_declared_refusal_and_it_has_no_ordering_lines() {
+    use crate::config::StorageBackend;
+    let dir = tempfile::tempdir().expect("dir");
+    let store = crate::store::embedded_tests::open(StorageBackend::Sled, dir.path()).await;
+    for refused in [
+        store.import(Vec::new()).await.map(drop),
+        store.finish_migration().await,
+    ] {
+        match refused {
+            Err(StoreError::Config(why)) => assert!(
+                why.contains("is not supported by sled"),
+                "names the backend: {why}"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    // Config load refuses ordering on sled, so there is truly no line to show.
+    let lines = store.ordering_lines(None, true).await.expect("lines");
+    assert!(lines.lines.is_empty() && !lines.truncated);
+    assert_eq!(store.ordering_head("s", "k").await.expect("head"), None);
+    store.close().await.expect("close");
+}

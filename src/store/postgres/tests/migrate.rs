@@ -53,7 +53,8 @@ async fn a_version_1_database_is_upgraded_in_place() {
          ALTER TABLE events ADD CONSTRAINT events_check \
              CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL); \
          DROP TABLE audit; \
-         DELETE FROM schema_migrations WHERE version IN (2, 3, 4); \
+         DROP TABLE hookbox_meta; \
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
@@ -176,4 +177,41 @@ async fn bad_settings_are_reported_without_a_server() {
     let err = down.err().expect("no server there");
     assert!(err.is_unavailable(), "{err}");
     assert!(!err.to_string().contains("secret"), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
+async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() {
+    use crate::config::{StorageBackend, StorageConfig};
+    use crate::store::Store;
+    let db = TestDb::new().await;
+    let cfg = StorageConfig {
+        backend: StorageBackend::Postgres,
+        database_url: Some(crate::verify::Secret::new(db.url.clone())),
+        database_schema: Some(db.schema.clone()),
+        pool_size: 2,
+        ..StorageConfig::default()
+    };
+    let target = Store::open_migration_target(&cfg, "redb:/old")
+        .await
+        .expect("target");
+    target
+        .close()
+        .await
+        .expect("close: migrate was killed before it finished");
+    let refused = Store::open(&cfg).await.map(|_| ()).expect_err("not served");
+    let text = refused.to_string();
+    assert!(
+        text.contains("hookbox migrate") && text.contains("redb:/old"),
+        "{text}"
+    );
+    let again = Store::open_migration_target(&cfg, "redb:/old")
+        .await
+        .expect("again");
+    again.finish_migration().await.expect("finish");
+    again.close().await.expect("close");
+    let served = Store::open(&cfg)
+        .await
+        .expect("served once migrate finished");
+    served.close().await.expect("close");
 }
