@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::admin::{build_admin, AdminError, RawAdmin};
+use super::env_file::FileEnv;
 use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};
 use super::scheme::build_scheme;
@@ -98,17 +99,25 @@ pub fn load_str(
         reason,
     };
     check_general(&raw).map_err(|(key, reason)| invalid(key.to_owned(), reason.to_owned()))?;
+    // Admin tokens read `<VAR>_FILE` themselves (see `admin`); every other secret through this.
+    let files = FileEnv::new(env);
+    let file_problem =
+        || (files.take_problem()).map(|(var, reason)| ConfigError::Env { var, reason });
     let mut sources = Vec::with_capacity(raw.sources.len());
     for (name, cfg) in &raw.sources {
-        let source = build_source(name, cfg, &raw.worker, env).map_err(|(key, reason)| {
+        let source = build_source(name, cfg, &raw.worker, &|var| files.get(var));
+        let source = source.map_err(|(key, reason)| {
             let key = if key.is_empty() {
                 format!("sources.{name}")
             } else {
                 format!("sources.{name}.{key}")
             };
-            invalid(key, reason)
+            file_problem().unwrap_or_else(|| invalid(key, reason))
         })?;
         sources.push(source);
+    }
+    if let Some(problem) = file_problem() {
+        return Err(problem);
     }
     if let Some(largest) = sources.iter().max_by_key(|s| s.max_body_bytes) {
         if largest.max_body_bytes > raw.server.max_inflight_body_bytes {
@@ -126,8 +135,11 @@ pub fn load_str(
         AdminError::Var(var, reason) => ConfigError::Env { var, reason },
     })?;
     let mut storage = raw.storage;
-    if let Some(url) = env("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
+    if let Some(url) = files.get("HOOKBOX_DATABASE_URL").filter(|u| !u.is_empty()) {
         storage.database_url = Some(Secret::new(url));
+    }
+    if let Some(problem) = file_problem() {
+        return Err(problem);
     }
     super::storage::check_storage(&storage)
         .map_err(|(key, reason)| invalid(key.to_owned(), reason))?;

@@ -8,6 +8,7 @@ mod admin;
 mod admin_tests;
 #[cfg(test)]
 mod documented;
+mod env_file;
 mod handler;
 mod key;
 mod load;

@@ -53,6 +53,46 @@ fn the_shipped_config_loads_and_warns_about_development_secrets() {
 }
 
 #[test]
+fn secrets_and_the_database_url_can_come_from_files() {
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = dir.path().join("gh-secret");
+    std::fs::write(&secret, "from-a-mounted-secret\n").expect("write");
+    let url = dir.path().join("db-url");
+    std::fs::write(&url, "postgres://u@127.0.0.1/x").expect("write");
+    let (secret, url) = (secret.display().to_string(), url.display().to_string());
+    let env = [
+        ("GH_WEBHOOK_SECRET_FILE", secret.as_str()),
+        ("HOOKBOX_DATABASE_URL_FILE", url.as_str()),
+    ];
+    let config = load_with(GITHUB, &env).expect("valid");
+    let gh = config.source("gh").expect("gh");
+    let secrets: Vec<&str> = gh.verifier.secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(secrets, ["from-a-mounted-secret"]);
+    let db = config.storage.database_url.as_ref().map(|u| u.expose());
+    assert_eq!(db, Some("postgres://u@127.0.0.1/x"));
+
+    let both = [
+        ("GH_WEBHOOK_SECRET", "x"),
+        ("GH_WEBHOOK_SECRET_FILE", secret.as_str()),
+    ];
+    match load_with(GITHUB, &both) {
+        Err(ConfigError::Env { var, reason }) => {
+            assert_eq!(var, "GH_WEBHOOK_SECRET");
+            assert!(reason.contains("not both"), "{reason}");
+        }
+        other => panic!("both set must be refused: {:?}", other.map(|_| ())),
+    }
+    let missing = [("GH_WEBHOOK_SECRET_FILE", "/nonexistent/hookbox")];
+    match load_with(GITHUB, &missing) {
+        Err(ConfigError::Env { var, .. }) => assert_eq!(var, "GH_WEBHOOK_SECRET_FILE"),
+        other => panic!(
+            "an unreadable file must be refused: {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
+
+#[test]
 fn defaults_apply() {
     let config = load_with(GITHUB, &[]).expect("valid");
     assert_eq!(config.storage.cache_capacity_bytes, 64 * 1024 * 1024);
