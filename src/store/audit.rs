@@ -2,7 +2,9 @@
 //! backend, with its own retention.
 //!
 //! A record is stored as its JSON (the same encoding `GET /admin/audit` answers with) under its
-//! id, and ids sort by time: 16 hex digits of the unix ms, a `-`, 8 random hex digits. So every
+//! id, and ids sort by time: 16 hex digits of the unix ms, a `-`, 8 hex digits of this process's
+//! sequence (so records of one millisecond keep the order they were made in), 8 random hex
+//! digits (so instances sharing a database never collide). So every
 //! backend keeps one ordered map (redb table `audit`, sled tree `audit`, PostgreSQL table
 //! `audit`), and listing newest first, the cursor (the last id handed out) and expiry (every id
 //! below the one of a time) are the same few lines here for all three.
@@ -61,7 +63,12 @@ impl AuditRecord {
     /// count of 0, done.
     pub fn new(at: u64, token: &str, role: &str, action: &str) -> AuditRecord {
         AuditRecord {
-            id: format!("{}-{:08x}", id_time(at), rand::random::<u32>()),
+            id: format!(
+                "{}-{:08x}{:08x}",
+                id_time(at),
+                next_in_process(),
+                rand::random::<u32>()
+            ),
             at,
             token: token.to_owned(),
             role: role.to_owned(),
@@ -91,6 +98,14 @@ impl AuditRecord {
     pub fn decode(raw: &[u8]) -> Result<AuditRecord, StoreError> {
         serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))
     }
+}
+
+/// The next number of this process's audit sequence: ids of one millisecond sort in the order
+/// their records were made (wrapping after 2³² records, by then long apart in time).
+fn next_in_process() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The part of an id that orders it: the time as 16 hex digits.
@@ -204,6 +219,14 @@ mod tests {
         let early = AuditRecord::new(999, "a", "operate", "requeue");
         let late = AuditRecord::new(1000, "a", "operate", "requeue");
         assert!(early.id < late.id && id_time(1000) <= late.id && late.id < id_time(1001));
+        let (first, second) = (
+            AuditRecord::new(7, "t", "read", "a"),
+            AuditRecord::new(7, "t", "read", "b"),
+        );
+        assert!(
+            first.id < second.id,
+            "one millisecond keeps the order of making"
+        );
         assert!(valid_audit_cursor(&late.id) && !valid_audit_cursor("x'; --"));
         let targets = (0..150).map(|i| format!("s/e{i}")).collect();
         let r = late.touching(targets, 150);

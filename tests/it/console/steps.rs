@@ -84,8 +84,18 @@ pub async fn rows_until(b: &Browser, what: &str, check: impl Fn(&[String]) -> bo
     .await
 }
 
+/// Clicks `css`. The views re-render as they poll, so an element found may be replaced before
+/// the click lands: a stale one is looked up again (a bounded number of times).
 pub async fn click(b: &Browser, css: &str) {
-    b.find(css).await.click().await.expect(css);
+    for _ in 0..5 {
+        match b.find(css).await.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css}: still replaced after 5 tries");
 }
 
 /// Clicks `css`, then confirms the dialog it opens.
