@@ -84,18 +84,26 @@ pub async fn rows_until(b: &Browser, what: &str, check: impl Fn(&[String]) -> bo
     .await
 }
 
-/// Clicks `css`. The views re-render as they poll, so an element found may be replaced before
-/// the click lands: a stale one is looked up again (a bounded number of times).
+/// Clicks `css` once it can be clicked. The views re-render as they poll, so an element found
+/// may be replaced before the click lands (stale), and a closing dialog keeps the page inert for
+/// a moment (not interactable): both are tried again, within the usual bound.
 pub async fn click(b: &Browser, css: &str) {
-    for _ in 0..5 {
+    use fantoccini::error::{CmdError, ErrorStatus};
+    eventually(&format!("{css} to take a click"), LIMIT, || async {
         match b.find(css).await.click().await {
-            Ok(()) => return,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            Ok(()) => Some(()),
+            Err(CmdError::Standard(e))
+                if matches!(
+                    e.error,
+                    ErrorStatus::StaleElementReference | ErrorStatus::ElementNotInteractable
+                ) =>
+            {
+                None
+            }
             Err(e) => panic!("{css}: {e}"),
         }
-    }
-    panic!("{css}: still replaced after 5 tries");
+    })
+    .await
 }
 
 /// Clicks `css`, then confirms the dialog it opens.
