@@ -483,7 +483,8 @@ async fn migrate_copies_a_redb_store_into_postgres() {
         "pg.toml",
         format!("[storage]\ndatabase_schema = \"{schema}\"\n[sources.s]\nscheme = \"github\"\nsecrets = [\"x\"]\n").as_bytes(),
     );
-    let pg = format!("postgres:{}", url.trim_start_matches("postgres:"));
+    // Written as `--help` documents it: `postgres:` then the whole URL.
+    let pg = format!("postgres:{url}");
     let (code, out, err) = hookbox(&["migrate", "--config", &config, "--from", &to, "--to", &pg]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1500 written"), "{out}");
