@@ -17,8 +17,8 @@ use crate::verify::{self, Secret, Verifier};
 /// A configuration problem, naming the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file could not be read (a missing one says what to do instead).
+    #[error("{file}: cannot read: {source}{}", missing_hint(.source))]
     Read {
         /// The file.
         file: String,
@@ -52,6 +52,16 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// What a new user running hookbox where there is no config should do next.
+fn missing_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        " (no config file here: pass --config FILE, e.g. the repository's config.toml, \
+         and `hookbox config check --config FILE` checks one without starting anything)"
+    } else {
+        ""
+    }
 }
 
 pub use super::key::DEVELOPMENT_SECRET_MARKER;

@@ -16,7 +16,16 @@ fn write_temp(dir: &std::path::Path, name: &str, contents: &[u8]) -> String {
 }
 
 fn hookbox(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("run hookbox");
+    hookbox_in(std::path::Path::new("."), args)
+}
+
+/// Runs hookbox in `dir`, where a default `config.toml` would be looked for.
+fn hookbox_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run hookbox");
     let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
     (
         out.status.code().unwrap_or(-1),
@@ -524,6 +533,25 @@ async fn compact_waits_for_the_store_to_be_free_and_names_what_it_did() {
     let (code, _, stderr) = hookbox(&["compact", "--config", &pg_config]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not redb"), "{stderr}");
+
+    // Where there is no config.toml, --data-dir is enough.
+    let empty = tempfile::tempdir().expect("dir");
+    let data = data.display().to_string();
+    let (code, stdout, stderr) = hookbox_in(empty.path(), &["compact", "--data-dir", &data]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("compacted "), "{stdout}");
+}
+
+/// A bare `hookbox` where there is no config.toml says what to do, not only that it failed.
+#[test]
+fn a_missing_config_says_what_to_do() {
+    let empty = tempfile::tempdir().expect("dir");
+    for args in [&[][..], &["config", "check"][..]] {
+        let (code, _, stderr) = hookbox_in(empty.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("config.toml: cannot read"), "{stderr}");
+        assert!(stderr.contains("pass --config FILE"), "{stderr}");
+    }
 }
 
 #[test]
