@@ -244,6 +244,57 @@ fn sign_output_verifies_for_every_builtin_scheme() {
     assert!(err.contains("nope"), "{err}");
 }
 
+/// `--body-file -` reads the body from standard input, for `sign` and `verify` alike.
+#[test]
+fn sign_and_verify_read_the_body_from_stdin() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = "test-github-stdin-secret";
+    let config = format!("[sources.gh]\nscheme = \"github\"\nsecrets = [\"{secret}\"]\n");
+    let config = write_temp(dir.path(), "config.toml", config.as_bytes());
+    let with_stdin = |args: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run hookbox");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\"piped\":true}").expect("write");
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let headers = with_stdin(&[
+        "sign",
+        "--source",
+        "gh",
+        "--body-file",
+        "-",
+        "--config",
+        &config,
+    ]);
+    let mut args = vec![
+        "verify",
+        "--scheme",
+        "github",
+        "--secret",
+        secret,
+        "--body-file",
+        "-",
+    ];
+    for line in headers.lines() {
+        args.extend(["--header", line]);
+    }
+    assert_eq!(with_stdin(&args).trim(), "valid");
+}
+
 #[test]
 fn serve_reports_config_errors_with_file_and_key() {
     let dir = tempfile::tempdir().expect("dir");
