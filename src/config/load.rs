@@ -212,11 +212,9 @@ fn build_source(
         verify::check_secret(&scheme, secret)
             .or_else(|reason| err(&format!("secrets[{i}]"), reason))?;
     }
-    let uses_development_secret = secrets.iter().any(|s| {
-        s.expose()
-            .to_ascii_lowercase()
-            .contains(DEVELOPMENT_SECRET_MARKER)
-    });
+    let uses_development_secret = secrets
+        .iter()
+        .any(|s| super::key::is_development_secret(s.expose()));
     let max_body_bytes = cfg.max_body_bytes.unwrap_or(1024 * 1024);
     if max_body_bytes == 0 {
         return err("max_body_bytes", "must be at least 1");

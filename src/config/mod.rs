@@ -8,6 +8,8 @@ mod admin;
 mod admin_tests;
 #[cfg(test)]
 mod documented;
+#[cfg(test)]
+pub(crate) mod examples;
 mod handler;
 mod key;
 mod load;

@@ -656,7 +656,8 @@ handler = {{ type = "command", program = "/bin/true" }}
     assert!(out.contains("warnings: 2\n"), "{out}");
     assert!(
         out.contains(
-            "stripe: source is using the shipped development secret; set STRIPE_WEBHOOK_SECRET"
+            "  sources with a shipped development or published test secret (anyone can sign \
+             for them): stripe; set <SOURCE>_WEBHOOK_SECRET for each, e.g. STRIPE_WEBHOOK_SECRET\n"
         ),
         "{out}"
     );
