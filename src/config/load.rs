@@ -64,8 +64,6 @@ fn missing_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-pub use super::key::DEVELOPMENT_SECRET_MARKER;
-
 /// The whole file as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -341,15 +341,47 @@ fn start_up_warns_about_no_sources_and_a_zero_tolerance() {
     );
 }
 
+/// Started with an open-files limit (hard, so it cannot be raised) below
+/// `server.max_connections`, hookbox says so; with room to raise it, it does and says nothing.
+#[cfg(unix)]
+#[test]
+fn start_up_warns_when_the_open_files_limit_is_too_low() {
+    let toml =
+        "[admin]\ntoken = \"test-admin-token-0123456789\"\n[server]\nmax_connections = 1024\n";
+    let mut low = Command::new("sh");
+    low.args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", BIN]);
+    let lines = serves_and_exits_zero_on_sigterm_as(low, &["serve"], toml);
+    assert!(
+        lines.iter().any(|l| l.contains("open-files limit")),
+        "{lines:#?}"
+    );
+    let mut raisable = Command::new("sh");
+    raisable.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\"", BIN]);
+    let lines = serves_and_exits_zero_on_sigterm_as(raisable, &["serve"], toml);
+    assert!(
+        !lines.iter().any(|l| l.contains("open-files limit")),
+        "{lines:#?}"
+    );
+}
+
 /// Runs `hookbox <first> --config … --listen 127.0.0.1:0 --data-dir …` with `toml` until it
 /// has started, then sends SIGTERM and expects exit status 0. Returns the log lines up to the
 /// start-up line.
 fn serves_and_exits_zero_on_sigterm(first: &[&str], toml: &str) -> Vec<String> {
+    serves_and_exits_zero_on_sigterm_as(Command::new(BIN), first, toml)
+}
+
+/// [`serves_and_exits_zero_on_sigterm`] running `command` (hookbox, or a shell that execs it).
+fn serves_and_exits_zero_on_sigterm_as(
+    mut command: Command,
+    first: &[&str],
+    toml: &str,
+) -> Vec<String> {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     let text = support::backend::with_storage(toml, &data);
     let config = write_temp(dir.path(), "config.toml", text.as_bytes());
-    let mut child = Command::new(BIN)
+    let mut child = command
         .args(first)
         .args(["--config", &config, "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
