@@ -79,6 +79,7 @@ pub async fn run(
              part of their events' status"
         );
     }
+    crate::open_files::raise_and_check(config.server.max_connections, config.worker.concurrency);
     for warning in crate::config::warnings(&config) {
         match &warning.source {
             Some(source) => tracing::warn!(source = %source, "{}", warning.text),

@@ -13,7 +13,7 @@
 //! over HTTP (`replay`, `events`, `bench`) with the one HTTP client they share. [`history`]
 //! numbers an event's attempts across requeues for both the worker and the status resource;
 //! [`ordering`] reads an event's ordering key at ingest (the store then runs the events of one
-//! key one at a time, in arrival order).
+//! key one at a time, in arrival order). [`open_files`] raises the descriptor limit at start.
 
 pub mod app;
 pub mod cli;
@@ -24,6 +24,7 @@ pub mod event;
 pub mod history;
 pub mod http;
 pub mod metrics;
+pub mod open_files;
 pub mod ordering;
 pub mod routing;
 pub mod store;

@@ -1,16 +1,19 @@
 //! `hookbox compact`: shrinks the redb file of a stopped hookbox to what it holds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::StorageBackend;
+use crate::config::{StorageBackend, StorageConfig};
+
+const DEFAULT_CONFIG: &str = "config.toml";
 
 /// Options of `hookbox compact`.
 #[derive(Debug, clap::Args)]
 pub struct CompactArgs {
-    /// Configuration file naming the data dir.
-    #[arg(long, default_value = "config.toml")]
-    config: PathBuf,
+    /// Configuration file naming the data dir [default: config.toml, when present; not needed
+    /// with --data-dir].
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Data directory, overriding `storage.data_dir`.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -18,9 +21,19 @@ pub struct CompactArgs {
 
 /// Runs `hookbox compact`: exit 0 compacted, 1 refused or failed, 2 bad configuration.
 pub fn run(args: CompactArgs) -> ExitCode {
-    let mut storage = match crate::config::load(&args.config) {
-        Ok(config) => config.storage,
-        Err(e) => return super::usage_error(e),
+    // `--data-dir` is all compacting needs; a config is read only when named or present, so
+    // compacting a copied data dir works anywhere.
+    let config = match args.config {
+        Some(path) => Some(path),
+        None if args.data_dir.is_some() && !Path::new(DEFAULT_CONFIG).exists() => None,
+        None => Some(PathBuf::from(DEFAULT_CONFIG)),
+    };
+    let mut storage = match &config {
+        Some(path) => match crate::config::load(path) {
+            Ok(config) => config.storage,
+            Err(e) => return super::usage_error(e),
+        },
+        None => StorageConfig::default(),
     };
     if let Some(dir) = args.data_dir {
         storage.data_dir = dir;
@@ -29,7 +42,7 @@ pub fn run(args: CompactArgs) -> ExitCode {
         return super::usage_error(format!(
             "{}: storage.backend is not redb; only the redb file needs compacting (PostgreSQL \
              has VACUUM)",
-            args.config.display()
+            config.unwrap_or_default().display()
         ));
     }
     // Recorded in the store's own audit log, as the file it names.

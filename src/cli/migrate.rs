@@ -47,6 +47,11 @@ fn store_at(spec: &str, base: &StorageConfig) -> Result<StorageConfig, String> {
             cfg.backend = StorageBackend::Postgres;
             let url = match place {
                 "" => std::env::var("HOOKBOX_DATABASE_URL").ok(),
+                // `postgres:postgres://…` as `--help` writes it, and `postgresql://…`.
+                url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    Some(url.to_owned())
+                }
+                // `postgres://…` typed whole: the split took its scheme.
                 url => Some(format!("postgres:{url}")),
             };
             if let Some(url) = url.filter(|u| !u.is_empty()) {
@@ -192,5 +197,25 @@ fn redact(spec: &str) -> String {
             format!("{}://…{}", &spec[..scheme], &spec[at..])
         }
         _ => spec.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_of(spec: &str) -> String {
+        let cfg = store_at(spec, &StorageConfig::default()).expect(spec);
+        assert_eq!(cfg.backend, StorageBackend::Postgres);
+        cfg.database_url.expect("a url").expose().to_owned()
+    }
+
+    #[test]
+    fn postgres_urls_are_taken_with_or_without_the_prefix() {
+        let url = "postgres://u@127.0.0.1:5432/db";
+        assert_eq!(url_of(&format!("postgres:{url}")), url);
+        assert_eq!(url_of(url), url);
+        let url = "postgresql://u@127.0.0.1/db";
+        assert_eq!(url_of(&format!("postgres:{url}")), url);
     }
 }

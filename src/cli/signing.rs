@@ -18,7 +18,7 @@ pub struct VerifyArgs {
     /// Signing secret (repeat for several; any may match).
     #[arg(long, required = true)]
     secret: Vec<String>,
-    /// File holding the exact request body (used byte for byte).
+    /// File holding the exact request body (used byte for byte); `-` reads standard input.
     #[arg(long)]
     body_file: PathBuf,
     /// A request header, `Name: value` (repeatable; names are case-insensitive).
@@ -41,7 +41,7 @@ pub struct SignArgs {
     /// Source name from the config file.
     #[arg(long)]
     source: String,
-    /// File holding the request body.
+    /// File holding the request body; `-` reads standard input.
     #[arg(long)]
     body_file: PathBuf,
     /// Configuration file (secrets from `<SOURCE>_WEBHOOK_SECRET` win, as in `serve`).
@@ -85,7 +85,7 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
             return usage_error(format!("--secret: {reason}"));
         }
     }
-    let body = match std::fs::read(&args.body_file) {
+    let body = match read_body(&args.body_file) {
         Ok(body) => body,
         Err(e) => return usage_error(format!("{}: {e}", args.body_file.display())),
     };
@@ -119,6 +119,17 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
+/// The body from `path`, or from standard input for `-` (`… | hookbox sign --body-file -`).
+fn read_body(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut body)?;
+        Ok(body)
+    } else {
+        std::fs::read(path)
+    }
+}
+
 /// Runs `hookbox sign`: prints `Name: value` lines, then, for schemes that sign inside the body,
 /// a blank line and the body to send.
 pub fn sign(args: SignArgs) -> ExitCode {
@@ -126,7 +137,7 @@ pub fn sign(args: SignArgs) -> ExitCode {
         Ok((_, source)) => source,
         Err(code) => return code,
     };
-    let body = match std::fs::read(&args.body_file) {
+    let body = match read_body(&args.body_file) {
         Ok(body) => body,
         Err(e) => return usage_error(format!("{}: {e}", args.body_file.display())),
     };

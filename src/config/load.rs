@@ -18,8 +18,8 @@ use crate::verify::{self, Secret, Verifier};
 /// A configuration problem, naming the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file could not be read (a missing one says what to do instead).
+    #[error("{file}: cannot read: {source}{}", missing_hint(.source))]
     Read {
         /// The file.
         file: String,
@@ -55,7 +55,15 @@ pub enum ConfigError {
     },
 }
 
-pub use super::key::DEVELOPMENT_SECRET_MARKER;
+/// What a new user running hookbox where there is no config should do next.
+fn missing_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        " (no config file here: pass --config FILE, e.g. the repository's config.toml, \
+         and `hookbox config check --config FILE` checks one without starting anything)"
+    } else {
+        ""
+    }
+}
 
 /// The whole file as written.
 #[derive(Deserialize)]
@@ -214,11 +222,9 @@ fn build_source(
         verify::check_secret(&scheme, secret)
             .or_else(|reason| err(&format!("secrets[{i}]"), reason))?;
     }
-    let uses_development_secret = secrets.iter().any(|s| {
-        s.expose()
-            .to_ascii_lowercase()
-            .contains(DEVELOPMENT_SECRET_MARKER)
-    });
+    let uses_development_secret = secrets
+        .iter()
+        .any(|s| super::key::is_development_secret(s.expose()));
     let max_body_bytes = cfg.max_body_bytes.unwrap_or(1024 * 1024);
     if max_body_bytes == 0 {
         return err("max_body_bytes", "must be at least 1");

@@ -9,6 +9,8 @@ mod admin_tests;
 #[cfg(test)]
 mod documented;
 mod env_file;
+#[cfg(test)]
+pub(crate) mod examples;
 mod handler;
 mod key;
 mod load;

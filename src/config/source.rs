@@ -140,7 +140,7 @@ pub struct ForwardConfig {
 #[serde(rename_all = "lowercase")]
 pub enum Signing {
     /// Standard Webhooks (`webhook-id/-timestamp/-signature`) with the forward secret; the
-    /// `webhook-id` is the idempotency key.
+    /// `webhook-id` is the idempotency key (sent in the other modes too, unsigned).
     #[default]
     Standard,
     /// `Stripe-Signature: t=…,v1=…` with the forward secret, as Stripe's libraries check it.

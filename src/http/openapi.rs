@@ -31,6 +31,7 @@ mod tests {
             "/events/{source}",
             "/healthz",
             "/readyz",
+            "/favicon.ico",
             "/metrics",
             "/openapi.json",
             "/admin/events",

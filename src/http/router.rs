@@ -40,11 +40,16 @@ pub async fn route(
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = latency_ms(started.elapsed()),
             "request"
         )
     });
     Ok(res)
+}
+
+/// Milliseconds to the microsecond, so a log shows `23.914`, not `23.913615999999998`.
+fn latency_ms(elapsed: std::time::Duration) -> f64 {
+    elapsed.as_micros() as f64 / 1000.0
 }
 
 async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
@@ -107,6 +112,13 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         ["openapi.json"] if readable => Ok(openapi::document()),
         ["openapi.json"] => Err(Problem::not_allowed("GET, HEAD")),
         ["console", rest @ ..] => Ok(console::serve(ctx, req.method(), rest)),
+        // Browsers ask for it on every page of the console: no icon, and no 404 in the log.
+        ["favicon.ico"] if readable => {
+            let mut res = Response::new(Full::new(Bytes::new()));
+            *res.status_mut() = http::StatusCode::NO_CONTENT;
+            Ok(res)
+        }
+        ["favicon.ico"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such route")),
     }
 }
@@ -171,4 +183,13 @@ fn decode(segment: &str) -> Result<String, Problem> {
                 "the path is not valid percent-encoded UTF-8",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn latency_prints_to_the_microsecond() {
+        let d = std::time::Duration::from_nanos(23_913_615);
+        assert_eq!(super::latency_ms(d).to_string(), "23.913");
+    }
 }

@@ -2,7 +2,8 @@
 //! the full URL Twilio requested followed by the POST parameters sorted by name, each as
 //! `name + value`, as `validateRequest` does in Twilio's helper libraries. For JSON bodies Twilio
 //! instead appends `bodySHA256=<hex SHA-256 of the body>` to the URL and signs the URL alone
-//! (`validateRequestWithBody`); hookbox rebuilds that parameter from the body it received.
+//! (`validateRequestWithBody`); hookbox rebuilds that parameter from the body it received, in
+//! place when the configured URL already carries one (the full request URL, as the SDKs take it).
 //!
 //! The URL is the source's `notification_url` (`--url`): exactly what Twilio was given, scheme,
 //! host and query included. Like the libraries, the URL is also tried with its default port
@@ -80,11 +81,31 @@ fn form_string(body: &[u8]) -> Option<String> {
     Some(pairs.into_iter().map(|(n, v)| n + &v).collect())
 }
 
-/// `url` with Twilio's `bodySHA256` parameter for `body` appended.
+/// `url` with Twilio's `bodySHA256` parameter for `body` appended — or, when `url` already has
+/// one (the full request URL, as Twilio's SDKs take it), with that parameter's value replaced
+/// in place: the hash always comes from the body received, never from configuration.
 fn with_body_hash(url: &str, body: &[u8]) -> String {
-    let joiner = if url.contains('?') { '&' } else { '?' };
     let hash = hex::encode(Sha256::digest(body));
+    if let Some(value) = body_hash_value(url) {
+        return format!("{}{hash}{}", &url[..value.start], &url[value.end..]);
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
     format!("{url}{joiner}bodySHA256={hash}")
+}
+
+/// Where the value of a `bodySHA256` query parameter lies in `url`, if it has one.
+fn body_hash_value(url: &str) -> Option<std::ops::Range<usize>> {
+    const NAME: &str = "bodySHA256=";
+    let query = url.find('?')? + 1;
+    let query_end = url[query..].find('#').map_or(url.len(), |i| query + i);
+    let mut at = query;
+    for param in url[query..query_end].split('&') {
+        if param.starts_with(NAME) {
+            return Some(at + NAME.len()..at + param.len());
+        }
+        at += param.len() + 1;
+    }
+    None
 }
 
 /// Whether `body` is JSON, which Twilio signs through `bodySHA256`.
@@ -226,5 +247,27 @@ mod tests {
         assert_eq!(form_string(b"a=%ZZ"), Some("a%ZZ".into()));
         assert_eq!(form_string(b"a=%FF"), None);
         assert!(!p.needs_json_body());
+    }
+
+    // twilio/twilio-node, webhooks.spec.js: `validateRequestWithBody` is given the full
+    // request URL, `bodySHA256` included; the same URL configured here verifies too.
+    #[test]
+    fn a_url_that_already_has_the_body_hash_is_taken_as_twilio_sends_it() {
+        let body = r#"{"property": "value", "boolean": true}"#;
+        let hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+        let full = format!("{URL}&bodySHA256={hash}");
+        assert_eq!(with_body_hash(&full, body.as_bytes()), full);
+        assert_eq!(check(&full, "a9nBmqA0ju/hNViExpshrM61xv4=", body), Ok(()));
+        let signed = twilio(&full).sign(&Secret::new(TOKEN), body.as_bytes(), 0, "t1");
+        assert_eq!(signed[0].1, "a9nBmqA0ju/hNViExpshrM61xv4=");
+        // The hash in the URL vouches for nothing: another body does not verify with it.
+        let other = r#"{"property": "value", "boolean": false}"#;
+        let got = check(&full, "a9nBmqA0ju/hNViExpshrM61xv4=", other);
+        assert_eq!(got, Err(VerifyError::NoMatch));
+        // A stale hash in the middle of the query is replaced where it stands.
+        let stale = "https://h/p?bodySHA256=00&a=1#f";
+        let replaced = with_body_hash(stale, body.as_bytes());
+        assert_eq!(replaced, format!("https://h/p?bodySHA256={hash}&a=1#f"));
+        assert_eq!(body_hash_value("https://h/p?xbodySHA256=1"), None);
     }
 }

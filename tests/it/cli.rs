@@ -16,7 +16,16 @@ fn write_temp(dir: &std::path::Path, name: &str, contents: &[u8]) -> String {
 }
 
 fn hookbox(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("run hookbox");
+    hookbox_in(std::path::Path::new("."), args)
+}
+
+/// Runs hookbox in `dir`, where a default `config.toml` would be looked for.
+fn hookbox_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run hookbox");
     let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
     (
         out.status.code().unwrap_or(-1),
@@ -235,6 +244,57 @@ fn sign_output_verifies_for_every_builtin_scheme() {
     assert!(err.contains("nope"), "{err}");
 }
 
+/// `--body-file -` reads the body from standard input, for `sign` and `verify` alike.
+#[test]
+fn sign_and_verify_read_the_body_from_stdin() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = "test-github-stdin-secret";
+    let config = format!("[sources.gh]\nscheme = \"github\"\nsecrets = [\"{secret}\"]\n");
+    let config = write_temp(dir.path(), "config.toml", config.as_bytes());
+    let with_stdin = |args: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run hookbox");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\"piped\":true}").expect("write");
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let headers = with_stdin(&[
+        "sign",
+        "--source",
+        "gh",
+        "--body-file",
+        "-",
+        "--config",
+        &config,
+    ]);
+    let mut args = vec![
+        "verify",
+        "--scheme",
+        "github",
+        "--secret",
+        secret,
+        "--body-file",
+        "-",
+    ];
+    for line in headers.lines() {
+        args.extend(["--header", line]);
+    }
+    assert_eq!(with_stdin(&args).trim(), "valid");
+}
+
 #[test]
 fn serve_reports_config_errors_with_file_and_key() {
     let dir = tempfile::tempdir().expect("dir");
@@ -281,15 +341,47 @@ fn start_up_warns_about_no_sources_and_a_zero_tolerance() {
     );
 }
 
+/// Started with an open-files limit (hard, so it cannot be raised) below
+/// `server.max_connections`, hookbox says so; with room to raise it, it does and says nothing.
+#[cfg(unix)]
+#[test]
+fn start_up_warns_when_the_open_files_limit_is_too_low() {
+    let toml =
+        "[admin]\ntoken = \"test-admin-token-0123456789\"\n[server]\nmax_connections = 1024\n";
+    let mut low = Command::new("sh");
+    low.args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", BIN]);
+    let lines = serves_and_exits_zero_on_sigterm_as(low, &["serve"], toml);
+    assert!(
+        lines.iter().any(|l| l.contains("open-files limit")),
+        "{lines:#?}"
+    );
+    let mut raisable = Command::new("sh");
+    raisable.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\"", BIN]);
+    let lines = serves_and_exits_zero_on_sigterm_as(raisable, &["serve"], toml);
+    assert!(
+        !lines.iter().any(|l| l.contains("open-files limit")),
+        "{lines:#?}"
+    );
+}
+
 /// Runs `hookbox <first> --config … --listen 127.0.0.1:0 --data-dir …` with `toml` until it
 /// has started, then sends SIGTERM and expects exit status 0. Returns the log lines up to the
 /// start-up line.
 fn serves_and_exits_zero_on_sigterm(first: &[&str], toml: &str) -> Vec<String> {
+    serves_and_exits_zero_on_sigterm_as(Command::new(BIN), first, toml)
+}
+
+/// [`serves_and_exits_zero_on_sigterm`] running `command` (hookbox, or a shell that execs it).
+fn serves_and_exits_zero_on_sigterm_as(
+    mut command: Command,
+    first: &[&str],
+    toml: &str,
+) -> Vec<String> {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     let text = support::backend::with_storage(toml, &data);
     let config = write_temp(dir.path(), "config.toml", text.as_bytes());
-    let mut child = Command::new(BIN)
+    let mut child = command
         .args(first)
         .args(["--config", &config, "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
@@ -483,7 +575,8 @@ async fn migrate_copies_a_redb_store_into_postgres() {
         "pg.toml",
         format!("[storage]\ndatabase_schema = \"{schema}\"\n[sources.s]\nscheme = \"github\"\nsecrets = [\"x\"]\n").as_bytes(),
     );
-    let pg = format!("postgres:{}", url.trim_start_matches("postgres:"));
+    // Written as `--help` documents it: `postgres:` then the whole URL.
+    let pg = format!("postgres:{url}");
     let (code, out, err) = hookbox(&["migrate", "--config", &config, "--from", &to, "--to", &pg]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1500 written"), "{out}");
@@ -523,6 +616,25 @@ async fn compact_waits_for_the_store_to_be_free_and_names_what_it_did() {
     let (code, _, stderr) = hookbox(&["compact", "--config", &pg_config]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not redb"), "{stderr}");
+
+    // Where there is no config.toml, --data-dir is enough.
+    let empty = tempfile::tempdir().expect("dir");
+    let data = data.display().to_string();
+    let (code, stdout, stderr) = hookbox_in(empty.path(), &["compact", "--data-dir", &data]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("compacted "), "{stdout}");
+}
+
+/// A bare `hookbox` where there is no config.toml says what to do, not only that it failed.
+#[test]
+fn a_missing_config_says_what_to_do() {
+    let empty = tempfile::tempdir().expect("dir");
+    for args in [&[][..], &["config", "check"][..]] {
+        let (code, _, stderr) = hookbox_in(empty.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("config.toml: cannot read"), "{stderr}");
+        assert!(stderr.contains("pass --config FILE"), "{stderr}");
+    }
 }
 
 #[test]
@@ -576,7 +688,8 @@ handler = {{ type = "command", program = "/bin/true" }}
     assert!(out.contains("warnings: 2\n"), "{out}");
     assert!(
         out.contains(
-            "stripe: source is using the shipped development secret; set STRIPE_WEBHOOK_SECRET"
+            "  sources with a shipped development or published test secret (anyone can sign \
+             for them): stripe; set <SOURCE>_WEBHOOK_SECRET for each, e.g. STRIPE_WEBHOOK_SECRET\n"
         ),
         "{out}"
     );

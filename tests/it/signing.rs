@@ -49,6 +49,8 @@ async fn each_signing_mode_is_what_the_application_checks() {
     assert!(verifies("stripe", FORWARD_SECRET, &stripe));
     assert!(!verifies("stripe", INGEST_SECRET, &stripe));
     assert_eq!(stripe.header("webhook-signature"), None);
+    // The idempotency key is sent whatever the signing.
+    assert_eq!(stripe.header("webhook-id"), Some("app:evt_sig"));
 
     let github = received("github").await;
     assert!(verifies("github", FORWARD_SECRET, &github));
@@ -64,6 +66,7 @@ async fn each_signing_mode_is_what_the_application_checks() {
         assert_eq!(none.header(name), None, "{name}");
     }
     assert_eq!(none.header("hookbox-event-id"), Some("evt_sig"));
+    assert_eq!(none.header("webhook-id"), Some("app:evt_sig"));
 
     // The provider's own headers, untouched: they verify with the provider's secret, not
     // hookbox's, and carry the provider's id.

@@ -26,7 +26,12 @@ use crate::store::State;
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {
     /// Base URL of the running hookbox (http:// or https://).
-    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKBOX_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     /// PEM file of a CA to trust for an https:// URL, on top of the system's roots.
     #[arg(long, global = true, value_name = "FILE")]

@@ -195,11 +195,12 @@ mod tests {
 
     #[test]
     fn every_fixture_is_json_and_every_source_is_a_shipped_one() {
-        let shipped =
-            crate::config::load_str(include_str!("../../../config.toml"), "config.toml", &|_| {
-                None
-            })
-            .unwrap();
+        let shipped = crate::config::load_str(
+            &crate::config::examples::shipped_with_examples(),
+            "config.toml",
+            &|_| None,
+        )
+        .unwrap();
         for fixture in collect(&["fixtures".into()], None).unwrap() {
             assert!(shipped.source(&fixture.source).is_some(), "{fixture:?}");
             serde_json::from_slice::<serde_json::Value>(&fixture.body)

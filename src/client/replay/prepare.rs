@@ -111,11 +111,12 @@ mod tests {
     use crate::client::replay::fixture;
 
     fn verifier(source: &str) -> Verifier {
-        let config =
-            crate::config::load_str(include_str!("../../../config.toml"), "config.toml", &|_| {
-                None
-            })
-            .unwrap();
+        let config = crate::config::load_str(
+            &crate::config::examples::shipped_with_examples(),
+            "config.toml",
+            &|_| None,
+        )
+        .unwrap();
         config.source(source).unwrap().verifier.clone()
     }
 

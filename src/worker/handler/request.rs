@@ -1,14 +1,14 @@
 //! The request a `forward` sends: the original body and content type, the configured
 //! pass-through headers, the signature `handler.signing` asks for (by default a fresh Standard
-//! Webhooks one whose `webhook-id` is the idempotency key), and `hookbox-*` headers naming the
-//! source, event, type and attempt.
+//! Webhooks one), the idempotency key as `webhook-id` whatever the signing, and `hookbox-*`
+//! headers naming the source, event, type and attempt.
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use http_body_util::Full;
 
 use super::signing::signature;
-use super::Job;
+use super::{idempotency_key, Job};
 use crate::config::ForwardConfig;
 
 /// Headers hookbox sets itself, or that describe the hop rather than the event: never passed.
@@ -82,6 +82,13 @@ pub fn build_request(
         headers.remove(name);
     }
     headers.extend(signed);
+    // The idempotency key goes out in every signing mode (the docs promise `webhook-id`), not
+    // only inside a Standard Webhooks signature; in `original` mode a provider's own signed
+    // `webhook-id` stays, as changing it would break that signature.
+    if !headers.contains_key("webhook-id") {
+        let key = idempotency_key(&r.source, &r.id);
+        headers.insert("webhook-id", HeaderValue::from_str(&key)?);
+    }
     for (name, value) in context {
         if let Some(value) = value {
             headers.insert(name, HeaderValue::from_str(value)?);
@@ -201,5 +208,34 @@ pub(super) mod tests {
             tolerance: Duration::from_secs(60),
         };
         assert_eq!(verifier.verify(h, b"{}", 1_700_000_000), Ok(()));
+    }
+
+    #[test]
+    fn the_idempotency_key_goes_out_as_webhook_id_whatever_the_signing() {
+        let rec = record(&[("webhook-id", "msg_provider")]);
+        let body = Bytes::from_static(b"{}");
+        let job = Job {
+            record: &rec,
+            body: &body,
+        };
+        for signing in [Signing::Stripe, Signing::Github, Signing::None] {
+            let mut cfg = forward_config(&[]);
+            cfg.signing = signing;
+            cfg.signer = (signing.scheme_name())
+                .map(|n| Scheme::build(n, &Default::default()).expect("scheme"));
+            let req = build_request(&cfg, job, 1_700_000_000).expect("request");
+            let id = req
+                .headers()
+                .get("webhook-id")
+                .and_then(|v| v.to_str().ok());
+            assert_eq!(id, Some("shop:evt_1"), "{signing:?}");
+        }
+        // `original` forwards the provider's signed id unchanged, when it signed one.
+        let mut cfg = forward_config(&[]);
+        cfg.signing = Signing::Original;
+        cfg.original_headers = vec!["webhook-id".into()];
+        let req = build_request(&cfg, job, 1_700_000_000).expect("request");
+        assert_eq!(req.headers().get_all("webhook-id").iter().count(), 1);
+        assert_eq!(req.headers()["webhook-id"], "msg_provider");
     }
 }

@@ -37,6 +37,23 @@ async fn ok(server: &TestServer, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// `HOOKBOX_SERVER` stands for `--server`, as `HOOKBOX_ADMIN_TOKEN` does for the token.
+#[tokio::test]
+async fn the_server_can_come_from_the_environment() {
+    let server = TestServer::start(&config_with_failing()).await;
+    deliver(&server, "failing", "f1", r#"{"n":1}"#).await;
+    let out = Command::new(BIN)
+        .args(["events", "list", "--json"])
+        .env("HOOKBOX_SERVER", server.url(""))
+        .env("HOOKBOX_ADMIN_TOKEN", TEST_ADMIN_TOKEN)
+        .output()
+        .await
+        .expect("run hookbox events");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("f1"), "{}", text(&out.stdout));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn events_lists_shows_and_requeues_through_the_admin_api() {
     let server = TestServer::start(&config_with_failing()).await;

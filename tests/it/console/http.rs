@@ -62,6 +62,9 @@ async fn the_page_is_not_cached_and_its_hashed_assets_are_for_a_year() {
         assert_eq!(reply.status, 404, "{missing}");
         assert_secured(&reply, missing);
     }
+    // The browser's own request for an icon is not a 404 problem.
+    let icon = get(&server.url("/favicon.ico")).await;
+    assert_eq!((icon.status.as_u16(), icon.body.len()), (204, 0));
     let post = send(Method::POST, &server.url("/console"), &[], b"token=x").await;
     assert_eq!(
         (post.status.as_u16(), post.header("allow")),

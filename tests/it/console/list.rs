@@ -87,3 +87,30 @@ async fn the_console_requeues_the_dead_events_of_a_filter() {
     b.close().await;
     server.stop().await;
 }
+
+/// The page of an event that does not exist says so, with no empty sections under it.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: apt-get install -y chromium chromium-driver"]
+async fn a_missing_event_shows_no_empty_sections() {
+    let b = Browser::start(1280, 800).await;
+    let server = TestServer::start(BASE_CONFIG).await;
+    b.client
+        .goto(&server.url("/console#/event/stripe/evt_missing"))
+        .await
+        .expect("open");
+    sign_in(&b, TEST_ADMIN_TOKEN).await;
+    b.until(
+        "the page to say the event is missing",
+        "return document.getElementById('event-message').innerText.includes('No such event');",
+    )
+    .await;
+    let headings = b
+        .js(
+            "return [...document.querySelectorAll('main h2')].map((h) => h.innerText);",
+            vec![],
+        )
+        .await;
+    assert_eq!(headings, Value::Array(vec![]), "no Attempts heading");
+    b.close().await;
+    server.stop().await;
+}

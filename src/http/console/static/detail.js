@@ -108,7 +108,8 @@
     const heading = el('h1', {}, el('span', { class: 'muted', text: `${HB.streamLabel(base, route)} / ` }), id);
     const message = el('div', { class: 'notice', role: 'status', id: 'event-message' });
     const top = el('div', {});
-    const history = el('section', { 'aria-labelledby': 'history-title' }, el('h2', { id: 'history-title', text: 'Attempts' }));
+    // Filled (heading included) by refresh(): a missing event shows no empty sections.
+    const history = el('section', { 'aria-labelledby': 'history-title' });
     const payloadSlot = el('div', {});
     const back = el('p', {}, el('a', { href: '#/events', text: '← All events' }),
       route ? [' · ', el('a', { href: `#/event/${encodeURIComponent(base)}/${encodeURIComponent(id)}`, text: 'The event with all its routes' })] : null);
@@ -159,7 +160,14 @@
     return HB.every(2000, async () => {
       try { await refresh(); } catch (e) {
         if (e instanceof HB.SignedOut) throw e;
-        message.textContent = e.status === 404 ? 'No such event.' : `Could not load the event: ${e.message}`;
+        if (e.status === 404) {
+          // Gone since it was shown (purged, or a wrong link): nothing below still applies.
+          HB.clear(top); HB.clear(history); HB.clear(payloadSlot);
+          etag = null; shownBody = null;
+          message.textContent = 'No such event.';
+        } else {
+          message.textContent = `Could not load the event: ${e.message}`;
+        }
       }
     });
   };
