@@ -1,9 +1,10 @@
 //! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
-//! `migrate`, `compact`, `config check`, `completions`, `man`.
+//! `migrate`, `compact`, `config check`, `completions`, `man`, `health`.
 
 mod check;
 mod compact;
 mod generate;
+mod health;
 mod migrate;
 mod serve;
 mod signing;
@@ -56,6 +57,9 @@ enum Command {
     Completions(generate::CompletionsArgs),
     /// Print the man page hookbox(1) to stdout.
     Man,
+    /// Ask a running hookbox whether it is ready (GET /readyz): exit 0 ready, 1 not. For
+    /// container health checks.
+    Health(health::HealthArgs),
 }
 
 /// Options of `hookbox serve`; flags override the config file.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Some(Command::Config(args)) => check::run(args),
         Some(Command::Completions(args)) => generate::completions(args),
         Some(Command::Man) => generate::man(),
+        Some(Command::Health(args)) => health::run(args),
     }
 }
 

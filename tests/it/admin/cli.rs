@@ -293,3 +293,26 @@ async fn events_show_list_count_and_requeue_the_routes_of_an_event() {
     .await;
     server.stop().await;
 }
+
+/// `hookbox health` (the container's health check) says ready from a serving hookbox, and
+/// fails with the reason where nothing answers.
+#[tokio::test]
+async fn health_asks_readyz() {
+    let server = TestServer::start(&config_with_failing()).await;
+    let ready = Command::new(BIN)
+        .args(["health", "--server", &server.url("")])
+        .output()
+        .await
+        .expect("run hookbox health");
+    assert_eq!(ready.status.code(), Some(0), "{}", text(&ready.stderr));
+    assert_eq!(text(&ready.stdout).trim(), "ready");
+    let url = server.url("");
+    server.stop().await;
+    let gone = Command::new(BIN)
+        .args(["health", "--server", &url, "--timeout", "2"])
+        .output()
+        .await
+        .expect("run hookbox health");
+    assert_eq!(gone.status.code(), Some(1), "{}", text(&gone.stdout));
+    assert!(!text(&gone.stderr).is_empty());
+}
