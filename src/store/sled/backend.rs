@@ -40,11 +40,11 @@ impl Backend {
     fn open(cfg: &StorageConfig) -> Result<Backend, StoreError> {
         let fsync = cfg.durability == Durability::Fsync;
         let interval = (!fsync).then(|| cfg.flush_interval.as_millis().max(1) as u64);
-        let db = ::sled::Config::new()
+        let config = ::sled::Config::new()
             .path(&cfg.data_dir)
             .cache_capacity(cfg.cache_capacity_bytes)
-            .flush_every_ms(interval)
-            .open()?;
+            .flush_every_ms(interval);
+        let db = open_when_free(&config)?;
         let trees = Trees::open(&db, millis(cfg.retention), millis(cfg.dedupe_window))?;
         let commit = match fsync {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
@@ -92,6 +92,25 @@ impl Backend {
                 self.db.flush_async().await?;
                 Ok(())
             }
+        }
+    }
+}
+
+/// Opens `config`'s database, waiting a little (2 s at most) while its directory lock is still
+/// held: sled's own I/O threads let go of a closed database's files a moment after the last
+/// handle is dropped, so a store reopened at once (a restart, a test) would otherwise be refused.
+/// Any other error, or a lock still held after the wait (another hookbox), is returned.
+fn open_when_free(config: &::sled::Config) -> Result<::sled::Db, ::sled::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Err(::sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened,
         }
     }
 }
