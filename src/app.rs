@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, StorageBackend};
 use crate::http::{self, Ctx};
 use crate::metrics::Metrics;
+use crate::reload;
 use crate::store::{Store, StoreError};
-use crate::worker;
 
 /// Why hookbox could not run.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,17 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    run_with_reloads(config, listener, shutdown, mpsc::channel(1).1).await
+}
+
+/// [`run`], taking each configuration `reloads` delivers as a reload (see `reload`): sources,
+/// secrets, routes, handlers and the retry policy change while serving.
+pub async fn run_with_reloads(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    reloads: mpsc::Receiver<Config>,
+) -> Result<(), AppError> {
     let config = Arc::new(config);
     let store_name = match config.storage.backend {
         StorageBackend::Redb => format!("redb in {}", config.storage.data_dir.display()),
@@ -67,11 +79,10 @@ pub async fn run(
     let store = Store::open(&config.storage).await.map_err(store_err)?;
     let recovered = store.recover(now_ms()).await.map_err(store_err)?;
     // Deliveries of routes no longer configured stay part of their events (status, dedupe
-    // answers, listings): which streams those are cannot change while this config runs.
-    let retired: Vec<String> = (store.streams().await.map_err(store_err)?)
-        .into_iter()
-        .filter(|s| crate::store::split_stream(s).1.is_some() && config.route(s).is_none())
-        .collect();
+    // answers, listings): which streams those are changes only with the config.
+    let retired = reload::retired_streams(&store, &config)
+        .await
+        .map_err(store_err)?;
     if !retired.is_empty() {
         tracing::warn!(
             streams = %retired.join(", "),
@@ -110,13 +121,19 @@ pub async fn run(
     let running = store.worker_running_guard();
     // The worker watches the same signal as the listener: it stops claiming when shutdown
     // starts, not after the HTTP side has drained.
-    let worker_run = worker::run(
-        config.clone(),
-        store.clone(),
-        metrics.clone(),
-        shutdown.clone(),
-        deadline.clone(),
-    );
+    let retired = Arc::new(retired);
+    let live = http::Live::new(http::Snapshot {
+        config: config.clone(),
+        retired_streams: retired.clone(),
+    });
+    let supervised = reload::Supervised {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        live: live.clone(),
+        shutdown: shutdown.clone(),
+        deadline: deadline.clone(),
+    };
+    let worker_run = reload::supervise(supervised, config.clone(), reloads);
     tasks.spawn(async move {
         let _running = running;
         worker_run.await
@@ -126,7 +143,8 @@ pub async fn run(
         store: store.clone(),
         metrics,
         body_budget: http::BodyBudget::new(config.server.max_inflight_body_bytes),
-        retired_streams: Arc::new(retired),
+        retired_streams: retired,
+        live,
     };
     http::serve(listener, ctx, shutdown, deadline.clone()).await;
 

@@ -26,6 +26,7 @@ pub mod http;
 pub mod metrics;
 pub mod open_files;
 pub mod ordering;
+pub mod reload;
 pub mod routing;
 pub mod store;
 pub mod tls;

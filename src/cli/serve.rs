@@ -1,4 +1,5 @@
-//! `hookbox serve`: load config, set up logging, run until SIGINT/SIGTERM.
+//! `hookbox serve`: load config, set up logging, run until SIGINT/SIGTERM; SIGHUP reloads the
+//! config (see `reload`).
 
 use std::process::ExitCode;
 
@@ -19,12 +20,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     init_tracing(args.log_format.unwrap_or(config.server.log_format));
-    if let Some(listen) = args.listen {
-        config.server.listen = listen;
-    }
-    if let Some(dir) = args.data_dir {
-        config.storage.data_dir = dir;
-    }
+    overlay(&mut config, &args);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -42,7 +38,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(signal_on(shutdown.clone()));
-        match app::run(config, listener, shutdown).await {
+        let (reload, reloads) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(reload_on_hangup(args, reload));
+        match app::run_with_reloads(config, listener, shutdown, reloads).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("hookbox: {e}");
@@ -54,6 +52,46 @@ pub fn run(args: ServeArgs) -> ExitCode {
     // dropping the runtime would wait for it forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
+}
+
+/// The command line's overrides on top of the file's settings.
+fn overlay(config: &mut config::Config, args: &ServeArgs) {
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.storage.data_dir = dir.clone();
+    }
+}
+
+/// On each SIGHUP, loads the config file again (with the command line's overrides) and hands
+/// it to the running hookbox; a file that does not load is refused, the running config stays.
+async fn reload_on_hangup(args: ServeArgs, reload: tokio::sync::mpsc::Sender<config::Config>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the config reloads only with a restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!(file = %args.config.display(), "SIGHUP: reloading the config");
+            match config::load(&args.config) {
+                Ok(mut next) => {
+                    overlay(&mut next, &args);
+                    if reload.send(next).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "config reload refused; the running config stays"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (args, reload);
 }
 
 fn init_tracing(format: LogFormat) {

@@ -42,12 +42,18 @@ mod tests {
         let mut config = crate::config::load_str(toml, "t.toml", &|_| None).expect("config");
         config.storage.data_dir = dir.path().to_path_buf();
         let store = Store::open(&config.storage).await.expect("open");
+        let config = Arc::new(config);
+        let live = super::super::Live::new(super::super::Snapshot {
+            config: config.clone(),
+            retired_streams: Arc::default(),
+        });
         let ctx = Ctx {
-            config: Arc::new(config),
+            config,
             store: store.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),
             body_budget: super::super::BodyBudget::new(1024),
             retired_streams: Arc::default(),
+            live,
         };
         let not_ready = readyz(&ctx).await.unwrap_or_else(|p| p.response());
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);

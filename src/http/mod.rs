@@ -15,6 +15,7 @@ mod etag;
 mod health;
 mod hold;
 mod ingest;
+mod live;
 mod metrics;
 mod openapi;
 mod operate;
@@ -35,6 +36,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 pub use acted::Acted;
 pub use budget::BodyBudget;
+pub use live::{Live, Snapshot};
 pub use problem::Reason;
 pub use server::serve;
 
@@ -56,6 +58,24 @@ pub struct Ctx {
     /// Streams (`source:route`) holding deliveries of routes that are no longer configured,
     /// read from the store at start: they remain part of their events.
     pub retired_streams: Arc<Vec<String>>,
+    /// Where a reload puts the new configuration; `config` and `retired_streams` are this
+    /// request's snapshot of it (see [`Ctx::current`]).
+    pub live: Live,
+}
+
+impl Ctx {
+    /// This context with the configuration in force now: taken once per request.
+    pub fn current(&self) -> Ctx {
+        let Snapshot {
+            config,
+            retired_streams,
+        } = self.live.get();
+        Ctx {
+            config,
+            retired_streams,
+            ..self.clone()
+        }
+    }
 }
 
 impl Ctx {

@@ -22,6 +22,7 @@ pub async fn route(
     ctx: Ctx,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let ctx = ctx.current();
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

@@ -48,6 +48,8 @@ struct Started {
 /// A running `hookbox serve`, with JSON logs on stderr.
 pub struct Hookbox {
     child: Child,
+    /// Its newest log lines (JSON).
+    log: Arc<Mutex<VecDeque<String>>>,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Claims it found still `processing` at start-up and put back in the queue.
@@ -98,6 +100,7 @@ impl Hookbox {
         match tokio::time::timeout(START_LIMIT, rx.recv()).await {
             Ok(Some(s)) => Hookbox {
                 child,
+                log: last_lines,
                 addr: s.addr,
                 recovered: s.recovered,
             },
@@ -124,6 +127,20 @@ impl Hookbox {
         headers.push(("content-type".into(), "application/json".into()));
         let url = self.url(&format!("/webhooks/{source}"));
         send(Method::POST, &url, &headers, body.as_bytes()).await
+    }
+
+    /// Whether one of its newest log lines contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        let lines = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().any(|line| line.contains(text))
+    }
+
+    /// SIGHUP: the running hookbox reloads its config file.
+    pub fn hang_up(&self) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: a plain kill(2) of our own child, which has not been reaped (we hold it).
+        let sent = unsafe { libc::kill(pid, libc::SIGHUP) };
+        assert_eq!(sent, 0, "SIGHUP");
     }
 
     /// SIGKILL: no graceful shutdown, no final flush, claims left as they were.
