@@ -91,6 +91,9 @@ pub async fn supervise(s: Supervised, config: Arc<Config>, mut reloads: mpsc::Re
             }
         };
         let (next, retired) = next;
+        // Stop the old worker claiming before requests use the new config: an event accepted
+        // under a route only the new config has must not reach a worker that does not know it.
+        generation.cancel();
         s.live.replace(Snapshot {
             config: next.clone(),
             retired_streams: Arc::new(retired),
@@ -108,7 +111,6 @@ pub async fn supervise(s: Supervised, config: Arc<Config>, mut reloads: mpsc::Re
             sources = next.sources.len(),
             "config reloaded: requests use it now; the worker restarts once its running attempts end"
         );
-        generation.cancel();
         run.await;
         config = next;
     }
