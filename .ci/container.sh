@@ -15,9 +15,14 @@ cargo build --locked --quiet
 tag=localhost/hookbox-ci:$$
 work=$(mktemp -d)
 pid=
+# Each step may fail (a server already gone answers kill with an error, and wait reports the
+# SIGTERM it died of): none of that may become the script's exit status under `set -e`.
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    [ -n "${cid:-}" ] && podman rm -f "$cid" >/dev/null 2>&1
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    if [ -n "${cid:-}" ]; then podman rm -f "$cid" >/dev/null 2>&1 || true; fi
     podman rmi -f "$tag" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
