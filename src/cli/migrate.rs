@@ -102,15 +102,9 @@ pub fn run(args: MigrateArgs) -> ExitCode {
 }
 
 async fn copy(from: &StorageConfig, to: &StorageConfig, args: &MigrateArgs) -> Result<(), String> {
-    let open = |cfg: &StorageConfig, name: &str| {
-        let (cfg, name) = (cfg.clone(), name.to_owned());
-        async move {
-            Store::open(&cfg)
-                .await
-                .map_err(|e| format!("cannot open {name}: {e}"))
-        }
-    };
-    let source = open(from, &args.from).await?;
+    let source = Store::open(from)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", args.from))?;
     // Marked unfinished until the copy is complete and its counts match: a migration killed
     // part-way leaves a target that `serve` refuses, saying to run migrate again.
     let target = Store::open_migration_target(to, &args.from)
