@@ -45,8 +45,11 @@ as_user() { chroot --userspec=10001:10001 "$work/root" "$@"; }
 as_user /usr/local/bin/hookbox --version
 as_user /usr/local/bin/hookbox config check --config /etc/hookbox/config.toml >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_user /usr/local/bin/hookbox serve --config /etc/hookbox/config.toml \
-    --listen "127.0.0.1:$port" --data-dir /data >"$work/serve.log" 2>&1 &
+# chroot itself, not the shell function, in the background: it execs hookbox, so $! is
+# hookbox's own pid and cleanup's kill reaches it.
+chroot --userspec=10001:10001 "$work/root" /usr/local/bin/hookbox serve \
+    --config /etc/hookbox/config.toml --listen "127.0.0.1:$port" --data-dir /data \
+    >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
     as_user /usr/local/bin/hookbox health --server "http://127.0.0.1:$port" >/dev/null 2>&1 && break
