@@ -15,11 +15,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::read_limited;
-use super::operate::{audit_target, deliveries, requeue_takes};
+use super::operate::{act, audit_target, deliveries, requeue_takes, Action};
 use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Acted, Ctx};
-use crate::clock::now_ms;
-use crate::store::{split_stream, DiscardOutcome, EventRecord, RequeueOutcome, State};
+use crate::store::{split_stream, EventRecord, State};
 
 /// Most events one batch names.
 pub const BATCH_MAX: usize = 500;
@@ -35,13 +34,6 @@ struct Batch {
     dry_run: bool,
     #[serde(default)]
     include: Option<Include>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Action {
-    Requeue,
-    Discard,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -83,7 +75,7 @@ pub async fn batch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
         }
         let mut done = Vec::new();
         for record in chosen {
-            let acted = batch.dry_run || act(ctx, batch.action, record).await?;
+            let acted = batch.dry_run || act(ctx, batch.action, record).await?.is_some();
             if acted {
                 done.push(record);
             }
@@ -155,22 +147,6 @@ fn parse_location(location: &str) -> Option<(String, String)> {
     };
     let (stream, id) = (decode(stream)?, decode(id)?);
     (!stream.is_empty() && !id.is_empty()).then_some((stream, id))
-}
-
-/// Does `action` to `record`; `false` when it moved on since it was read.
-async fn act(ctx: &Ctx, action: Action, record: &EventRecord) -> Result<bool, Problem> {
-    Ok(match action {
-        Action::Requeue => matches!(
-            ctx.store
-                .requeue(&record.source, &record.id, now_ms())
-                .await?,
-            RequeueOutcome::Requeued(_)
-        ),
-        Action::Discard => matches!(
-            ctx.store.discard(&record.source, &record.id).await?,
-            DiscardOutcome::Discarded(_)
-        ),
-    })
 }
 
 /// Why `action` takes nothing of `records`.

@@ -21,7 +21,7 @@ use super::routed::routed_response;
 use super::status::status_body;
 use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
-use crate::store::{split_stream, DiscardOutcome, EventRecord, RequeueOutcome, State};
+use crate::store::{split_stream, DiscardOutcome, EventRecord, RequeueOutcome, State, StoreError};
 
 /// What a requeue or discard of one event was asked to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,21 +107,59 @@ pub async fn requeue(ctx: &Ctx, source: &str, id: &str, query: Option<&str>) -> 
     if ask.dry_run {
         return Ok(dry_run("requeue", &targets));
     }
-    let (mut taken, mut now) = (Vec::with_capacity(targets.len()), None);
-    for record in targets {
-        let outcome = (ctx.store.requeue(&record.source, &record.id, now_ms())).await?;
-        // One that moved on since it was read (a worker, another operator) is not taken.
-        if let RequeueOutcome::Requeued(requeued) = outcome {
-            taken.push(record);
-            now = Some(requeued);
-        }
-    }
+    let (taken, now) = take_all(ctx, Action::Requeue, targets).await?;
     let Some(now) = now else {
         return Err(nothing_to_requeue(&records, routed));
     };
     tracing::info!(deliveries = taken.len(), "event requeued by an operator");
     let event = Event { source, id, routed };
     answer(ctx, event, now, "requeue", &taken).await
+}
+
+/// An operator action on one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Action {
+    /// Queue it again, due now.
+    Requeue,
+    /// Delete its body, keep its tombstone.
+    Discard,
+}
+
+/// Does `action` to `record`: its record after, or `None` when it moved on since it was read
+/// (a worker, another operator) and the store refused.
+pub(super) async fn act(
+    ctx: &Ctx,
+    action: Action,
+    record: &EventRecord,
+) -> Result<Option<EventRecord>, StoreError> {
+    let (source, id) = (&record.source, &record.id);
+    Ok(match action {
+        Action::Requeue => match ctx.store.requeue(source, id, now_ms()).await? {
+            RequeueOutcome::Requeued(now) => Some(now),
+            _ => None,
+        },
+        Action::Discard => match ctx.store.discard(source, id).await? {
+            DiscardOutcome::Discarded(now) => Some(now),
+            _ => None,
+        },
+    })
+}
+
+/// Does `action` to each of `targets`: those taken, and the last one's record after.
+async fn take_all<'a>(
+    ctx: &Ctx,
+    action: Action,
+    targets: Vec<&'a EventRecord>,
+) -> Result<(Vec<&'a EventRecord>, Option<EventRecord>), StoreError> {
+    let (mut taken, mut now) = (Vec::with_capacity(targets.len()), None);
+    for record in targets {
+        if let Some(after) = act(ctx, action, record).await? {
+            taken.push(record);
+            now = Some(after);
+        }
+    }
+    Ok((taken, now))
 }
 
 /// Whether a requeue takes `record`: dead, or succeeded when `succeeded` may be delivered
@@ -184,14 +222,7 @@ pub async fn discard(ctx: &Ctx, source: &str, id: &str, query: Option<&str>) -> 
     if ask.dry_run {
         return Ok(dry_run("discard", &targets));
     }
-    let (mut taken, mut now) = (Vec::with_capacity(targets.len()), None);
-    for record in targets {
-        let outcome = ctx.store.discard(&record.source, &record.id).await?;
-        if let DiscardOutcome::Discarded(discarded) = outcome {
-            taken.push(record);
-            now = Some(discarded);
-        }
-    }
+    let (taken, now) = take_all(ctx, Action::Discard, targets).await?;
     let Some(now) = now else {
         return Err(nothing_to_discard(&records, routed));
     };
