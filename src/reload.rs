@@ -62,19 +62,20 @@ pub struct Supervised {
 /// (after putting it in force for requests), until shutdown.
 pub async fn supervise(s: Supervised, config: Arc<Config>, mut reloads: mpsc::Receiver<Config>) {
     let mut config = config;
+    let mut kept = worker::Kept::default();
     loop {
         let generation = s.shutdown.child_token();
         let run = worker::run(
             config.clone(),
             s.store.clone(),
             s.metrics.clone(),
-            generation.clone(),
-            s.deadline.clone(),
+            (generation.clone(), s.deadline.clone()),
+            kept,
         );
         tokio::pin!(run);
         let next = loop {
             let next = tokio::select! {
-                () = &mut run => return,
+                _ = &mut run => return,
                 next = reloads.recv() => next,
             };
             let Some(next) = next else {
@@ -111,7 +112,7 @@ pub async fn supervise(s: Supervised, config: Arc<Config>, mut reloads: mpsc::Re
             sources = next.sources.len(),
             "config reloaded: requests use it now; the worker restarts once its running attempts end"
         );
-        run.await;
+        kept = run.await;
         config = next;
     }
 }

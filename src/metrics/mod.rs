@@ -168,6 +168,12 @@ impl Metrics {
         map.insert(name.to_owned(), snapshot);
     }
 
+    /// Forgets every destination but `names` (a reload removed the others).
+    pub fn keep_destinations(&self, names: &[&String]) {
+        let mut map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|name, _| names.contains(&name));
+    }
+
     /// The destination the deliveries of `stream` go to, with its last published state.
     pub fn destination_of(&self, stream: &str) -> Option<(String, DestinationSnapshot)> {
         let map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());

@@ -124,6 +124,23 @@ impl Breaker {
         }
     }
 
+    /// An attempt ended without a result (cancelled, panicked): a probe that ends so lets the
+    /// next probe through at once rather than leaving the breaker half-open for good.
+    pub fn abandoned(&mut self) {
+        if self.state == BreakerState::HalfOpen {
+            self.state = BreakerState::Open;
+        }
+    }
+
+    /// This breaker's state under new settings (a reloaded config): a breaker that was open
+    /// stays open until the probe time it had, whatever the new cooldown says.
+    pub fn with_settings(mut self, threshold: u32, cooldown_ms: u64) -> Breaker {
+        self.abandoned();
+        self.threshold = threshold.max(1);
+        self.cooldown_ms = cooldown_ms;
+        self
+    }
+
     fn open(&mut self, now: u64) {
         self.state = BreakerState::Open;
         self.open_until = now.saturating_add(self.cooldown_ms);
@@ -160,6 +177,19 @@ mod tests {
         assert_eq!(b.state(), BreakerState::Closed);
         assert_eq!((b.failures(), b.next_probe_at()), (0, None));
         assert!(b.admits(1100, 5));
+    }
+
+    #[test]
+    fn a_probe_without_a_result_lets_the_next_one_through() {
+        let mut b = Breaker::new(1, 1_000);
+        b.finished(true, 0);
+        b.started(1_000);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        b.abandoned();
+        assert!(b.admits(1_000, 0), "the next probe may start");
+        let carried = b.with_settings(5, 60_000);
+        assert_eq!(carried.state(), BreakerState::Open);
+        assert_eq!(carried.open_until(), Some(1_000), "the probe time it had");
     }
 
     #[test]

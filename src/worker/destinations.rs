@@ -69,6 +69,11 @@ struct Destination {
     last_failure: Option<(String, u64)>,
 }
 
+/// What a worker leaves to the next one after a reload: each destination's breaker and last
+/// failure, so a reload neither closes an open circuit nor forgets why it opened.
+#[derive(Default)]
+pub struct Kept(BTreeMap<String, (Breaker, Option<(String, u64)>)>);
+
 /// Every destination's running count and breaker; owned by the claim loop.
 pub struct Destinations {
     by_source: HashMap<String, String>,
@@ -78,8 +83,9 @@ pub struct Destinations {
 }
 
 impl Destinations {
-    /// The destinations of `config`'s forward sources, all closed and idle.
-    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Destinations {
+    /// The destinations of `config`'s forward sources, idle, with the breakers `kept` from the
+    /// worker before (closed for a destination it did not have).
+    pub fn new(config: &Config, metrics: Arc<Metrics>, mut kept: Kept) -> Destinations {
         let w = &config.worker;
         let cooldown = crate::clock::millis(w.circuit_cooldown);
         let mut by_source = HashMap::new();
@@ -89,12 +95,18 @@ impl Destinations {
                 continue;
             };
             by_source.insert(route.stream.clone(), dest.clone());
-            map.entry(dest)
-                .or_insert_with(|| Destination {
-                    running: 0,
-                    breaker: Breaker::new(w.circuit_failures, cooldown),
-                    sources: Vec::new(),
-                    last_failure: None,
+            map.entry(dest.clone())
+                .or_insert_with(|| {
+                    let (breaker, last_failure) = match kept.0.remove(&dest) {
+                        Some((b, last)) => (b.with_settings(w.circuit_failures, cooldown), last),
+                        None => (Breaker::new(w.circuit_failures, cooldown), None),
+                    };
+                    Destination {
+                        running: 0,
+                        breaker,
+                        sources: Vec::new(),
+                        last_failure,
+                    }
                 })
                 .sources
                 .push(route.stream.clone());
@@ -105,10 +117,21 @@ impl Destinations {
             limit: w.destination_limit(),
             metrics,
         };
-        for name in destinations.map.keys() {
+        let names: Vec<&String> = destinations.map.keys().collect();
+        destinations.metrics.keep_destinations(&names);
+        for name in names {
             destinations.publish(name);
         }
         destinations
+    }
+
+    /// The breakers and last failures, for the worker that runs after a reload.
+    pub fn keep(self) -> Kept {
+        let kept = self.map.into_iter();
+        Kept(
+            kept.map(|(k, d)| (k, (d.breaker, d.last_failure)))
+                .collect(),
+        )
     }
 
     /// The destination events of `source` go to, if it forwards.
@@ -144,7 +167,10 @@ impl Destinations {
                     d.last_failure = Some((truncate(&cause, LAST_ERROR_BYTES), now));
                     Some(true)
                 }
-                Verdict::Unknown => None,
+                Verdict::Unknown => {
+                    d.breaker.abandoned();
+                    None
+                }
             };
             if let Some(failed) = failed {
                 let before = d.breaker.state();

@@ -29,6 +29,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use self::attempt::{Ended, Shared};
+pub use self::destinations::Kept;
 use self::destinations::{Destinations, Verdict};
 use self::handler::Handlers;
 use crate::clock::{millis, now_ms};
@@ -46,19 +47,21 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 const BLOCKED_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs the worker and the retention sweep until `shutdown` is cancelled, then waits for the
-/// handlers already running — until `deadline` is cancelled, when it ends them.
+/// handlers already running — until `deadline` is cancelled, when it ends them. Starts with
+/// the circuit breakers `kept` by the worker before it and returns its own.
 pub async fn run(
     config: Arc<Config>,
     store: Store,
     metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    deadline: CancellationToken,
-) {
+    stop: (CancellationToken, CancellationToken),
+    kept: Kept,
+) -> Kept {
+    let (shutdown, deadline) = stop;
     let period = sweep::period(&config.storage);
     let audit_retention = config.admin.audit_retention;
     let sweep = sweep::run(store.clone(), period, audit_retention, shutdown.clone());
-    let dispatch = Dispatcher::new(config, store, metrics).run(shutdown, deadline);
-    tokio::join!(dispatch, sweep);
+    let dispatch = Dispatcher::new(config, store, metrics, kept).run(shutdown, deadline);
+    tokio::join!(dispatch, sweep).0
 }
 
 /// The claim loop and what it knows about the handlers it started.
@@ -90,10 +93,10 @@ struct Pass {
 }
 
 impl Dispatcher {
-    fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>) -> Dispatcher {
+    fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>, kept: Kept) -> Dispatcher {
         let policy = RetryPolicy::new(&config.worker);
         let handlers = Handlers::new(&config);
-        let destinations = Destinations::new(&config, metrics.clone());
+        let destinations = Destinations::new(&config, metrics.clone(), kept);
         Dispatcher {
             shared: Arc::new(Shared {
                 config,
@@ -110,7 +113,7 @@ impl Dispatcher {
         }
     }
 
-    async fn run(mut self, stop: CancellationToken, deadline: CancellationToken) {
+    async fn run(mut self, stop: CancellationToken, deadline: CancellationToken) -> Kept {
         loop {
             while let Some(done) = self.tasks.try_join_next_with_id() {
                 self.finished(done);
@@ -157,6 +160,7 @@ impl Dispatcher {
             self.tasks.shutdown().await;
         }
         tracing::info!("worker stopped");
+        self.destinations.keep()
     }
 
     /// Claims what is due and free slots allow, and starts it. Returns how many started.

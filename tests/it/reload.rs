@@ -7,7 +7,7 @@ use http::Method;
 use crate::support::flow::{FORWARD_SECRET, INGEST_SECRET, LIMIT};
 use crate::support::process::{kill_test_config, write_config, Hookbox};
 use crate::support::target::eventually;
-use crate::support::{get, send};
+use crate::support::{get, send, TEST_ADMIN_TOKEN};
 
 /// Data in `dir`; source `app` (Standard Webhooks, logged) with `secret`, plus `extra` TOML.
 fn config_text(dir: &std::path::Path, secret: &str, extra: &str) -> String {
@@ -81,4 +81,58 @@ async fn sighup_adds_a_source_rotates_a_secret_and_keeps_events_in_flight() {
     .await;
     assert_eq!(hookbox.deliver(&last, "app", "e4").await.status, 202);
     assert_eq!(get(&hookbox.url("/readyz")).await.status, 200);
+}
+
+/// Source `app` forwarding to a port nothing listens on, whose circuit opens at the first
+/// failure and stays open for an hour; plus `extra`.
+fn failing_forward(dir: &std::path::Path, extra: &str) -> String {
+    let admin = format!("[admin]\ntoken = \"{TEST_ADMIN_TOKEN}\"\n");
+    config_text(dir, INGEST_SECRET, extra)
+        .replace("[admin]\n", &admin)
+        .replace(
+            "jitter = 0.0\n",
+            "jitter = 0.0\ncircuit_failures = 1\ncircuit_cooldown = \"1h\"\n",
+        )
+        .replace(
+            "[sources.app.handler]\ntype = \"log\"\n",
+            &format!(
+                "[sources.app.handler]\ntype = \"forward\"\nurl = \"http://127.0.0.1:1/\"\n\
+                 secret = \"{FORWARD_SECRET}\"\n"
+            ),
+        )
+}
+
+async fn circuit(hookbox: &Hookbox) -> serde_json::Value {
+    let reply = get(&hookbox.url("/admin/destinations")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.json()["destinations"][0].clone()
+}
+
+#[tokio::test]
+async fn a_reload_keeps_an_open_circuit_open() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (path, config) = write_config(dir.path(), &failing_forward(dir.path(), ""));
+    let hookbox = Hookbox::start(&path).await;
+    assert_eq!(hookbox.deliver(&config, "app", "e1").await.status, 202);
+    let open = eventually("the circuit to open", LIMIT, || async {
+        let d = circuit(&hookbox).await;
+        (d["state"] == "open").then_some(d)
+    })
+    .await;
+
+    write_config(dir.path(), &failing_forward(dir.path(), OTHER));
+    hookbox.hang_up();
+    eventually("the new source to be served", LIMIT, || async {
+        (unsigned(&hookbox, "other").await == 401).then_some(())
+    })
+    .await;
+    let after = eventually("the new worker to publish", LIMIT, || async {
+        hookbox
+            .logged("config reloaded")
+            .then_some(circuit(&hookbox).await)
+    })
+    .await;
+    assert_eq!(after["state"], "open", "{after}");
+    assert_eq!(after["nextProbeAt"], open["nextProbeAt"], "{after}");
+    assert_eq!(after["lastError"], open["lastError"], "{after}");
 }
