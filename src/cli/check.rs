@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{self, Config, HandlerConfig, StorageBackend};
+use crate::config::{self, without_credentials, Config, HandlerConfig, StorageBackend};
 
 /// Options of `hookbox config`.
 #[derive(Debug, clap::Args)]
@@ -17,8 +17,9 @@ pub struct ConfigArgs {
 #[derive(Debug, clap::Subcommand)]
 enum ConfigCommand {
     /// Load and validate the config as `serve` would (files, secrets from the environment,
-    /// handlers, routes) without starting anything; print its sources and routes and every
-    /// warning `serve` would log. Exit 0 when valid, 2 when not.
+    /// handlers, routes) without starting anything; print its sources and routes, every
+    /// warning `serve` would log, and the effective config (defaults filled in, secrets
+    /// redacted). Exit 0 when valid, 2 when not.
     Check {
         /// Configuration file.
         #[arg(long, default_value = "config.toml")]
@@ -37,6 +38,14 @@ fn check(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
         Ok(config) => {
             print!("{}", report(&path.display().to_string(), &config));
+            // The file loaded a moment ago; should it change in between, say so and still pass.
+            let text = std::fs::read_to_string(path).map_err(|e| e.to_string());
+            match text.and_then(|text| config::effective(&text)) {
+                Ok(toml) => {
+                    print!("\n# effective config: defaults filled in, secrets redacted\n{toml}")
+                }
+                Err(e) => eprintln!("hookbox: the effective config could not be printed: {e}"),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -105,33 +114,5 @@ fn handler(handler: &HandlerConfig) -> String {
         HandlerConfig::Log => "log".to_owned(),
         HandlerConfig::Forward(f) => format!("forward {}", without_credentials(&f.url)),
         HandlerConfig::Command(c) => format!("command {}", c.program.display()),
-    }
-}
-
-/// `url` without a `user:password@` part or a query, either of which may carry a secret.
-fn without_credentials(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}{path}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_credentials;
-
-    #[test]
-    fn forward_urls_lose_credentials_and_queries() {
-        assert_eq!(
-            without_credentials("https://u:p@app.internal:8443/hooks?token=x"),
-            "https://app.internal:8443/hooks"
-        );
-        assert_eq!(
-            without_credentials("http://127.0.0.1:3000"),
-            "http://127.0.0.1:3000"
-        );
     }
 }

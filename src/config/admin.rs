@@ -21,7 +21,7 @@ pub const CLI_TOKEN_NAME: &str = "cli";
 const ENV_PREFIX: &str = "HOOKBOX_ADMIN_TOKEN";
 
 /// What an admin token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read everything: lists, events, payloads, counts, the audit log, the console.
@@ -99,13 +99,16 @@ impl AdminConfig {
 }
 
 /// `[admin]` as written in the file.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawAdmin {
     token: Option<Secret>,
     public_status: bool,
     tokens: Vec<RawToken>,
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        deserialize_with = "humantime_serde::deserialize",
+        serialize_with = "super::effective::duration"
+    )]
     audit_retention: Duration,
 }
 
@@ -121,7 +124,7 @@ impl Default for RawAdmin {
 }
 
 /// One `[[admin.tokens]]` entry.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawToken {
     name: String,

@@ -66,7 +66,7 @@ fn missing_hint(e: &std::io::Error) -> &'static str {
 }
 
 /// The whole file as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FileConfig {
     #[serde(default)]

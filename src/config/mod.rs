@@ -8,6 +8,7 @@ mod admin;
 mod admin_tests;
 #[cfg(test)]
 mod documented;
+mod effective;
 mod env_file;
 #[cfg(test)]
 pub(crate) mod examples;
@@ -29,9 +30,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
+pub use effective::{effective, without_credentials};
 pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
@@ -113,7 +115,7 @@ pub struct Route {
 }
 
 /// `[server]`: the HTTP listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address to listen on: `ip:port` or `host:port` (resolved once, at start).
@@ -153,7 +155,7 @@ impl Default for ServerConfig {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -164,7 +166,7 @@ pub enum LogFormat {
 }
 
 /// When a write counts as durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// Answer 202 only after an fsync covering the event (shared by concurrent requests).
@@ -174,7 +176,7 @@ pub enum Durability {
 }
 
 /// Which database holds the events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
     /// An embedded redb database in `data_dir`: one instance (the default).
@@ -198,7 +200,7 @@ impl StorageBackend {
 }
 
 /// `[storage]`: where events are kept.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     /// `redb` (default), `sled` or `postgres`.
@@ -254,7 +256,7 @@ impl Default for StorageConfig {
 }
 
 /// `[worker]`: background processing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
     /// Most events processed at once, over all sources (a slot is held until the attempt's
@@ -264,7 +266,10 @@ pub struct WorkerConfig {
     /// `destination_concurrency` and, for commands, by the source's `concurrency`.
     pub concurrency: usize,
     /// Delay before each retry; attempt n+1 waits `retry_schedule[n-1]` (±jitter).
-    #[serde(deserialize_with = "durations")]
+    #[serde(
+        deserialize_with = "durations",
+        serialize_with = "effective::durations"
+    )]
     pub retry_schedule: Vec<Duration>,
     /// Attempts before an event is dead; defaults to one more than the schedule's length.
     pub max_attempts: Option<u32>,

@@ -14,7 +14,7 @@ use crate::event::{stream_name, RouteFilter, TypeMatch};
 use crate::ordering::OnDead;
 
 /// One `[[sources.<name>.routes]]` table as written in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// The route's name: a-z, 0-9, `_` and `-`, unique within its source.

@@ -5,18 +5,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::verify::{Algorithm, Encoding, Scheme, Secret};
 
 /// One `[sources.<name>]` table as written in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// A registered scheme name (see [`crate::verify::Scheme::names`]), `hmac` included.
     pub scheme: String,
     /// Accepted secrets; `<SOURCE>_WEBHOOK_SECRET` (comma-separated) replaces them.
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::effective::redacted_list")]
     pub secrets: Vec<String>,
     /// Largest accepted clock distance for schemes with a signed timestamp.
     #[serde(default, with = "humantime_serde::option")]
@@ -46,7 +46,7 @@ pub struct SourceConfig {
 }
 
 /// `[sources.<name>.hmac]`: the generic HMAC scheme.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HmacConfig {
     /// Header carrying the signature.
@@ -84,7 +84,7 @@ fn default_signed() -> String {
 }
 
 /// `[sources.<name>.handler]`: what processing an event means.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum HandlerConfig {
     /// Log the event and succeed.
@@ -97,10 +97,11 @@ pub enum HandlerConfig {
 }
 
 /// `type = "forward"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardConfig {
     /// Target URL (`http://` or `https://`).
+    #[serde(serialize_with = "super::effective::url")]
     pub url: String,
     /// The secret forwarded requests are signed with (`whsec_<base64>` for `standard`);
     /// `<SOURCE>_FORWARD_SECRET` replaces it. Not used by `none` and `original`.
@@ -136,7 +137,7 @@ pub struct ForwardConfig {
 }
 
 /// `handler.signing`: what proves to the application that a forwarded request is genuine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Signing {
     /// Standard Webhooks (`webhook-id/-timestamp/-signature`) with the forward secret; the
@@ -171,7 +172,7 @@ fn default_forward_timeout() -> Duration {
 }
 
 /// `type = "command"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandConfig {
     /// Program to run (no shell).
@@ -185,7 +186,7 @@ pub struct CommandConfig {
     /// Exit code meaning "permanent failure, do not retry".
     pub permanent_exit_code: Option<i32>,
     /// Variables set for the program (name → value), on top of the allow-listed ones.
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::effective::redacted_values")]
     pub env: BTreeMap<String, String>,
     /// Names of hookbox's own environment variables the program may also see. Nothing else
     /// is inherited beyond `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `TMPDIR`.

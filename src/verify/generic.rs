@@ -12,7 +12,7 @@ use super::provider::{Provider, SchemeError, SchemeOptions};
 use super::{util, IdError, Secret, VerifyError};
 
 /// How a signature is written as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// Hexadecimal, either case.
@@ -22,7 +22,7 @@ pub enum Encoding {
 }
 
 /// The hash inside the HMAC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
     /// HMAC-SHA256.
