@@ -15,6 +15,7 @@ mod handler;
 mod key;
 mod load;
 mod ordering;
+mod reconcile;
 mod route;
 #[cfg(test)]
 mod route_tests;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
 pub use load::{load, load_str, ConfigError};
+pub use reconcile::{Reconcile, ReconcileApi, ReconcileConfig};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
@@ -93,6 +95,8 @@ pub struct Source {
     pub routed: bool,
     /// True when a secret still carries the shipped development marker.
     pub uses_development_secret: bool,
+    /// Its `[reconcile]` table, validated.
+    pub reconcile: Option<Reconcile>,
 }
 
 /// One route of a source, validated: a handler and the events it takes.

@@ -110,7 +110,7 @@ impl Params {
     }
 
     /// A time parameter: unix milliseconds, or RFC 3339 in UTC (`2024-05-01T12:00:00Z`).
-    fn time(&self, name: &str) -> Result<Option<u64>, QueryError> {
+    pub fn time(&self, name: &str) -> Result<Option<u64>, QueryError> {
         let Some(text) = self.0.get(name) else {
             return Ok(None);
         };
