@@ -27,6 +27,7 @@ mod postgres_tls;
 mod processing;
 mod proptest_verify;
 mod reload;
+mod reconcile;
 mod replay;
 mod replay_attack;
 mod routes;
