@@ -82,6 +82,9 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
         assert_eq!(origin(&server, "stripe", id).await, "reconciled", "{id}");
     }
     assert_eq!(origin(&server, "stripe", "evt_1").await, "webhook");
+    let only = get(&server.url("/admin/events?source=stripe&origin=reconciled")).await.json();
+    let only: BTreeSet<&str> = (only["items"].as_array().unwrap().iter()).filter_map(|i| i["eventId"].as_str()).collect();
+    assert_eq!(only, BTreeSet::from(["evt_3", "evt_4", "evt_5"]));
     let stored = get(&server.url("/admin/events/stripe/evt_4/payload")).await;
     let stored: Value = serde_json::from_slice(&stored.body).unwrap();
     assert_eq!(stored["data"]["object"]["id"], "in_evt_4", "the event object as the API gave it");
@@ -196,4 +199,47 @@ async fn github_redelivers_only_failed_deliveries_hookbox_lacks() {
     assert_eq!(again["lastPass"]["known"], 3, "{again}");
     assert_eq!(posts(), before);
     server.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_kill_during_a_pass_loses_nothing_and_the_next_pass_completes() {
+    use crate::support::process::{self, Hookbox};
+    let events = stripe_events(&[false, false, false, false, false]);
+    let api = Fake::start(stripe_api::api(events)).await;
+    api.fault(1, Fault::Hang); // the second page never comes: the kill lands mid-walk
+    let dir = tempfile::tempdir().unwrap();
+    let text = process::kill_test_config("").replace(
+        "[admin]\n",
+        &format!("[admin]\ntoken = \"{TEST_ADMIN_TOKEN}\"\n"),
+    ) + &format!(
+        "[sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"whsec_test_stripe\"]\n\n\
+         [sources.stripe.reconcile]\napi_key = \"{}\"\napi_base = \"{}\"\nevery = \"1h\"\n",
+        stripe_api::KEY,
+        api.base()
+    );
+    let text = crate::support::backend::with_storage(&text, &dir.path().join("data"));
+    let (path, _) = process::write_config(dir.path(), &text);
+
+    let first = Hookbox::start(&path).await;
+    eventually("the pass to ask for page 2", LIMIT, || async {
+        (api.seen().len() >= 2).then_some(())
+    })
+    .await;
+    // Page 1's events were stored before page 2 was asked for.
+    let url = first.url("/events/stripe/evt_5");
+    assert_eq!(get(&url).await.json()["origin"], "reconciled");
+    first.kill();
+    api.release();
+
+    let second = Hookbox::start(&path).await;
+    for i in 1..=5 {
+        let url = second.url(&format!("/events/stripe/evt_{i}"));
+        eventually(&format!("evt_{i} stored"), LIMIT, || async {
+            (get(&url).await.json()["origin"] == "reconciled").then_some(())
+        })
+        .await;
+    }
+    let list = get(&second.url("/admin/events?source=stripe&limit=100")).await.json();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(5), "{list}");
 }
