@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -48,6 +50,15 @@ pub struct Fake {
     seen: Arc<Mutex<Vec<Seen>>>,
     faults: Arc<Mutex<BTreeMap<usize, Fault>>>,
     release: CancellationToken,
+    load: Arc<Load>,
+}
+
+/// Requests being answered now, the most ever at once, and how long each answer takes.
+#[derive(Default)]
+struct Load {
+    now: AtomicUsize,
+    most: AtomicUsize,
+    delay_ms: AtomicU64,
 }
 
 impl Fake {
@@ -58,14 +69,23 @@ impl Fake {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let faults = Arc::new(Mutex::new(BTreeMap::new()));
         let release = CancellationToken::new();
-        let (s, f, r) = (seen.clone(), faults.clone(), release.clone());
+        let load = Arc::new(Load::default());
+        let (s, f, r, l) = (seen.clone(), faults.clone(), release.clone(), load.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (s, f, r, h) = (s.clone(), f.clone(), r.clone(), handler.clone());
+                let (s, f, r, h, l) = (s.clone(), f.clone(), r.clone(), handler.clone(), l.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
-                        let (s, f, r, h) = (s.clone(), f.clone(), r.clone(), h.clone());
-                        async move { Ok::<_, Infallible>(answer(&req, &s, &f, &r, &*h).await) }
+                        let (s, f, r, h, l) = (s.clone(), f.clone(), r.clone(), h.clone(), l.clone());
+                        async move {
+                            let now = l.now.fetch_add(1, Ordering::SeqCst) + 1;
+                            l.most.fetch_max(now, Ordering::SeqCst);
+                            let delay = Duration::from_millis(l.delay_ms.load(Ordering::SeqCst));
+                            tokio::time::sleep(delay).await;
+                            let res = answer(&req, &s, &f, &r, &*h).await;
+                            l.now.fetch_sub(1, Ordering::SeqCst);
+                            Ok::<_, Infallible>(res)
+                        }
                     });
                     let io = TokioIo::new(stream);
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -79,7 +99,18 @@ impl Fake {
             seen,
             faults,
             release,
+            load,
         }
+    }
+
+    /// Answers each request only after `delay`.
+    pub fn slow(&self, delay: Duration) {
+        (self.load.delay_ms).store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The most requests it was answering at once.
+    pub fn most_at_once(&self) -> usize {
+        self.load.most.load(Ordering::SeqCst)
     }
 
     /// `http://<addr>`.
