@@ -20,12 +20,11 @@ pub async fn accept_event(
     // A routed source stores one record per route, each with its own ordering; otherwise the
     // source's one route orders the event.
     if source.routed {
-        let routes =
-            routing::deliveries(source, event.event_type.as_deref(), headers, &event.body);
+        let routes = routing::deliveries(source, event.event_type.as_deref(), headers, &event.body);
         event.ordering = None;
         return store.accept_routed(event, routes).await;
     }
-    event.ordering = (source.routes.first())
-        .and_then(|r| routing::ordering_of(r, headers, &event.body));
+    event.ordering =
+        (source.routes.first()).and_then(|r| routing::ordering_of(r, headers, &event.body));
     store.accept(event).await
 }

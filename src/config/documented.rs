@@ -11,8 +11,8 @@ use super::admin::{RawAdmin, RawToken};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
-    CommandConfig, ForwardConfig, ReconcileConfig, RouteConfig, ServerConfig, SourceConfig, StorageConfig,
-    WorkerConfig,
+    CommandConfig, ForwardConfig, ReconcileConfig, RouteConfig, ServerConfig, SourceConfig,
+    StorageConfig, WorkerConfig,
 };
 
 /// A deserializer that only records the field names a struct asks for, then stops.

@@ -245,7 +245,10 @@ fn build_source(
         // `hookbox-*` kept headers are hookbox's own (an event's origin): a request must not
         // be able to set them.
         if h.to_ascii_lowercase().starts_with("hookbox-") {
-            return err("keep_headers", format!("{h:?}: hookbox-* headers are hookbox's own"));
+            return err(
+                "keep_headers",
+                format!("{h:?}: hookbox-* headers are hookbox's own"),
+            );
         }
         keep_headers.push(h.to_ascii_lowercase());
     }

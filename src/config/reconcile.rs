@@ -95,8 +95,16 @@ pub(super) fn build_reconcile(
     }
     let lookback = cfg.lookback.unwrap_or(3 * DAY);
     let (api, default_base, max_lookback) = match scheme {
-        "stripe" => (stripe(cfg, env_prefix, env, every)?, "https://api.stripe.com", 30 * DAY),
-        "github" => (github(cfg, env_prefix, env)?, "https://api.github.com", 3 * DAY),
+        "stripe" => (
+            stripe(cfg, env_prefix, env, every)?,
+            "https://api.stripe.com",
+            30 * DAY,
+        ),
+        "github" => (
+            github(cfg, env_prefix, env)?,
+            "https://api.github.com",
+            3 * DAY,
+        ),
         other => {
             return err(
                 "reconcile",
@@ -191,9 +199,11 @@ fn github_hook(hook: &str) -> Result<String, String> {
             Ok(parts.join("/"))
         }
         ["orgs", org, "hooks", id] if name_ok(org) && id_ok(id) => Ok(parts.join("/")),
-        ["app"] => Err("a GitHub App's hook (app) is not supported yet: it needs a JWT signed \
+        ["app"] => Err(
+            "a GitHub App's hook (app) is not supported yet: it needs a JWT signed \
                         with the app's private key; use the repository's or organisation's hook"
-            .into()),
+                .into(),
+        ),
         _ => Err("must be repos/<owner>/<repo>/hooks/<id> or orgs/<org>/hooks/<id>".into()),
     }
 }
@@ -212,8 +222,15 @@ mod tests {
             github_hook("/orgs/acme/hooks/7/").as_deref(),
             Ok("orgs/acme/hooks/7")
         );
-        assert!(github_hook("app").unwrap_err().contains("not supported yet"));
-        for bad in ["", "repos/acme/hooks/1", "orgs/acme/hooks/x", "repos/a/../hooks/1"] {
+        assert!(github_hook("app")
+            .unwrap_err()
+            .contains("not supported yet"));
+        for bad in [
+            "",
+            "repos/acme/hooks/1",
+            "orgs/acme/hooks/x",
+            "repos/a/../hooks/1",
+        ] {
             assert!(github_hook(bad).is_err(), "{bad}");
         }
     }

@@ -23,7 +23,11 @@ pub fn reconciled_headers(from: &str) -> Vec<(String, String)> {
 
 /// `(origin, the API it came from)` of an event with these stored `headers`.
 pub fn origin_of(headers: &[(String, String)]) -> (&'static str, Option<&str>) {
-    let get = |name: &str| (headers.iter()).find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        (headers.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     match get(ORIGIN_HEADER) {
         Some(RECONCILED) => (RECONCILED, get(FROM_HEADER)),
         _ => (WEBHOOK, None),

@@ -14,8 +14,7 @@ use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
     admin, audit, batch, console, etag, health, ingest::ingest, metrics, openapi, operate,
-    reconcile,
-    overview, routed::event_status, Ctx,
+    overview, reconcile, routed::event_status, Ctx,
 };
 
 /// Serves one request.

@@ -120,7 +120,9 @@ impl Api {
     }
 
     async fn once(&self, call: &Call<'_>) -> Result<(StatusCode, Reply), String> {
-        let mut request = Request::builder().method(call.method.clone()).uri(&call.url);
+        let mut request = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.url);
         for (name, value) in call.headers {
             request = request.header(*name, value.as_str());
         }
@@ -155,12 +157,19 @@ impl Api {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// The API's own error text: Stripe's `error.message`, GitHub's `message`, else a prefix of the
@@ -197,13 +206,19 @@ mod tests {
 
     #[test]
     fn messages_name_the_path_and_never_the_secret() {
-        assert_eq!(path("https://api.stripe.com/v1/events?limit=100"), "/v1/events");
+        assert_eq!(
+            path("https://api.stripe.com/v1/events?limit=100"),
+            "/v1/events"
+        );
         let body = br#"{"error":{"message":"Invalid API Key provided: sk_test_abcdef"}}"#;
         assert_eq!(
             redact(&api_message(body), "sk_test_abcdef"),
             "Invalid API Key provided: [redacted]"
         );
-        assert_eq!(api_message(br#"{"message":"Bad credentials"}"#), "Bad credentials");
+        assert_eq!(
+            api_message(br#"{"message":"Bad credentials"}"#),
+            "Bad credentials"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use http::Method;
 use serde::Deserialize;
 
 use super::api::Call;
-use super::pass::{Pass, PassError, Tally};
+use super::pass::{Pass, PassError};
 
 /// One entry of the deliveries list (what hookbox reads of it).
 #[derive(Deserialize)]
@@ -26,16 +26,18 @@ pub(super) async fn pass(
     token: &str,
     hook: &str,
     since_secs: u64,
-) -> Result<Tally, PassError> {
+) -> Result<(), PassError> {
     let headers = [
         ("authorization", format!("Bearer {token}")),
         ("accept", "application/vnd.github+json".to_owned()),
         ("x-github-api-version", "2022-11-28".to_owned()),
-        ("user-agent", concat!("hookbox/", env!("CARGO_PKG_VERSION")).to_owned()),
+        (
+            "user-agent",
+            concat!("hookbox/", env!("CARGO_PKG_VERSION")).to_owned(),
+        ),
     ];
     // GUID → (delivered at least once, the newest failed delivery's id).
     let mut guids: BTreeMap<String, (bool, Option<u64>)> = BTreeMap::new();
-    let mut tally = Tally::default();
     let mut url = Some(format!("{}/{hook}/deliveries?per_page=100", p.api_base));
     while let Some(next) = url.take() {
         let call = Call {
@@ -46,7 +48,9 @@ pub(super) async fn pass(
         };
         let reply = p.api.send(&call, p.stop).await?;
         let page: Vec<Delivery> = serde_json::from_slice(&reply.body).map_err(|e| {
-            PassError::Answer(format!("GET /{hook}/deliveries: not a list of deliveries: {e}"))
+            PassError::Answer(format!(
+                "GET /{hook}/deliveries: not a list of deliveries: {e}"
+            ))
         })?;
         let mut older = false;
         for d in page {
@@ -54,7 +58,7 @@ pub(super) async fn pass(
                 older = true;
                 continue;
             }
-            tally.listed += 1;
+            p.count(|t| t.listed += 1);
             let entry = guids.entry(d.guid).or_insert((false, None));
             if (200..300).contains(&d.status_code) {
                 entry.0 = true;
@@ -72,7 +76,7 @@ pub(super) async fn pass(
             continue;
         };
         if p.known(&guid).await? {
-            tally.known += 1;
+            p.count(|t| t.known += 1);
             continue;
         }
         let call = Call {
@@ -83,9 +87,9 @@ pub(super) async fn pass(
         };
         p.api.send(&call, p.stop).await?;
         tracing::info!(source = %p.source.name, event_id = %guid, delivery = id, "reconcile: asked GitHub to redeliver a delivery hookbox never stored");
-        tally.reconciled += 1;
+        p.count(|t| t.reconciled += 1);
     }
-    Ok(tally)
+    Ok(())
 }
 
 /// `delivered_at` (RFC 3339) as unix seconds.
@@ -119,8 +123,14 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(next_link(&h, base).as_deref(), Some("https://api.github.com/x?cursor=b"));
-        h.insert(http::header::LINK, r#"<https://evil.test/x>; rel="next""#.parse().unwrap());
+        assert_eq!(
+            next_link(&h, base).as_deref(),
+            Some("https://api.github.com/x?cursor=b")
+        );
+        h.insert(
+            http::header::LINK,
+            r#"<https://evil.test/x>; rel="next""#.parse().unwrap(),
+        );
         assert_eq!(next_link(&h, base), None);
         assert_eq!(delivered_secs("1970-01-01T00:01:40Z"), Some(100));
     }

@@ -53,6 +53,7 @@ struct Inner {
 struct Slot {
     status: Mutex<Status>,
     cursor: Mutex<Option<String>>,
+    tally: Mutex<Tally>,
     /// Held during a pass, so this process never runs two of one source at once.
     turn: tokio::sync::Mutex<()>,
 }
@@ -75,6 +76,7 @@ impl Reconciler {
                 let slot = Slot {
                     status: Mutex::new(status),
                     cursor: Mutex::new(None),
+                    tally: Mutex::new(Tally::default()),
                     turn: tokio::sync::Mutex::new(()),
                 };
                 (s.name.clone(), slot)
@@ -93,7 +95,9 @@ impl Reconciler {
     /// Every reconciling source's status, by name.
     pub fn statuses(&self) -> Vec<Status> {
         let slots = self.inner.slots.values();
-        slots.filter_map(|s| s.status.lock().ok().map(|s| s.clone())).collect()
+        slots
+            .filter_map(|s| s.status.lock().ok().map(|s| s.clone()))
+            .collect()
     }
 
     /// The reconcile series of `/metrics`.
@@ -115,7 +119,9 @@ impl Reconciler {
         let src = config.source(source).ok_or_else(not)?;
         let r = src.reconcile.as_ref().ok_or_else(not)?;
         let since = since_ms.unwrap_or_else(|| now_ms().saturating_sub(millis(r.lookback)));
-        self.pass(src, store, since, true, stop).await.ok_or_else(not)
+        self.pass(src, store, since, true, stop)
+            .await
+            .ok_or_else(not)
     }
 
     /// Runs every reconciling source's loop until `shutdown`.
@@ -137,7 +143,13 @@ impl Reconciler {
 
     /// One source's passes, every `every`: the quick kind, and a full one once `full_every`
     /// passed since the last (Stripe; GitHub passes are all alike).
-    async fn schedule(&self, name: &str, current: Current, store: &Store, stop: &CancellationToken) {
+    async fn schedule(
+        &self,
+        name: &str,
+        current: Current,
+        store: &Store,
+        stop: &CancellationToken,
+    ) {
         let mut last_full = now_ms();
         loop {
             let config = current();
@@ -186,13 +198,22 @@ impl Reconciler {
             status.running = true;
             status.last_run_at = Some(started);
         }
-        let result = match (&self.inner.api, store.try_lease(&format!("reconcile:{}", source.name)).await) {
+        let result = match (
+            &self.inner.api,
+            store.try_lease(&format!("reconcile:{}", source.name)).await,
+        ) {
             (Err(e), _) => Err(("api_error", e.clone())),
             (_, Err(e)) => Err(("store_error", format!("could not take the lease: {e}"))),
-            (_, Ok(None)) => Err(("busy", "another instance is running this source's pass".into())),
+            (_, Ok(None)) => Err((
+                "busy",
+                "another instance is running this source's pass".into(),
+            )),
             (Ok(api), Ok(Some(_lease))) => {
                 if let Ok(mut c) = slot.cursor.lock() {
                     *c = None;
+                }
+                if let Ok(mut t) = slot.tally.lock() {
+                    *t = Tally::default();
                 }
                 let p = Pass {
                     api,
@@ -201,29 +222,35 @@ impl Reconciler {
                     api_base: &r.api_base,
                     stop,
                     cursor: &slot.cursor,
+                    tally: &slot.tally,
                 };
-                pass::run(&p, since_ms / 1000, full).await.map_err(|e| (e.outcome(), e.to_string()))
+                run_pass(&p, since_ms / 1000, full)
+                    .await
+                    .map_err(|e| (e.outcome(), e.to_string()))
             }
         };
         let mut status = slot.status.lock().ok()?;
         status.running = false;
         status.cursor = slot.cursor.lock().ok().and_then(|c| c.clone());
+        let tally = slot.tally.lock().map(|t| *t).unwrap_or_default();
+        status.last_pass = tally;
+        status.reconciled_total += tally.reconciled;
         let outcome = match result {
-            Ok(tally) => {
+            Ok(()) => {
                 tracing::info!(source = %source.name, full, listed = tally.listed, reconciled = tally.reconciled, "reconcile: pass done");
                 status.last_success_at = Some(started);
                 if full {
                     status.last_full_pass_at = Some(started);
                 }
                 status.last_error = None;
-                status.last_pass = tally;
-                status.reconciled_total += tally.reconciled;
                 "success"
             }
             Err((outcome, error)) => {
                 match outcome {
                     "busy" => tracing::info!(source = %source.name, "reconcile: {error}"),
-                    _ => tracing::error!(source = %source.name, outcome, error = %error, "reconcile: pass failed"),
+                    _ => {
+                        tracing::error!(source = %source.name, outcome, error = %error, "reconcile: pass failed")
+                    }
                 }
                 status.last_error = Some(error);
                 outcome
@@ -232,5 +259,21 @@ impl Reconciler {
         status.last_outcome = Some(outcome);
         *status.runs.entry(outcome).or_insert(0) += 1;
         Some(status.clone())
+    }
+}
+
+/// Runs one pass over what was sent since `since_secs`: for Stripe only the events whose
+/// delivery failed unless `full`; for GitHub every delivery.
+async fn run_pass(p: &Pass<'_>, since_secs: u64, full: bool) -> Result<(), PassError> {
+    let Some(reconcile) = &p.source.reconcile else {
+        return Ok(());
+    };
+    match &reconcile.api {
+        ReconcileApi::Stripe { api_key, types, .. } => {
+            stripe::pass(p, api_key.expose(), types, since_secs, full).await
+        }
+        ReconcileApi::Github { api_token, hook } => {
+            github::pass(p, api_token.expose(), hook, since_secs).await
+        }
     }
 }

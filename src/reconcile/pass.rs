@@ -7,8 +7,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{Api, ApiError};
-use super::{github, stripe};
-use crate::config::{ReconcileApi, Source};
+use crate::config::Source;
 use crate::store::{Store, StoreError};
 
 /// What a pass did.
@@ -62,6 +61,8 @@ pub(super) struct Pass<'a> {
     pub stop: &'a CancellationToken,
     /// Where the walk is (the last event or delivery id seen), for `/admin/reconcile`.
     pub cursor: &'a Mutex<Option<String>>,
+    /// What the walk did so far (kept when it fails part-way: what it stored stays stored).
+    pub tally: &'a Mutex<Tally>,
 }
 
 impl Pass<'_> {
@@ -69,6 +70,13 @@ impl Pass<'_> {
     pub fn progress(&self, cursor: &str) {
         if let Ok(mut c) = self.cursor.lock() {
             *c = Some(cursor.to_owned());
+        }
+    }
+
+    /// Adds to the tally.
+    pub fn count(&self, add: impl FnOnce(&mut Tally)) {
+        if let Ok(mut t) = self.tally.lock() {
+            add(&mut t);
         }
     }
 
@@ -80,21 +88,5 @@ impl Pass<'_> {
             }
         }
         Ok(false)
-    }
-}
-
-/// Runs one pass over what was sent since `since_secs`: for Stripe only the events whose
-/// delivery failed unless `full`; for GitHub every delivery.
-pub(super) async fn run(p: &Pass<'_>, since_secs: u64, full: bool) -> Result<Tally, PassError> {
-    let Some(reconcile) = &p.source.reconcile else {
-        return Ok(Tally::default());
-    };
-    match &reconcile.api {
-        ReconcileApi::Stripe { api_key, types, .. } => {
-            stripe::pass(p, api_key.expose(), types, since_secs, full).await
-        }
-        ReconcileApi::Github { api_token, hook } => {
-            github::pass(p, api_token.expose(), hook, since_secs).await
-        }
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::api::Call;
-use super::pass::{Pass, PassError, Tally};
+use super::pass::{Pass, PassError};
 use crate::accept::accept_event;
 use crate::clock::now_ms;
 use crate::event::origin::reconciled_headers;
@@ -38,7 +38,7 @@ pub(super) async fn pass(
     types: &[String],
     since_secs: u64,
     full: bool,
-) -> Result<Tally, PassError> {
+) -> Result<(), PassError> {
     let mut query = format!("limit=100&created%5Bgte%5D={since_secs}");
     if !full {
         query.push_str("&delivery_success=false");
@@ -48,7 +48,6 @@ pub(super) async fn pass(
         query.extend(utf8_percent_encode(t, NON_ALPHANUMERIC));
     }
     let headers = [("authorization", format!("Bearer {api_key}"))];
-    let mut tally = Tally::default();
     let mut after: Option<String> = None;
     loop {
         let mut url = format!("{}/v1/events?{query}", p.api_base);
@@ -66,9 +65,10 @@ pub(super) async fn pass(
         let page: Page = serde_json::from_slice(&reply.body)
             .map_err(|e| PassError::Answer(format!("GET /v1/events: not a list of events: {e}")))?;
         for raw in &page.data {
-            let event: Event = serde_json::from_str(raw.get())
-                .map_err(|e| PassError::Answer(format!("GET /v1/events: an event without id: {e}")))?;
-            tally.listed += 1;
+            let event: Event = serde_json::from_str(raw.get()).map_err(|e| {
+                PassError::Answer(format!("GET /v1/events: an event without id: {e}"))
+            })?;
+            p.count(|t| t.listed += 1);
             let id = event.id.clone();
             let new = NewEvent {
                 source: p.source.name.clone(),
@@ -82,9 +82,9 @@ pub(super) async fn pass(
             match accept_event(p.store, p.source, new, &HeaderMap::new()).await? {
                 Accepted::New => {
                     tracing::info!(source = %p.source.name, event_id = %id, "reconcile: stored an event only the API had");
-                    tally.reconciled += 1;
+                    p.count(|t| t.reconciled += 1);
                 }
-                Accepted::Duplicate(_) => tally.known += 1,
+                Accepted::Duplicate(_) => p.count(|t| t.known += 1),
             }
             after = Some(id);
         }
@@ -92,7 +92,7 @@ pub(super) async fn pass(
             p.progress(cursor);
         }
         if !page.has_more || page.data.is_empty() {
-            return Ok(tally);
+            return Ok(());
         }
     }
 }

@@ -3,7 +3,9 @@
 //! reconciled events dedupe against each other; a kill during a pass loses nothing.
 
 mod fake;
+mod github;
 mod github_api;
+mod instances;
 mod stripe_api;
 
 use std::collections::BTreeSet;
@@ -28,14 +30,18 @@ async fn pass_ended(server: &TestServer, source: &str, outcome: &str) -> Value {
     let url = server.url("/admin/reconcile");
     eventually(&format!("a {outcome} pass of {source}"), LIMIT, || async {
         let body = get(&url).await.json();
-        let entry = (body["sources"].as_array()?.iter()).find(|s| s["source"] == source)?.clone();
+        let entry = (body["sources"].as_array()?.iter())
+            .find(|s| s["source"] == source)?
+            .clone();
         (entry["lastOutcome"] == outcome && entry["running"] == false).then_some(entry)
     })
     .await
 }
 
 async fn origin(server: &TestServer, source: &str, id: &str) -> String {
-    let status = get(&server.url(&format!("/events/{source}/{id}"))).await.json();
+    let status = get(&server.url(&format!("/events/{source}/{id}")))
+        .await
+        .json();
     status["origin"].as_str().unwrap_or("none").to_owned()
 }
 
@@ -45,7 +51,12 @@ fn stripe_events(delivered: &[bool]) -> stripe_api::Events {
     // Newest first: evt_n … evt_1.
     let events = (0..n)
         .rev()
-        .map(|i| (stripe_api::event(&format!("evt_{}", i + 1), now - 100 + i as u64), delivered[i]))
+        .map(|i| {
+            (
+                stripe_api::event(&format!("evt_{}", i + 1), now - 100 + i as u64),
+                delivered[i],
+            )
+        })
         .collect();
     Arc::new(Mutex::new(events))
 }
@@ -65,7 +76,14 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
     );
     let server = TestServer::start(&config("stripe", &table)).await;
     for id in ["evt_1", "evt_2"] {
-        let body = events.lock().unwrap().iter().find(|(e, _)| e["id"] == id).unwrap().0.to_string();
+        let body = events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(e, _)| e["id"] == id)
+            .unwrap()
+            .0
+            .to_string();
         let reply = server.deliver("stripe", &body, id).await;
         assert!(reply.status.is_success(), "{id}: {}", reply.status);
     }
@@ -73,8 +91,12 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
     assert_eq!(status["lastPass"]["listed"], 4, "{status}");
 
     // Each event once; the ones only the API had are marked so.
-    let list = get(&server.url("/admin/events?source=stripe&limit=100")).await.json();
-    let ids: Vec<&str> = (list["items"].as_array().unwrap().iter()).filter_map(|i| i["eventId"].as_str()).collect();
+    let list = get(&server.url("/admin/events?source=stripe&limit=100"))
+        .await
+        .json();
+    let ids: Vec<&str> = (list["items"].as_array().unwrap().iter())
+        .filter_map(|i| i["eventId"].as_str())
+        .collect();
     let unique: BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(ids.len(), 5, "{list}");
     assert_eq!(unique.len(), 5, "{list}");
@@ -82,12 +104,19 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
         assert_eq!(origin(&server, "stripe", id).await, "reconciled", "{id}");
     }
     assert_eq!(origin(&server, "stripe", "evt_1").await, "webhook");
-    let only = get(&server.url("/admin/events?source=stripe&origin=reconciled")).await.json();
-    let only: BTreeSet<&str> = (only["items"].as_array().unwrap().iter()).filter_map(|i| i["eventId"].as_str()).collect();
+    let only = get(&server.url("/admin/events?source=stripe&origin=reconciled"))
+        .await
+        .json();
+    let only: BTreeSet<&str> = (only["items"].as_array().unwrap().iter())
+        .filter_map(|i| i["eventId"].as_str())
+        .collect();
     assert_eq!(only, BTreeSet::from(["evt_3", "evt_4", "evt_5"]));
     let stored = get(&server.url("/admin/events/stripe/evt_4/payload")).await;
     let stored: Value = serde_json::from_slice(&stored.body).unwrap();
-    assert_eq!(stored["data"]["object"]["id"], "in_evt_4", "the event object as the API gave it");
+    assert_eq!(
+        stored["data"]["object"]["id"], "in_evt_4",
+        "the event object as the API gave it"
+    );
 
     // The webhook that finally arrives is a duplicate.
     let late = events.lock().unwrap()[1].0.to_string();
@@ -97,25 +126,57 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
     // The API saw: the key every time; the quick pass's filter; the 500'd page asked again
     // from the same cursor.
     let seen = api.seen();
-    assert!(seen.iter().all(|s| s.auth.as_deref() == Some(&format!("Bearer {}", stripe_api::KEY)[..])));
-    assert_eq!(fake::param(&seen[1].uri, "delivery_success").as_deref(), Some("false"));
-    assert!(fake::param(&seen[2].uri, "starting_after").is_some(), "{:?}", seen[2]);
-    assert_eq!(seen[3].uri, seen[2].uri, "the walk resumed where the 500 stopped it");
+    assert!(seen
+        .iter()
+        .all(|s| s.auth.as_deref() == Some(&format!("Bearer {}", stripe_api::KEY)[..])));
+    assert_eq!(
+        fake::param(&seen[1].uri, "delivery_success").as_deref(),
+        Some("false")
+    );
+    assert!(
+        fake::param(&seen[2].uri, "starting_after").is_some(),
+        "{:?}",
+        seen[2]
+    );
+    assert_eq!(
+        seen[3].uri, seen[2].uri,
+        "the walk resumed where the 500 stopped it"
+    );
 
-    let metrics = String::from_utf8_lossy(&get_as(&server.url("/metrics"), None).await.body).into_owned();
-    assert!(metrics.contains("hookbox_reconciled_events_total{source=\"stripe\"} 3"), "{metrics}");
-    assert!(metrics.contains("hookbox_reconcile_runs_total{source=\"stripe\",outcome=\"success\"} 1"));
+    let metrics =
+        String::from_utf8_lossy(&get_as(&server.url("/metrics"), None).await.body).into_owned();
+    assert!(
+        metrics.contains("hookbox_reconciled_events_total{source=\"stripe\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hookbox_reconcile_runs_total{source=\"stripe\",outcome=\"success\"} 1")
+    );
     assert!(metrics.contains("hookbox_reconcile_last_success_timestamp_seconds{source=\"stripe\"}"));
 
     // A pass by hand lists everything (no delivery filter) and finds nothing new.
-    let now = post_as(&server.url("/admin/reconcile/stripe"), Some(TEST_ADMIN_TOKEN)).await;
+    let now = post_as(
+        &server.url("/admin/reconcile/stripe"),
+        Some(TEST_ADMIN_TOKEN),
+    )
+    .await;
     assert_eq!(now.status.as_u16(), 200);
     let now = now.json();
     assert_eq!(now["lastOutcome"], "success", "{now}");
-    assert_eq!((now["lastPass"]["listed"].as_u64(), now["lastPass"]["reconciled"].as_u64()), (Some(5), Some(0)));
+    assert_eq!(
+        (
+            now["lastPass"]["listed"].as_u64(),
+            now["lastPass"]["reconciled"].as_u64()
+        ),
+        (Some(5), Some(0))
+    );
     let last = api.seen().pop().unwrap();
     assert_eq!(fake::param(&last.uri, "delivery_success"), None);
-    let unknown = post_as(&server.url("/admin/reconcile/github"), Some(TEST_ADMIN_TOKEN)).await;
+    let unknown = post_as(
+        &server.url("/admin/reconcile/github"),
+        Some(TEST_ADMIN_TOKEN),
+    )
+    .await;
     unknown.assert_problem(404);
     server.stop().await;
 }
@@ -124,11 +185,17 @@ async fn stripe_events_from_webhooks_and_the_api_are_stored_once_through_429_and
 async fn a_refused_key_is_a_clear_error_that_never_shows_the_key() {
     let api = Fake::start(stripe_api::api(stripe_events(&[false]))).await;
     let wrong = "sk_test_wrong_key_987654321";
-    let table = format!("api_key = \"{wrong}\"\napi_base = \"{}\"\nevery = \"1s\"", api.base());
+    let table = format!(
+        "api_key = \"{wrong}\"\napi_base = \"{}\"\nevery = \"1s\"",
+        api.base()
+    );
     let server = TestServer::start(&config("stripe", &table)).await;
     let status = pass_ended(&server, "stripe", "unauthorized").await;
     let error = status["lastError"].as_str().unwrap();
-    assert!(error.contains("401") && error.contains("Invalid API Key"), "{error}");
+    assert!(
+        error.contains("401") && error.contains("Invalid API Key"),
+        "{error}"
+    );
     // It keeps trying on its schedule, and the process stays up.
     eventually("a second refused pass", LIMIT, || async {
         let body = get(&server.url("/admin/reconcile")).await.json();
@@ -142,62 +209,10 @@ async fn a_refused_key_is_a_clear_error_that_never_shows_the_key() {
     for body in shown {
         assert!(!String::from_utf8_lossy(&body).contains(wrong));
     }
-    assert_eq!(get_as(&server.url("/healthz"), None).await.status.as_u16(), 200);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn github_redelivers_only_failed_deliveries_hookbox_lacks() {
-    let deliveries: github_api::Deliveries = Arc::new(Mutex::new(vec![
-        (7, "g5".into(), 502), // g5 failed twice: the newest failure is redelivered, once
-        (6, "g5".into(), 0),
-        (5, "g4".into(), 200), // g4 failed, then a redelivery got through
-        (4, "g4".into(), 503),
-        (3, "g3".into(), 500), // never arrived
-        (2, "g2".into(), 504), // arrived, but GitHub timed out waiting for the answer
-        (1, "g1".into(), 200),
-    ]));
-    let base = Arc::new(Mutex::new(String::new()));
-    let api = Fake::start(github_api::api(deliveries.clone(), base.clone())).await;
-    *base.lock().unwrap() = api.base();
-    api.fault(1, Fault::Status(500, None));
-    let table = format!(
-        "api_token = \"{}\"\nhook = \"{}\"\napi_base = \"{}\"\nevery = \"1h\"",
-        github_api::TOKEN,
-        github_api::HOOK,
-        api.base()
+    assert_eq!(
+        get_as(&server.url("/healthz"), None).await.status.as_u16(),
+        200
     );
-    let text = config("github", &table);
-    // The pass starts with the server: g2 must be stored first, so start without the table.
-    let dir = tempfile::tempdir().unwrap();
-    let plain = TestServer::start_in(BASE_CONFIG, dir.path()).await;
-    let reply = plain.deliver("github", r#"{"zen":"g2"}"#, "g2").await;
-    assert_eq!(reply.status.as_u16(), 202);
-    plain.stop().await;
-    let server = TestServer::start_in(&text, dir.path()).await;
-    let status = pass_ended(&server, "github", "success").await;
-    assert_eq!(status["lastPass"]["reconciled"], 2, "{status}");
-    let redelivered: BTreeSet<String> = (api.seen().iter())
-        .filter(|s| s.method == "POST")
-        .map(|s| s.uri.clone())
-        .collect();
-    let expected: BTreeSet<String> = [3, 7]
-        .iter()
-        .map(|id| format!("/{}/deliveries/{id}/attempts", github_api::HOOK))
-        .collect();
-    assert_eq!(redelivered, expected);
-    assert!(api.seen().iter().all(|s| s.auth.as_deref() == Some(&format!("Bearer {}", github_api::TOKEN)[..])));
-    // Once GitHub's redeliveries arrive, a pass asks for nothing more.
-    for guid in ["g3", "g5"] {
-        let reply = server.deliver("github", &format!(r#"{{"zen":"{guid}"}}"#), guid).await;
-        assert_eq!(reply.status.as_u16(), 202);
-    }
-    let posts = || api.seen().iter().filter(|s| s.method == "POST").count();
-    let before = posts();
-    let again = post_as(&server.url("/admin/reconcile/github"), Some(TEST_ADMIN_TOKEN)).await.json();
-    assert_eq!(again["lastOutcome"], "success", "{again}");
-    assert_eq!(again["lastPass"]["known"], 3, "{again}");
-    assert_eq!(posts(), before);
     server.stop().await;
 }
 
@@ -240,46 +255,8 @@ async fn a_kill_during_a_pass_loses_nothing_and_the_next_pass_completes() {
         })
         .await;
     }
-    let list = get(&second.url("/admin/events?source=stripe&limit=100")).await.json();
+    let list = get(&second.url("/admin/events?source=stripe&limit=100"))
+        .await
+        .json();
     assert_eq!(list["items"].as_array().map(Vec::len), Some(5), "{list}");
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL (HOOKBOX_TEST_DATABASE_URL)"]
-async fn two_instances_on_postgresql_never_run_a_pass_at_once() {
-    use hookbox::config::StorageBackend;
-    let Some(url) = crate::support::backend::postgres_url() else {
-        crate::support::backend::cannot_run("HOOKBOX_TEST_DATABASE_URL");
-    };
-    let api = Fake::start(stripe_api::api(stripe_events(&[false; 5]))).await;
-    api.slow(Duration::from_millis(300)); // a pass walks 3 pages: about a second
-    let table = format!("api_key = \"{}\"\napi_base = \"{}\"\nevery = \"1s\"", stripe_api::KEY, api.base());
-    let text = config("stripe", &table);
-    let dir = tempfile::tempdir().unwrap();
-    let schema = crate::support::backend::schema_for(dir.path());
-    let mut servers = Vec::new();
-    for name in ["a", "b"] {
-        let mut cfg = crate::support::config_in(&text, &dir.path().join(name));
-        cfg.storage.backend = StorageBackend::Postgres;
-        cfg.storage.database_url = Some(hookbox::verify::Secret::new(url.clone()));
-        cfg.storage.database_schema = Some(schema.clone());
-        servers.push(TestServer::start_with(cfg).await);
-    }
-    // Both start a pass at once, and again every second: one runs, the other finds it busy.
-    eventually("a pass refused as busy, and three that succeeded", LIMIT, || async {
-        let (mut busy, mut success) = (0, 0);
-        for server in &servers {
-            let body = get(&server.url("/admin/reconcile")).await.json();
-            busy += body["sources"][0]["runs"]["busy"].as_u64().unwrap_or(0);
-            success += body["sources"][0]["runs"]["success"].as_u64().unwrap_or(0);
-        }
-        (busy >= 1 && success >= 3).then_some(())
-    })
-    .await;
-    assert_eq!(api.most_at_once(), 1, "two passes asked the API at the same time");
-    let list = get(&servers[0].url("/admin/events?source=stripe")).await.json();
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(5), "{list}");
-    for server in servers {
-        server.stop().await;
-    }
 }

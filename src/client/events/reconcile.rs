@@ -47,13 +47,25 @@ pub async fn reconcile(api: &Api, args: ReconcileArgs) -> Result<(), Failure> {
         println!("{answer:#}");
         return Ok(());
     }
-    let list = answer["sources"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let list = answer["sources"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if list.is_empty() {
         println!("no source reconciles (see [sources.<name>.reconcile] in docs/configuration.md)");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = list.iter().map(row).collect();
-    let header = ["SOURCE", "API", "LAST RUN", "OUTCOME", "LAST SUCCESS", "RECONCILED", "CURSOR", "LAST ERROR"];
+    let header = [
+        "SOURCE",
+        "API",
+        "LAST RUN",
+        "OUTCOME",
+        "LAST SUCCESS",
+        "RECONCILED",
+        "CURSOR",
+        "LAST ERROR",
+    ];
     print_rows(&header, &rows);
     Ok(())
 }
@@ -63,7 +75,11 @@ fn row(s: &Value) -> Vec<String> {
         text(&s["source"]),
         text(&s["api"]),
         utc(&s["lastRunAt"]),
-        if s["running"] == true { "running".into() } else { text(&s["lastOutcome"]) },
+        if s["running"] == true {
+            "running".into()
+        } else {
+            text(&s["lastOutcome"])
+        },
         utc(&s["lastSuccessAt"]),
         text(&s["reconciledTotal"]),
         text(&s["cursor"]),
@@ -73,7 +89,10 @@ fn row(s: &Value) -> Vec<String> {
 
 /// Runs `hookbox reconcile`: exit 0 when the pass succeeded, 1 otherwise.
 pub fn run_now(args: ReconcileNowArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("hookbox: cannot start: {e}");
@@ -89,10 +108,14 @@ pub fn run_now(args: ReconcileNowArgs) -> ExitCode {
 
 async fn pass_now(args: ReconcileNowArgs) -> Result<bool, Failure> {
     let api = Api::new(&args.server, args.ca_file.as_deref())?;
-    let source = percent_encoding::utf8_percent_encode(&args.source, percent_encoding::NON_ALPHANUMERIC);
+    let source =
+        percent_encoding::utf8_percent_encode(&args.source, percent_encoding::NON_ALPHANUMERIC);
     let mut params = Vec::new();
     if let Some(since) = &args.since {
-        params.push(("since", super::absolute_time(since).map_err(Failure::Usage)?));
+        params.push((
+            "since",
+            super::absolute_time(since).map_err(Failure::Usage)?,
+        ));
     }
     let path = format!("/admin/reconcile/{source}");
     let status = api.page(Method::POST, &path, &params, None).await?;

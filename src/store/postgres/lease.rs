@@ -29,6 +29,8 @@ impl PgStore {
                 &[&name],
             )
             .await?;
-        Ok(row.get::<_, bool>(0).then(|| Lease::holding(Held(Some(client)))))
+        Ok(row
+            .get::<_, bool>(0)
+            .then(|| Lease::holding(Held(Some(client)))))
     }
 }

@@ -76,7 +76,8 @@ impl Fake {
                 let (s, f, r, h, l) = (s.clone(), f.clone(), r.clone(), handler.clone(), l.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
-                        let (s, f, r, h, l) = (s.clone(), f.clone(), r.clone(), h.clone(), l.clone());
+                        let (s, f, r, h, l) =
+                            (s.clone(), f.clone(), r.clone(), h.clone(), l.clone());
                         async move {
                             let now = l.now.fetch_add(1, Ordering::SeqCst) + 1;
                             l.most.fetch_max(now, Ordering::SeqCst);

@@ -32,15 +32,25 @@ pub fn api(events: Events) -> Arc<dyn Fn(&Seen) -> Answer + Send + Sync> {
             return (401, Vec::new(), body.to_string());
         }
         if req.method != "GET" || !req.uri.starts_with("/v1/events") {
-            return (404, Vec::new(), r#"{"error":{"message":"Unrecognized request URL"}}"#.into());
+            return (
+                404,
+                Vec::new(),
+                r#"{"error":{"message":"Unrecognized request URL"}}"#.into(),
+            );
         }
-        let gte: u64 = param(&req.uri, "created[gte]").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let gte: u64 = param(&req.uri, "created[gte]")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let failed_only = param(&req.uri, "delivery_success").as_deref() == Some("false");
-        let limit: usize = param(&req.uri, "limit").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let limit: usize = param(&req.uri, "limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
         let after = param(&req.uri, "starting_after");
         let events = events.lock().unwrap();
         let mut listed = (events.iter())
-            .filter(|(e, delivered)| e["created"].as_u64() >= Some(gte) && !(failed_only && *delivered))
+            .filter(|(e, delivered)| {
+                e["created"].as_u64() >= Some(gte) && !(failed_only && *delivered)
+            })
             .map(|(e, _)| e.clone())
             .collect::<Vec<_>>();
         if let Some(after) = after {
