@@ -260,3 +260,63 @@ async fn a_kill_during_a_pass_loses_nothing_and_the_next_pass_completes() {
         .json();
     assert_eq!(list["items"].as_array().map(Vec::len), Some(5), "{list}");
 }
+
+/// Runs the hookbox binary with the test admin token; (exit code, stdout, stderr).
+async fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbox"))
+        .args(args)
+        .env("HOOKBOX_ADMIN_TOKEN", TEST_ADMIN_TOKEN)
+        .output()
+        .await
+        .expect("run hookbox");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_runs_a_pass_now_and_shows_each_source() {
+    let events = stripe_events(&[true, true]); // delivered: only a full pass lists them
+    let api = Fake::start(stripe_api::api(events)).await;
+    let table = format!(
+        "api_key = \"{}\"\napi_base = \"{}\"\nevery = \"1h\"",
+        stripe_api::KEY,
+        api.base()
+    );
+    let server = TestServer::start(&config("stripe", &table)).await;
+    pass_ended(&server, "stripe", "success").await;
+    let base = server.url("");
+    let (code, out, err) = cli(&[
+        "reconcile",
+        "--server",
+        &base,
+        "--source",
+        "stripe",
+        "--since",
+        "1h",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        "stripe: listed 2, reconciled 2, already known 0"
+    );
+    assert_eq!(origin(&server, "stripe", "evt_2").await, "reconciled");
+    let (code, out, _) = cli(&["events", "--server", &base, "reconcile"]).await;
+    assert_eq!(code, 0);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("stripe"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("success") && !out.contains(stripe_api::KEY),
+        "{out}"
+    );
+    let (code, _, err) = cli(&["reconcile", "--server", &base, "--source", "github"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not configured to reconcile"), "{err}");
+    server.stop().await;
+}
