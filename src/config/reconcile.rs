@@ -153,6 +153,12 @@ fn stripe(
     if full_every < every {
         return err("reconcile.full_every", "must not be shorter than every");
     }
+    if cfg.types.len() > 20 {
+        return err(
+            "reconcile.types",
+            "at most 20 types (what Stripe's types[] takes)",
+        );
+    }
     Ok(ReconcileApi::Stripe {
         api_key: Secret::new(api_key.trim()),
         full_every,
@@ -211,6 +217,79 @@ fn github_hook(hook: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load_str;
+
+    fn load(table: &str, vars: &[(&str, &str)]) -> Result<Reconcile, String> {
+        let text = format!(
+            "[sources.pay]\nscheme = \"stripe\"\nsecrets = [\"whsec_x\"]\n\
+             [sources.gh]\nscheme = \"github\"\nsecrets = [\"x\"]\n{table}"
+        );
+        let env = |name: &str| {
+            (vars.iter())
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let config = load_str(&text, "t.toml", &env).map_err(|e| e.to_string())?;
+        let with = config.sources.iter().find_map(|s| s.reconcile.clone());
+        Ok(with.expect("a reconciling source"))
+    }
+
+    #[test]
+    fn the_environment_wins_and_defaults_follow_the_provider() {
+        let r = load("[sources.pay.reconcile]\napi_key = \"sk_file\"", &[]).unwrap();
+        let ReconcileApi::Stripe {
+            api_key,
+            full_every,
+            ..
+        } = &r.api
+        else {
+            panic!("stripe")
+        };
+        assert_eq!(api_key.expose(), "sk_file");
+        assert_eq!(
+            (r.every, r.lookback, *full_every),
+            (
+                Duration::from_secs(600),
+                3 * DAY,
+                6 * 3600 * Duration::from_secs(1)
+            )
+        );
+        assert_eq!(r.api_base, "https://api.stripe.com");
+        let r = load(
+            "[sources.pay.reconcile]\napi_key = \"sk_file\"",
+            &[("PAY_API_KEY", "sk_env")],
+        )
+        .unwrap();
+        assert!(
+            matches!(&r.api, ReconcileApi::Stripe { api_key, .. } if api_key.expose() == "sk_env")
+        );
+        assert!(
+            !format!("{r:?}").contains("sk_env"),
+            "the key is redacted in Debug"
+        );
+        let table = "[sources.gh.reconcile]\nhook = \"orgs/acme/hooks/9\"\napi_base = \"http://127.0.0.1:1/\"";
+        let r = load(table, &[("GH_API_TOKEN", "ghp_env")]).unwrap();
+        assert_eq!(
+            (r.api.name(), r.api_base.as_str()),
+            ("github", "http://127.0.0.1:1")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (table, key) in [
+            ("[sources.pay.reconcile]\n", "sources.pay.reconcile.api_key: no API key (set it here or in PAY_API_KEY)"),
+            ("[sources.pay.reconcile]\napi_key = \"k\"\nlookback = \"31d\"", "sources.pay.reconcile.lookback"),
+            ("[sources.gh.reconcile]\napi_token = \"t\"\nhook = \"repos/a/b/hooks/1\"\nlookback = \"4d\"", "sources.gh.reconcile.lookback"),
+            ("[sources.gh.reconcile]\napi_token = \"t\"\nhook = \"app\"", "sources.gh.reconcile.hook"),
+            ("[sources.gh.reconcile]\napi_token = \"t\"\nhook = \"repos/a/b/hooks/1\"\ntypes = [\"push\"]", "sources.gh.reconcile"),
+            ("[sources.pay.reconcile]\napi_key = \"k\"\nevery = \"1h\"\nfull_every = \"10m\"", "sources.pay.reconcile.full_every"),
+            ("[sources.pay.reconcile]\napi_key = \"k\"\napi_base = \"ftp://x\"", "sources.pay.reconcile.api_base"),
+        ] {
+            let e = load(table, &[]).unwrap_err();
+            assert!(e.contains(key), "{table}: {e}");
+        }
+    }
 
     #[test]
     fn github_hooks_are_repository_or_organisation_paths() {
