@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, StorageBackend};
 use crate::http::{self, Ctx};
 use crate::metrics::Metrics;
+use crate::reconcile::Reconciler;
 use crate::reload;
 use crate::store::{Store, StoreError};
 
@@ -138,7 +139,15 @@ pub async fn run_with_reloads(
         let _running = running;
         worker_run.await
     });
+    let reconciler = Reconciler::new(&config);
+    let current_config = live.clone();
+    tasks.spawn(reconciler.clone().run(
+        Arc::new(move || current_config.get().config),
+        store.clone(),
+        shutdown.clone(),
+    ));
     let ctx = Ctx {
+        reconciler,
         config: config.clone(),
         store: store.clone(),
         metrics,

@@ -15,6 +15,7 @@
 //! [`ordering`] reads an event's ordering key at ingest (the store then runs the events of one
 //! key one at a time, in arrival order). [`open_files`] raises the descriptor limit at start.
 
+pub mod accept;
 pub mod app;
 pub mod cli;
 pub mod client;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod metrics;
 pub mod open_files;
 pub mod ordering;
+pub mod reconcile;
 pub mod reload;
 pub mod routing;
 pub mod store;

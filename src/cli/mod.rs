@@ -1,5 +1,5 @@
 //! Command-line interface: `serve` (the default), `verify`, `sign`, `replay`, `events`, `bench`,
-//! `migrate`, `compact`, `config check`, `completions`, `man`, `health`.
+//! `migrate`, `compact`, `config check`, `completions`, `man`, `health`, `reconcile`.
 
 mod check;
 mod compact;
@@ -57,6 +57,10 @@ enum Command {
     Completions(generate::CompletionsArgs),
     /// Print the man page hookbox(1) to stdout.
     Man,
+    /// Run one reconciliation pass of a source now, through a running hookbox (e.g. after an
+    /// outage): every event the provider's API lists since --since that hookbox lacks is
+    /// stored (Stripe) or redelivered (GitHub). Token from HOOKBOX_ADMIN_TOKEN.
+    Reconcile(events::ReconcileNowArgs),
     /// Ask a running hookbox whether it is ready (GET /readyz): exit 0 ready, 1 not. For
     /// container health checks.
     Health(health::HealthArgs),
@@ -99,6 +103,7 @@ pub fn main() -> ExitCode {
         Some(Command::Completions(args)) => generate::completions(args),
         Some(Command::Man) => generate::man(),
         Some(Command::Health(args)) => health::run(args),
+        Some(Command::Reconcile(args)) => events::reconcile_now(args),
     }
 }
 

@@ -11,8 +11,8 @@ use super::admin::{RawAdmin, RawToken};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
-    CommandConfig, ForwardConfig, RouteConfig, ServerConfig, SourceConfig, StorageConfig,
-    WorkerConfig,
+    CommandConfig, ForwardConfig, ReconcileConfig, RouteConfig, ServerConfig, SourceConfig,
+    StorageConfig, WorkerConfig,
 };
 
 /// A deserializer that only records the field names a struct asks for, then stops.
@@ -116,6 +116,7 @@ fn source_keys(prefix: &str) -> Vec<String> {
         let path = format!("{prefix}.{key}");
         match *key {
             "hmac" => keys.extend(under(&path, fields::<HmacConfig>())),
+            "reconcile" => keys.extend(under(&path, fields::<ReconcileConfig>())),
             "handler" => keys.extend(handler_keys(&path)),
             // A route's `handler` takes the same keys as a source's, documented once.
             "routes" => keys.extend(under(&format!("{path}[]"), fields::<RouteConfig>())),

@@ -203,6 +203,7 @@ fn build_source(
         );
     }
     let scheme = build_scheme(cfg)?;
+    let scheme_name = scheme.name();
     let env_prefix = name.to_ascii_uppercase().replace('-', "_");
     let secrets: Vec<Secret> = match env(&format!("{env_prefix}_WEBHOOK_SECRET")) {
         Some(list) => list.split(',').map(|s| Secret::new(s.trim())).collect(),
@@ -241,6 +242,14 @@ fn build_source(
         if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
             return err("keep_headers", format!("{h:?} is not a header name"));
         }
+        // `hookbox-*` kept headers are hookbox's own (an event's origin): a request must not
+        // be able to set them.
+        if h.to_ascii_lowercase().starts_with("hookbox-") {
+            return err(
+                "keep_headers",
+                format!("{h:?}: hookbox-* headers are hookbox's own"),
+            );
+        }
         keep_headers.push(h.to_ascii_lowercase());
     }
     let verifier = Verifier {
@@ -266,6 +275,9 @@ fn build_source(
             env,
         },
     )?;
+    let reconcile = (cfg.reconcile.as_ref())
+        .map(|r| super::reconcile::build_reconcile(r, scheme_name, &env_prefix, env))
+        .transpose()?;
     Ok(Source {
         name: name.to_owned(),
         verifier,
@@ -274,5 +286,6 @@ fn build_source(
         routed: !cfg.routes.is_empty(),
         routes,
         uses_development_secret,
+        reconcile,
     })
 }

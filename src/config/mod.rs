@@ -16,6 +16,7 @@ mod handler;
 mod key;
 mod load;
 mod ordering;
+mod reconcile;
 mod route;
 #[cfg(test)]
 mod route_tests;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
 pub use effective::{effective, without_credentials};
 pub use load::{load, load_str, ConfigError};
+pub use reconcile::{Reconcile, ReconcileApi, ReconcileConfig};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
 pub use storage::check_schema_name;
@@ -95,6 +97,8 @@ pub struct Source {
     pub routed: bool,
     /// True when a secret still carries the shipped development marker.
     pub uses_development_secret: bool,
+    /// Its `[reconcile]` table, validated.
+    pub reconcile: Option<Reconcile>,
 }
 
 /// One route of a source, validated: a handler and the events it takes.

@@ -43,6 +43,8 @@ pub struct SourceConfig {
     /// With `ordering_key`: `block` (default) holds a dead event's key until it is requeued;
     /// `skip` lets the next event of the key go ahead.
     pub on_dead: Option<crate::ordering::OnDead>,
+    /// Stripe and GitHub: fetch what the provider's API says was sent (see `crate::reconcile`).
+    pub reconcile: Option<super::reconcile::ReconcileConfig>,
 }
 
 /// `[sources.<name>.hmac]`: the generic HMAC scheme.

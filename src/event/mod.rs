@@ -2,6 +2,7 @@
 //! under (`source` or `source:route`), event-type patterns and route filters. Imported by
 //! config, store, routing, http and worker; it imports none of them.
 
+pub mod origin;
 mod route_filter;
 mod state;
 mod stream;

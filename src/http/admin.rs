@@ -14,11 +14,11 @@ use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
 use crate::store::{split_stream, Cursor, EventFilter, EventRecord, Page, State, StoreError};
 
-/// `GET /admin/events?source=&state=&type=&since=&until=&id=&limit=&cursor=`: newest first.
+/// `GET /admin/events?source=&state=&type=&since=&until=&id=&origin=&limit=&cursor=`: newest first.
 /// With `id`, the event of that id in each configured source (or `source`), filtered alike.
 pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &[
-        "source", "route", "state", "type", "since", "until", "id", "limit", "cursor",
+        "source", "route", "state", "type", "since", "until", "id", "limit", "cursor", "origin",
     ];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, limit, cursor) = (p.filter()?, p.limit()?, p.cursor()?);

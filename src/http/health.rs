@@ -48,6 +48,7 @@ mod tests {
             retired_streams: Arc::default(),
         });
         let ctx = Ctx {
+            reconciler: crate::reconcile::Reconciler::new(&config),
             config,
             store: store.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(["gh"])),

@@ -9,9 +9,9 @@ use serde_json::json;
 use super::body::read_limited;
 use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
+use crate::accept::accept_event;
 use crate::config::Source;
 use crate::metrics::Delivery;
-use crate::routing;
 use crate::store::{Accepted, NewEvent, State};
 use crate::verify::{Answer, IdError};
 
@@ -41,30 +41,16 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         .event_id(&parts.headers, &body)
         .map_err(|e| no_id(&e, &body))?;
     tracing::Span::current().record("event_id", id.as_str());
-    let event_type = source.verifier.event_type(&parts.headers, &body);
-    // A routed source stores one record per route, each with its own ordering; otherwise the
-    // source's one route orders the event.
-    let routes = (source.routed)
-        .then(|| routing::deliveries(source, event_type.as_deref(), &parts.headers, &body));
-    let ordering = match routes {
-        Some(_) => None,
-        None => {
-            (source.routes.first()).and_then(|r| routing::ordering_of(r, &parts.headers, &body))
-        }
-    };
     let event = NewEvent {
         source: source.name.clone(),
         id: id.clone(),
         received_at: now_ms,
-        event_type,
+        event_type: source.verifier.event_type(&parts.headers, &body),
         headers: kept_headers(&parts.headers, &source.keep_headers),
         body,
-        ordering,
+        ordering: None,
     };
-    let stored = match routes {
-        Some(routes) => ctx.store.accept_routed(event, routes).await,
-        None => ctx.store.accept(event).await,
-    };
+    let stored = accept_event(&ctx.store, source, event, &parts.headers).await;
     let outcome = stored.map_err(|e| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(

@@ -22,6 +22,7 @@ mod operate;
 mod overview;
 mod problem;
 mod query;
+mod reconcile;
 mod routed;
 mod router;
 mod server;
@@ -58,6 +59,8 @@ pub struct Ctx {
     /// Streams (`source:route`) holding deliveries of routes that are no longer configured,
     /// read from the store at start: they remain part of their events.
     pub retired_streams: Arc<Vec<String>>,
+    /// The reconciling sources (`/admin/reconcile`).
+    pub reconciler: crate::reconcile::Reconciler,
     /// Where a reload puts the new configuration; `config` and `retired_streams` are this
     /// request's snapshot of it (see [`Ctx::current`]).
     pub live: Live,

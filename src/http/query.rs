@@ -66,6 +66,7 @@ impl Params {
             since: self.time("since")?,
             until: self.time("until")?,
             event_type: self.0.get("type").map(|t| TypeMatch::parse(t)),
+            origin: self.0.get("origin").map(|o| origin(o)).transpose()?,
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since >= until {
@@ -110,7 +111,7 @@ impl Params {
     }
 
     /// A time parameter: unix milliseconds, or RFC 3339 in UTC (`2024-05-01T12:00:00Z`).
-    fn time(&self, name: &str) -> Result<Option<u64>, QueryError> {
+    pub fn time(&self, name: &str) -> Result<Option<u64>, QueryError> {
         let Some(text) = self.0.get(name) else {
             return Ok(None);
         };
@@ -133,6 +134,15 @@ fn issued(cursor: &Cursor) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     })
+}
+
+/// `origin`: `webhook` or `reconciled`.
+fn origin(text: &str) -> Result<&'static str, QueryError> {
+    use crate::event::origin::{RECONCILED, WEBHOOK};
+    [WEBHOOK, RECONCILED]
+        .into_iter()
+        .find(|o| *o == text)
+        .ok_or_else(|| QueryError("origin must be webhook or reconciled".into()))
 }
 
 /// Unix milliseconds, or an RFC 3339 UTC time (`2024-05-01T12:00:00Z`, fractions allowed).

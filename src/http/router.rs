@@ -14,7 +14,7 @@ use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
     admin, audit, batch, console, etag, health, ingest::ingest, metrics, openapi, operate,
-    overview, routed::event_status, Ctx,
+    overview, reconcile, routed::event_status, Ctx,
 };
 
 /// Serves one request.
@@ -167,6 +167,12 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
         ["destinations"] => Err(Problem::not_allowed("GET, HEAD")),
         ["requeue"] if method == Method::POST => admin::requeue_dead(ctx, query).await,
         ["requeue"] => Err(Problem::not_allowed("POST")),
+        ["reconcile"] if readable => reconcile::list(ctx),
+        ["reconcile"] => Err(Problem::not_allowed("GET, HEAD")),
+        ["reconcile", source] if method == Method::POST => {
+            reconcile::run(ctx, &decode(source)?, query).await
+        }
+        ["reconcile", _] => Err(Problem::not_allowed("POST")),
         ["audit"] if readable => audit::list(ctx, query).await,
         ["audit"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such admin route")),

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::problem::Reply;
 use super::{hold, json_response, Ctx};
 use crate::clock::now_ms;
+use crate::event::origin::origin_of;
 use crate::history;
 use crate::store::{split_stream, EventRecord, StoreError};
 
@@ -87,7 +88,10 @@ pub fn with_retry_after(
 /// The fields of `record` shared by the status resource and admin listings (no histories).
 pub fn summary(record: &EventRecord) -> Map<String, Value> {
     let (source, route) = split_stream(&record.source);
+    let (origin, reconciled_from) = origin_of(&record.headers);
     let body = json!({
+        "origin": origin,
+        "reconciledFrom": reconciled_from,
         "source": source,
         "route": route,
         "eventId": record.id,

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::audit::RawAudit;
+use super::lease::Lease;
 use super::migrate::Exported;
 use super::{
     Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter, EventRecord,
@@ -161,6 +162,12 @@ pub(crate) trait Backend: Send + Sync {
             self.name(),
             "migrate to redb (the default)",
         ))
+    }
+
+    /// See [`Store::try_lease`](super::Store::try_lease). A single-instance backend grants
+    /// every lease (the default); a shared one must hold it against other instances.
+    async fn try_lease(&self, _name: &str) -> Result<Option<Lease>, StoreError> {
+        Ok(Some(Lease::local()))
     }
 
     /// See [`Store::finish_migration`](super::Store::finish_migration). Optional (a backend

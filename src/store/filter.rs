@@ -3,6 +3,7 @@
 //! says the same in SQL).
 
 use super::{EventRecord, State};
+use crate::event::origin::origin_of;
 use crate::event::{split_stream, TypeMatch};
 
 /// Which events a listing or bulk requeue covers; `None` fields match everything.
@@ -20,6 +21,8 @@ pub struct EventFilter {
     pub until: Option<u64>,
     /// Only events of this type.
     pub event_type: Option<TypeMatch>,
+    /// Only events of this origin: `webhook` or `reconciled` (see [`crate::event::origin`]).
+    pub origin: Option<&'static str>,
 }
 
 impl EventFilter {
@@ -35,5 +38,6 @@ impl EventFilter {
                 .event_type
                 .as_ref()
                 .is_none_or(|m| m.matches(record.event_type.as_deref()))
+            && (self.origin).is_none_or(|o| origin_of(&record.headers).0 == o)
     }
 }

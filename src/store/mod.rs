@@ -26,6 +26,7 @@ mod filter;
 mod health;
 mod history;
 mod keys;
+pub mod lease;
 mod lines;
 pub mod migrate;
 pub mod postgres;
@@ -258,6 +259,13 @@ impl Store {
     /// The body of one event (absent once purged by retention).
     pub async fn body(&self, source: &str, id: &str) -> Result<Option<Bytes>, StoreError> {
         self.backend.body(source, id).await
+    }
+
+    /// The lease `name` (work one instance at a time does, such as a reconciliation pass), if
+    /// no instance holds it; released when dropped. Always granted by the embedded backends,
+    /// which serve one instance.
+    pub async fn try_lease(&self, name: &str) -> Result<Option<lease::Lease>, StoreError> {
+        self.backend.try_lease(name).await
     }
 
     /// Events not yet final (queued or processing). Never waits: on PostgreSQL it is a count

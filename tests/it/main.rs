@@ -26,6 +26,7 @@ mod ordering;
 mod postgres_tls;
 mod processing;
 mod proptest_verify;
+mod reconcile;
 mod reload;
 mod replay;
 mod replay_attack;

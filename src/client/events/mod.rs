@@ -7,8 +7,11 @@ mod confirm;
 mod destinations;
 mod ordering;
 mod overview;
+mod reconcile;
 mod requeue;
 mod view;
+
+pub use self::reconcile::{run_now as reconcile_now, ReconcileNowArgs};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -79,6 +82,9 @@ enum EventsCommand {
     Ordering(ordering::OrderingArgs),
     /// Forward destinations: circuit state, failures in a row, next probe, load, last error.
     Destinations(destinations::DestinationsArgs),
+    /// Reconciliation with the providers' APIs: each source's last pass, outcome, cursor and
+    /// error.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// Filters shared by `list` and `requeue --dead`. Times: unix ms, RFC 3339 UTC, or a duration
@@ -108,6 +114,9 @@ struct ListArgs {
     /// Only this event type; `invoice.*` for every type starting `invoice.`.
     #[arg(long = "type")]
     event_type: Option<String>,
+    /// Only events that came this way: webhook, or reconciled (fetched from the provider's API).
+    #[arg(long, value_parser = ["webhook", "reconciled"])]
+    origin: Option<String>,
     /// Only the event(s) with this id (one lookup per source).
     #[arg(long, conflicts_with_all = ["cursor", "all"])]
     id: Option<String>,
@@ -143,7 +152,7 @@ pub fn run(args: EventsArgs) -> ExitCode {
     }
 }
 
-fn fail(failure: Failure) -> ExitCode {
+pub(super) fn fail(failure: Failure) -> ExitCode {
     let (message, code) = match failure {
         Failure::Usage(m) => (m, 2),
         Failure::Server(m) => (m, 1),
@@ -186,6 +195,7 @@ async fn execute(args: EventsArgs) -> Result<(), Failure> {
         EventsCommand::Ordering(args) => ordering::ordering(&api, args).await,
         EventsCommand::Destinations(args) => destinations::destinations(&api, args).await,
         EventsCommand::Audit(args) => audit::audit(&api, args).await,
+        EventsCommand::Reconcile(args) => reconcile::reconcile(&api, args).await,
     }
 }
 
@@ -195,6 +205,7 @@ async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
     params.extend(args.route.map(|r| ("route", r)));
     params.extend(args.state.map(|s| ("state", s.to_string())));
     params.extend(args.event_type.map(|t| ("type", t)));
+    params.extend(args.origin.map(|o| ("origin", o)));
     params.extend(args.id.map(|i| ("id", i)));
     params.extend(range_params(&args.range)?);
     let mut cursor = args.cursor;
@@ -236,7 +247,7 @@ pub(super) fn range_params(range: &RangeArgs) -> Result<Vec<(&'static str, Strin
     Ok(params)
 }
 
-fn absolute_time(value: &str) -> Result<String, String> {
+pub(super) fn absolute_time(value: &str) -> Result<String, String> {
     let Ok(ago) = humantime::parse_duration(value) else {
         return Ok(value.to_owned()); // unix ms or RFC 3339: the server checks it
     };

@@ -59,6 +59,14 @@ pub(super) fn print_rows(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// `webhook`, or `reconciled (GET /v1/events)` for an event fetched from the provider's API.
+fn origin(e: &Value) -> String {
+    match e["reconciledFrom"].as_str() {
+        Some(from) => format!("{} ({from})", text(&e["origin"])),
+        None => text(&e["origin"]),
+    }
+}
+
 /// Prints one status resource as `label: value` lines, then its attempts and requeues; for a
 /// routed event, then each route's state, attempts and last error, with its own history.
 pub fn print_event(e: &Value) {
@@ -67,6 +75,7 @@ pub fn print_event(e: &Value) {
         ("route", text(&e["route"])),
         ("id", text(&e["eventId"])),
         ("type", text(&e["eventType"])),
+        ("origin", origin(e)),
         ("state", text(&e["state"])),
         ("held", text(&e["hold"]["text"])),
         ("head", held_behind(&e["hold"])),

@@ -13,6 +13,7 @@ use tokio_postgres::Row;
 use super::ordered;
 use super::rows::{self, ms, COLUMNS};
 use super::{PgError, PgStore};
+use crate::event::origin::{ORIGIN_HEADER, RECONCILED};
 use crate::store::{
     BulkRequeued, Cursor, DiscardOutcome, EventFilter, EventRecord, Page, RequeueOutcome, State,
     TypeMatch, SCAN_BUDGET,
@@ -221,6 +222,15 @@ impl Selection {
                 [Box::new(p.clone()), Box::new(p.clone())],
             ),
             None => {}
+        }
+        if let Some(origin) = filter.origin {
+            // The origin is kept among the stored headers (see `event::origin`).
+            let marked = serde_json::json!([[ORIGIN_HEADER, RECONCILED]]);
+            let condition = match origin {
+                RECONCILED => "headers @> $",
+                _ => "NOT headers @> $",
+            };
+            query.add(condition, [Box::new(marked)]);
         }
         if let Some(since) = filter.since {
             query.add("received_at >= $", [Box::new(ms(since))]);

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::PgStore;
 use crate::store::audit::RawAudit;
 use crate::store::backend::Backend;
+use crate::store::lease::Lease;
 use crate::store::migrate::Exported;
 use crate::store::{
     Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter, EventRecord,
@@ -18,6 +19,10 @@ use crate::store::{
 impl Backend for PgStore {
     fn name(&self) -> &'static str {
         "PostgreSQL"
+    }
+
+    async fn try_lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        Ok(PgStore::try_lease(self, name).await?)
     }
 
     async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {

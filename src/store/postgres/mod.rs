@@ -29,6 +29,7 @@ mod admin;
 mod audit;
 mod import;
 mod interface;
+mod lease;
 mod ordered;
 mod pending;
 mod queue;

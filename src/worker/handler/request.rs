@@ -10,6 +10,7 @@ use http_body_util::Full;
 use super::signing::signature;
 use super::{idempotency_key, Job};
 use crate::config::ForwardConfig;
+use crate::event::origin::origin_of;
 
 /// Headers hookbox sets itself, or that describe the hop rather than the event: never passed.
 const RESERVED: &[&str] = &[
@@ -69,6 +70,7 @@ pub fn build_request(
         ("hookbox-event-type", r.event_type.as_deref()),
         ("hookbox-attempt", Some(attempt.as_str())),
         ("hookbox-requeue", Some(requeues.as_str())),
+        ("hookbox-origin", Some(origin_of(&r.headers).0)),
     ];
     // The signature replaces any pass-through header of the same name; a name may repeat.
     let mut signed = HeaderMap::new();

@@ -42,6 +42,7 @@
       return el('dl', { class: 'facts' },
         row('State', HB.stateBadge(event)), hold,
         row('Event type', event.eventType || '—'),
+        row('Origin', HB.origin(event)),
         row('Received', HB.time(event.receivedAt)),
         row('Finished', HB.time(event.finishedAt)),
         row('Attempts (all routes)', String(event.attemptCount)));
@@ -49,6 +50,7 @@
     return el('dl', { class: 'facts' },
       row('State', HB.stateBadge(event)), hold,
       row('Event type', event.eventType || '—'),
+      row('Origin', HB.origin(event)),
       row('Received', HB.time(event.receivedAt)),
       row('Next attempt', HB.time(event.nextAttemptAt)),
       row('Finished', HB.time(event.finishedAt)),

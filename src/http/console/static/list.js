@@ -76,7 +76,8 @@
       el('td', { class: 'state' }, HB.stateBadge(item), HB.holdNote(item)),
       el('td', { class: 'stream', text: HB.streamLabel(item.source, item.route) }),
       el('td', { class: 'id' }, el('a', { href, class: 'event-link', text: item.eventId })),
-      el('td', { class: 'type' }, breakable(item.eventType || '—')),
+      el('td', { class: 'type' }, breakable(item.eventType || '—'),
+        item.origin === 'reconciled' ? el('span', { class: 'origin', title: `fetched from the provider's API (${item.reconciledFrom || ''})`, text: ' · reconciled' }) : null),
       el('td', { class: 'num attempts', 'data-unit': item.attemptCount === 1 ? 'attempt' : 'attempts', text: item.attemptCount }),
       el('td', { class: 'error-cell' }, error));
   }

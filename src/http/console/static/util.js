@@ -59,6 +59,12 @@
     return `${y}-${pad(mo)}-${pad(day)} ${pad(h)}:${pad(mi)}:${pad(s)} ${zone}`;
   };
 
+  // How an event reached hookbox: a webhook, or the provider's API (reconciliation).
+  HB.origin = function (event) {
+    if (event.origin !== 'reconciled') return 'webhook';
+    return event.reconciledFrom ? `reconciled (${event.reconciledFrom})` : 'reconciled';
+  };
+
   // What the zone toggle and the filters' labels say the zone is.
   HB.zoneName = () => (HB.zone.get() === 'local' ? `local time (${HB.offset()})` : 'UTC');
 
