@@ -30,6 +30,16 @@ pub(super) fn redacted_list<S: Serializer>(list: &[String], s: S) -> Result<S::O
     s.collect_seq(list.iter().map(|_| REDACTED))
 }
 
+pub(super) fn redacted_option<S: Serializer>(
+    value: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
 pub(super) fn redacted_values<S: Serializer>(
     map: &BTreeMap<String, String>,
     s: S,
@@ -103,7 +113,8 @@ mod tests {
             secret = \"whsec_Zm9yd2FyZC1zZWNyZXQ=\"\n\
             [[sources.gh.routes]]\nname = \"ci\"\n[sources.gh.routes.handler]\ntype = \"command\"\n\
             program = \"/bin/true\"\nenv = { TOKEN = \"env-secret-value\" }\n\
-            [sources.gh]\nscheme = \"github\"\nsecrets = [\"gh-secret-value\"]\n";
+            [sources.gh]\nscheme = \"github\"\nsecrets = [\"gh-secret-value\"]\n\
+            [sources.app.reconcile]\napi_key = \"sk_test_secret-value\"\n";
         let out = effective(text).expect("effective");
         for secret in [
             "secret-value",

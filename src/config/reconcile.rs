@@ -9,12 +9,14 @@ use super::key::{err, KeyError};
 use crate::verify::Secret;
 
 /// `[sources.<name>.reconcile]` as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileConfig {
     /// Stripe: a secret or restricted key with read access to events; `<NAME>_API_KEY` wins.
+    #[serde(serialize_with = "super::effective::redacted_option")]
     pub api_key: Option<String>,
     /// GitHub: a token that may read and redeliver the hook's deliveries; `<NAME>_API_TOKEN` wins.
+    #[serde(serialize_with = "super::effective::redacted_option")]
     pub api_token: Option<String>,
     /// GitHub: `repos/<owner>/<repo>/hooks/<id>` or `orgs/<org>/hooks/<id>`.
     pub hook: Option<String>,
