@@ -8,6 +8,7 @@ mod admin;
 mod admin_tests;
 #[cfg(test)]
 mod documented;
+mod edge;
 mod env_file;
 #[cfg(test)]
 pub(crate) mod examples;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
+pub use edge::{parse_network, RateLimit, TlsConfig};
 pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
@@ -93,6 +95,13 @@ pub struct Source {
     pub routed: bool,
     /// True when a secret still carries the shipped development marker.
     pub uses_development_secret: bool,
+    /// Networks requests may come from (the client address, see `server.trusted_proxies`);
+    /// empty: any.
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// Requests accepted per second, as a token bucket; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Treat a body identical to one received within this window as a duplicate.
+    pub dedupe_on_body: Option<Duration>,
 }
 
 /// One route of a source, validated: a handler and the events it takes.
@@ -136,6 +145,12 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `text` (default) or `json`; `--log-format` overrides it.
     pub log_format: LogFormat,
+    /// `[server.tls]`: serve HTTPS on `listen`.
+    pub tls: Option<TlsConfig>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies); by
+    /// default none, so the client is always the peer.
+    #[serde(deserialize_with = "edge::networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -148,6 +163,8 @@ impl Default for ServerConfig {
             max_inflight_body_bytes: 256 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Text,
+            tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

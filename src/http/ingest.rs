@@ -40,6 +40,10 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         .verifier
         .event_id(&parts.headers, &body)
         .map_err(|e| no_id(&e, &body))?;
+    let id = match source.dedupe_on_body {
+        Some(window) => (ctx.edge.bodies).claim(&source.name, &body, id, window, now_ms),
+        None => id,
+    };
     tracing::Span::current().record("event_id", id.as_str());
     let event_type = source.verifier.event_type(&parts.headers, &body);
     // A routed source stores one record per route, each with its own ordering; otherwise the

@@ -27,7 +27,9 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
         body_bytes_in_flight: ctx.body_budget.in_use(),
         blocked_keys: blocked_keys(ctx).await,
     };
-    let mut res = Response::new(Full::new(Bytes::from(ctx.metrics.render(&queue))));
+    let mut text = ctx.metrics.render(&queue);
+    text.push_str(&super::tls_status::metrics_text(ctx));
+    let mut res = Response::new(Full::new(Bytes::from(text)));
     *res.status_mut() = StatusCode::OK;
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));

@@ -9,6 +9,7 @@
 //! container) trusts only `ca_file`, and a handshake says so by failing with "unknown issuer".
 
 pub mod postgres;
+pub mod server;
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,10 @@ pub enum PemRole {
     ClientCert,
     /// The client certificate's private key.
     ClientKey,
+    /// The listener's certificate chain.
+    ServerCert,
+    /// The listener's private key.
+    ServerKey,
 }
 
 /// Why a TLS client setting cannot be used.
