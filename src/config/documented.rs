@@ -11,7 +11,7 @@ use super::admin::{RawAdmin, RawToken};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
-    CommandConfig, ForwardConfig, RateLimit, RouteConfig, ServerConfig, SourceConfig,
+    AcmeConfig, CommandConfig, ForwardConfig, RateLimit, RouteConfig, ServerConfig, SourceConfig,
     StorageConfig, TlsConfig, WorkerConfig,
 };
 
@@ -103,7 +103,14 @@ fn server_keys() -> Vec<String> {
     let mut keys = Vec::new();
     for key in fields::<ServerConfig>() {
         match *key {
-            "tls" => keys.extend(under("server.tls", fields::<TlsConfig>())),
+            "tls" => {
+                for key in fields::<TlsConfig>() {
+                    match *key {
+                        "acme" => keys.extend(under("server.tls.acme", fields::<AcmeConfig>())),
+                        _ => keys.push(format!("server.tls.{key}")),
+                    }
+                }
+            }
             _ => keys.push(format!("server.{key}")),
         }
     }

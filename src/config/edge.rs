@@ -19,6 +19,47 @@ pub struct TlsConfig {
     /// How often the files are checked for a change.
     #[serde(with = "humantime_serde")]
     pub watch_interval: Duration,
+    /// `[server.tls.acme]`: obtain and renew the certificate from an ACME CA instead.
+    pub acme: Option<AcmeConfig>,
+}
+
+/// `[server.tls.acme]`: certificates from Let's Encrypt (or another ACME CA), validated by
+/// TLS-ALPN-01 on `server.listen`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcmeConfig {
+    /// Names the certificate covers; each must resolve to this host, port 443 reaching
+    /// `server.listen`.
+    pub domains: Vec<String>,
+    /// Contacts for the account (`mailto:ops@example.com`).
+    pub contact: Vec<String>,
+    /// The CA's directory (default Let's Encrypt production).
+    pub directory_url: String,
+    /// PEM certificates trusted for the directory's HTTPS, on top of the system's roots.
+    pub directory_ca_file: Option<PathBuf>,
+    /// Renew when the certificate has less than this left.
+    #[serde(with = "humantime_serde")]
+    pub renew_before: Duration,
+    /// First wait after a failed order, doubled each time up to a day; also the least time
+    /// between two orders.
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Duration,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        AcmeConfig {
+            domains: Vec::new(),
+            contact: Vec::new(),
+            directory_url: LETS_ENCRYPT.to_owned(),
+            directory_ca_file: None,
+            renew_before: Duration::from_secs(30 * 24 * 3600),
+            retry_after: Duration::from_secs(60),
+        }
+    }
 }
 
 /// The files' check interval unless configured.
@@ -30,6 +71,7 @@ impl Default for TlsConfig {
             cert_file: None,
             key_file: None,
             watch_interval: WATCH_INTERVAL,
+            acme: None,
         }
     }
 }
@@ -78,6 +120,13 @@ pub fn parse_network(text: &str) -> Result<IpNet, String> {
 
 /// Checks `[server.tls]`: (key, reason).
 pub(super) fn check_tls(tls: &TlsConfig) -> Result<(), (&'static str, String)> {
+    if let Some(acme) = &tls.acme {
+        if tls.cert_file.is_some() || tls.key_file.is_some() {
+            let reason = "certificate files or [server.tls.acme], not both";
+            return Err(("server.tls.acme", reason.into()));
+        }
+        return check_acme(acme);
+    }
     match (&tls.cert_file, &tls.key_file) {
         (Some(_), Some(_)) => {}
         (Some(_), None) => return Err(("server.tls.key_file", "cert_file needs it".into())),
@@ -113,6 +162,35 @@ pub(super) fn check_tls_files(tls: &TlsConfig) -> Result<(), (&'static str, Stri
             };
             (key, e.to_string())
         })
+}
+
+fn check_acme(acme: &AcmeConfig) -> Result<(), (&'static str, String)> {
+    if acme.domains.is_empty() {
+        return Err(("server.tls.acme.domains", "name at least one domain".into()));
+    }
+    if let Some(bad) = acme
+        .domains
+        .iter()
+        .find(|d| d.is_empty() || d.contains(['*', '/', ':', ' ']))
+    {
+        let reason =
+            format!("{bad:?} is not a DNS name (wildcards need DNS-01, which hookbox does not do)");
+        return Err(("server.tls.acme.domains", reason));
+    }
+    if !acme.directory_url.starts_with("https://") {
+        return Err((
+            "server.tls.acme.directory_url",
+            "must be an https:// URL".into(),
+        ));
+    }
+    if let Some(file) = &acme.directory_ca_file {
+        crate::tls::roots(Some(file))
+            .map_err(|e| ("server.tls.acme.directory_ca_file", e.to_string()))?;
+    }
+    if acme.retry_after.is_zero() {
+        return Err(("server.tls.acme.retry_after", "must be more than 0".into()));
+    }
+    Ok(())
 }
 
 /// Checks a source's rate limit: (key, reason).

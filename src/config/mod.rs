@@ -33,7 +33,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
-pub use edge::{parse_network, RateLimit, TlsConfig};
+pub use edge::{parse_network, AcmeConfig, RateLimit, TlsConfig};
 pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::gate::{Buckets, Face};
 use super::server::Listener;
 use crate::config::Config;
+use crate::tls::acme::AcmeSettings;
 use crate::tls::server::{watch_files, ServerCerts};
 use crate::tls::TlsError;
 
@@ -50,9 +51,28 @@ pub fn edge_listeners(
 ) -> Result<EdgeListeners, TlsError> {
     let mut state = Edge::default();
     let mut tls = None;
+    if let Some(acme) = config.server.tls.as_ref().and_then(|t| t.acme.as_ref()) {
+        let certs = Arc::new(ServerCerts::empty("acme".into()));
+        tls = Some(certs.server_config(true)?);
+        let settings = AcmeSettings {
+            domains: acme.domains.clone(),
+            contact: acme.contact.clone(),
+            directory_url: acme.directory_url.clone(),
+            directory_ca_file: acme.directory_ca_file.clone(),
+            state_dir: config.storage.data_dir.join("acme"),
+            renew_before: acme.renew_before,
+            retry_after: acme.retry_after,
+        };
+        tokio::spawn(crate::tls::acme::run(
+            certs.clone(),
+            settings,
+            shutdown.clone(),
+        ));
+        state.certs = Some(certs);
+    }
     if let Some((cert, key)) = config.server.tls.as_ref().and_then(|t| t.files()) {
         let certs = Arc::new(ServerCerts::from_files(cert, key)?);
-        tls = Some(certs.server_config()?);
+        tls = Some(certs.server_config(false)?);
         let interval = config.server.tls.as_ref().map(|t| t.watch_interval);
         tokio::spawn(watch_files(
             certs.clone(),

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::gate::{Conn, Face};
 use super::router::route;
 use super::Ctx;
+use crate::tls::server::ACME_TLS_ALPN;
 
 /// One listener: its socket, what it serves, and its TLS when it speaks HTTPS.
 pub struct Listener {
@@ -93,6 +94,8 @@ pub async fn serve(
                         tls = tokio::time::timeout(limit, handshake) => tls,
                     };
                     match tls {
+                        // A TLS-ALPN-01 validation only needs the handshake.
+                        Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) => {}
                         Ok(Ok(tls)) => conn.serve(tls).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -12,14 +12,15 @@ use super::{json_response, Ctx};
 pub fn status(ctx: &Ctx) -> Reply {
     let certificates: Vec<Value> = (ctx.edge.certs.iter())
         .map(|certs| {
-            let info = certs.info();
+            let status = certs.status();
+            let current = status.current.as_ref();
             json!({
-                "origin": info.origin,
-                "names": info.names,
-                "notAfter": info.not_after,
-                "loadedAt": info.loaded_at,
-                "lastReloadOk": info.last_error.is_none(),
-                "lastError": info.last_error,
+                "origin": status.origin,
+                "names": current.map(|c| c.names.clone()).unwrap_or_default(),
+                "notAfter": current.map(|c| c.not_after),
+                "loadedAt": current.map(|c| c.loaded_at),
+                "lastReloadOk": status.last_error.is_none(),
+                "lastError": status.last_error,
             })
         })
         .collect();
@@ -32,23 +33,25 @@ pub fn metrics_text(ctx: &Ctx) -> String {
     let Some(certs) = &ctx.edge.certs else {
         return String::new();
     };
-    let info = certs.info();
-    let origin = info.origin.replace('\\', "\\\\").replace('"', "\\\"");
+    let status = certs.status();
+    let origin = status.origin.replace('\\', "\\\\").replace('"', "\\\"");
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP hookbox_tls_certificate_not_after_seconds End of the served certificate's \
+    if let Some(current) = &status.current {
+        let _ = writeln!(
+            out,
+            "# HELP hookbox_tls_certificate_not_after_seconds End of the served certificate's \
          validity (Unix seconds).\n# TYPE hookbox_tls_certificate_not_after_seconds gauge\n\
          hookbox_tls_certificate_not_after_seconds{{certificate=\"{origin}\"}} {}",
-        info.not_after
-    );
+            current.not_after
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP hookbox_tls_certificate_last_reload_success 1 if the last reload of the \
          certificate succeeded (or none was needed), 0 if it failed and the old one serves.\n\
          # TYPE hookbox_tls_certificate_last_reload_success gauge\n\
          hookbox_tls_certificate_last_reload_success{{certificate=\"{origin}\"}} {}",
-        u8::from(info.last_error.is_none())
+        u8::from(status.last_error.is_none())
     );
     out
 }

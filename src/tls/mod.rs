@@ -8,6 +8,7 @@
 //! gets that in hookbox too, without a rebuild. A host without a system store (a scratch
 //! container) trusts only `ca_file`, and a handshake says so by failing with "unknown issuer".
 
+pub mod acme;
 pub mod postgres;
 pub mod server;
 

@@ -1,6 +1,8 @@
 //! The public edge: the admin listener split, per-source allow-lists (with and without trusted
-//! proxies) and rate limits. [`tls_files`]: HTTPS from certificate files, swapped while serving.
+//! proxies) and rate limits. [`tls_files`]: HTTPS from certificate files, swapped while serving;
+//! [`acme`]: certificates from pebble.
 
+mod acme;
 mod tls_files;
 
 use std::time::{Duration, Instant};

@@ -21,6 +21,15 @@ use crate::tls::toml_path;
 
 /// A TLS connection to `addr` as `localhost`, trusting only `ca`; and the leaf it was shown.
 pub async fn connect(addr: SocketAddr, ca: &Path) -> (TlsStream<TcpStream>, Vec<u8>) {
+    connect_as(addr, ca, "localhost").await
+}
+
+/// [`connect`] asking for the name `name` (SNI) and verifying the certificate for it.
+pub async fn connect_as(
+    addr: SocketAddr,
+    ca: &Path,
+    name: &str,
+) -> (TlsStream<TcpStream>, Vec<u8>) {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).expect("CA file") {
         roots.add(cert.expect("CA cert")).expect("root");
@@ -32,7 +41,7 @@ pub async fn connect(addr: SocketAddr, ca: &Path) -> (TlsStream<TcpStream>, Vec<
         .with_root_certificates(roots)
         .with_no_client_auth();
     let tcp = TcpStream::connect(addr).await.expect("connect");
-    let name = ServerName::try_from("localhost").expect("name");
+    let name = ServerName::try_from(name.to_owned()).expect("name");
     let tls = (TlsConnector::from(Arc::new(config)).connect(name, tcp))
         .await
         .expect("TLS handshake verified against the test CA");
