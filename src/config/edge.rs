@@ -226,4 +226,35 @@ mod tests {
         assert!(e.contains("192.0.2.0/24"), "{e}");
         assert!(parse_network("example.com").is_err());
     }
+
+    #[test]
+    fn tls_and_edge_errors_name_the_key() {
+        let load = |extra: &str| {
+            let text = format!("{extra}\n[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\n");
+            crate::config::load_str(&text, "t.toml", &|_| None)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        };
+        let both = "[server.tls]\ncert_file = \"c\"\nkey_file = \"k\"\n[server.tls.acme]\ndomains = [\"a.example\"]";
+        assert!(load(both)
+            .unwrap_err()
+            .contains("server.tls.acme: certificate files or"));
+        let wildcard = "[server.tls.acme]\ndomains = [\"*.example.com\"]";
+        assert!(load(wildcard)
+            .unwrap_err()
+            .contains("server.tls.acme.domains"));
+        let plain = "[server.tls.acme]\ndomains = [\"a.example\"]\ndirectory_url = \"http://ca\"";
+        assert!(load(plain)
+            .unwrap_err()
+            .contains("server.tls.acme.directory_url"));
+        assert!(load("[server.tls.acme]\ndomains = [\"a.example\"]").is_ok());
+        let proxies = "[server]\ntrusted_proxies = [\"10.0.0.1/8\"]";
+        assert!(load(proxies).unwrap_err().contains("10.0.0.0/8"));
+        let same = "[server]\nlisten = \"127.0.0.1:8080\"\n[admin]\nlisten = \"127.0.0.1:8080\"";
+        assert!(load(same).unwrap_err().contains("admin.listen"));
+        let rate = "[sources.x]\nscheme = \"github\"\nsecrets = [\"s\"]\nrate_limit = { rate = 0.0, burst = 1 }";
+        assert!(load(rate)
+            .unwrap_err()
+            .contains("sources.x.rate_limit.rate"));
+    }
 }

@@ -112,7 +112,7 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<String> {
                 let pair = element
                     .split(';')
                     .map(str::trim)
-                    .find(|p| p.len() > 4 && p[..4].eq_ignore_ascii_case("for="));
+                    .find(|p| p.get(..4).is_some_and(|k| k.eq_ignore_ascii_case("for=")));
                 pair.map_or_else(String::new, |p| p[4..].trim_matches('"').to_owned())
             })
             .collect();
