@@ -63,6 +63,7 @@ pub fn edge_listeners(
             renew_before: acme.renew_before,
             retry_after: acme.retry_after,
         };
+        crate::tls::acme::load_stored(&certs, &settings.state_dir);
         tokio::spawn(crate::tls::acme::run(
             certs.clone(),
             settings,

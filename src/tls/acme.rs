@@ -50,15 +50,20 @@ pub struct AcmeSettings {
 /// Longest wait between two attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
-/// Keeps `certs` holding a valid certificate for `s.domains` until `stop`.
-pub async fn run(certs: Arc<ServerCerts>, s: AcmeSettings, stop: CancellationToken) {
-    let (cert_file, key_file) = (s.state_dir.join("cert.pem"), s.state_dir.join("key.pem"));
+/// Serves the certificate a previous run stored in `state_dir`, if there is a usable one: called
+/// before the listener serves, so a restart never answers a handshake without a certificate.
+pub fn load_stored(certs: &ServerCerts, state_dir: &Path) {
+    let (cert_file, key_file) = (state_dir.join("cert.pem"), state_dir.join("key.pem"));
     if cert_file.exists() {
         match load_files(&cert_file, &key_file) {
             Ok((key, info)) => certs.replace(key, info),
             Err(e) => tracing::warn!(error = %e, "ACME: the stored certificate cannot be used"),
         }
     }
+}
+
+/// Keeps `certs` holding a valid certificate for `s.domains` until `stop`.
+pub async fn run(certs: Arc<ServerCerts>, s: AcmeSettings, stop: CancellationToken) {
     let mut backoff = s.retry_after;
     loop {
         let wait = match certs.status().current {

@@ -1,8 +1,8 @@
 //! `[server.tls.acme]` against Debian's pebble (Let's Encrypt's test CA) with
 //! pebble-challtestsrv as its DNS: hookbox obtains a certificate by TLS-ALPN-01 on its own
 //! listener (pebble really validates it), serves it (a real client verifies the chain against
-//! pebble's root), renews it when renewal is due, and keeps serving the last one while pebble
-//! is down.
+//! pebble's root), renews it when renewal is due, keeps serving the last one while pebble is
+//! down, and serves the stored one right after a restart.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -176,6 +176,13 @@ async fn a_certificate_from_pebble_is_served_renewed_and_kept_while_pebble_is_do
     }
     // Still served, and still verifying against pebble's root.
     let kept = served().await;
-    assert!(!kept.is_empty());
+    server.stop().await;
+
+    // A restart serves the stored certificate at once, with the CA still down.
+    let mut config = config_in(&toml, temp.path());
+    config.server.listen = SocketAddr::from(([127, 0, 0, 1], hookbox));
+    let server = TestServer::start_listening(config, None).await;
+    let (_, restored) = connect_as(server.addr, &root, "hookbox.test").await;
+    assert_eq!(restored, kept, "the stored certificate after a restart");
     server.stop().await;
 }
