@@ -28,6 +28,27 @@ pub enum AppError {
         #[source]
         source: StoreError,
     },
+    /// `admin.listen` could not be bound.
+    #[error("cannot listen on {addr} (admin.listen): {source}")]
+    AdminListen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listener's certificate could not be loaded.
+    #[error("server.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// The sockets hookbox serves on: the public one, and the admin one when `admin.listen` is set
+/// (bound from the config when not given here).
+pub struct Listeners {
+    /// `server.listen`.
+    pub public: TcpListener,
+    /// `admin.listen`.
+    pub admin: Option<TcpListener>,
 }
 
 /// Most time the store gets to close at shutdown, after the worker stopped.
@@ -67,6 +88,31 @@ pub async fn run_with_reloads(
     shutdown: CancellationToken,
     reloads: mpsc::Receiver<Config>,
 ) -> Result<(), AppError> {
+    let listeners = Listeners {
+        public: listener,
+        admin: None,
+    };
+    run_listening(config, listeners, shutdown, reloads).await
+}
+
+/// [`run_with_reloads`] on the given sockets.
+pub async fn run_listening(
+    config: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+    reloads: mpsc::Receiver<Config>,
+) -> Result<(), AppError> {
+    let listener = listeners.public;
+    let admin_listener = match (listeners.admin, config.admin.listen) {
+        (Some(given), _) => Some(given),
+        (None, Some(addr)) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| AppError::AdminListen { addr, source })?,
+        ),
+        (None, None) => None,
+    };
+    let edge = crate::http::edge_listeners(&config, listener, admin_listener, &shutdown)?;
     let config = Arc::new(config);
     let store_name = match config.storage.backend {
         StorageBackend::Redb => format!("redb in {}", config.storage.data_dir.display()),
@@ -99,7 +145,9 @@ pub async fn run_with_reloads(
         }
     }
     tracing::info!(
-        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        listen = %edge.public.address(),
+        https = edge.public.tls.is_some(),
+        admin_listen = edge.admin.as_ref().map(|a| a.address()),
         store = %store_name,
         pending = store.pending(),
         recovered,
@@ -154,8 +202,15 @@ pub async fn run_with_reloads(
         body_budget: http::BodyBudget::new(config.server.max_inflight_body_bytes),
         retired_streams: retired,
         live,
+        edge: edge.state,
     };
-    http::serve(listener, ctx, shutdown, deadline.clone()).await;
+    let admin =
+        (edge.admin).map(|a| http::serve(a, ctx.clone(), shutdown.clone(), deadline.clone()));
+    let public = http::serve(edge.public, ctx, shutdown, deadline.clone());
+    match admin {
+        Some(admin) => drop(tokio::join!(public, admin)),
+        None => public.await,
+    }
 
     tasks.close();
     // The worker ends its handlers at the deadline; this bound only covers an attempt that

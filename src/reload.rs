@@ -29,8 +29,17 @@ pub async fn retired_streams(store: &Store, config: &Config) -> Result<Vec<Strin
 /// What changed between `old` and `new` that only a restart applies.
 pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     let mut changed = Vec::new();
-    if format!("{:?}", old.server) != format!("{:?}", new.server) {
+    // Requests read `trusted_proxies` from the config in force, so it alone applies at once.
+    let server = |c: &Config| {
+        let mut server = c.server.clone();
+        server.trusted_proxies.clear();
+        format!("{server:?}")
+    };
+    if server(old) != server(new) {
         changed.push("[server]");
+    }
+    if old.admin.listen != new.admin.listen {
+        changed.push("admin.listen");
     }
     let url = |c: &Config| {
         c.storage
@@ -134,5 +143,14 @@ mod tests {
         assert_eq!(needs_restart(&old, &listen), ["[server]"]);
         let storage = load(&format!("[storage]\ndata_dir = \"/elsewhere\"\n{base}"));
         assert_eq!(needs_restart(&old, &storage), ["[storage]"]);
+        let proxies = load(&format!(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n{base}"
+        ));
+        assert!(
+            needs_restart(&old, &proxies).is_empty(),
+            "proxies apply at once"
+        );
+        let admin = load(&format!("[admin]\nlisten = \"127.0.0.1:9\"\n{base}"));
+        assert_eq!(needs_restart(&old, &admin), ["admin.listen"]);
     }
 }

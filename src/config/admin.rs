@@ -7,6 +7,7 @@
 //! `admin.token` (`HOOKBOX_ADMIN_TOKEN`, `HOOKBOX_ADMIN_TOKEN_FILE`) is an `operate` token named
 //! `admin`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -63,6 +64,9 @@ pub struct AdminConfig {
     pub public_status: bool,
     /// How long audit records are kept.
     pub audit_retention: Duration,
+    /// A second, private listener for the admin API, the console, metrics, status resources
+    /// and the OpenAPI document; the public one then serves only webhooks and health.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Audit records are kept a year unless configured otherwise.
@@ -75,6 +79,7 @@ impl Default for AdminConfig {
             tokens: Vec::new(),
             public_status: false,
             audit_retention: AUDIT_RETENTION,
+            listen: None,
         }
     }
 }
@@ -110,6 +115,8 @@ pub(super) struct RawAdmin {
         serialize_with = "super::effective::duration"
     )]
     audit_retention: Duration,
+    #[serde(deserialize_with = "listen_address")]
+    listen: Option<SocketAddr>,
 }
 
 impl Default for RawAdmin {
@@ -119,7 +126,15 @@ impl Default for RawAdmin {
             public_status: false,
             tokens: Vec::new(),
             audit_retention: AUDIT_RETENTION,
+            listen: None,
         }
+    }
+}
+
+impl RawAdmin {
+    /// Whether `admin.listen` is `addr` (port 0, "any free port", never collides).
+    pub(super) fn listen_is(&self, addr: SocketAddr) -> bool {
+        self.listen == Some(addr) && addr.port() != 0
     }
 }
 
@@ -200,7 +215,13 @@ pub(super) fn build_admin(
         tokens,
         public_status: raw.public_status,
         audit_retention: raw.audit_retention,
+        listen: raw.listen,
     })
+}
+
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    (super::resolve_listen(&text).map(Some)).map_err(serde::de::Error::custom)
 }
 
 /// `HOOKBOX_ADMIN_TOKEN_<NAME>` for the token `name`.

@@ -11,8 +11,8 @@ use super::admin::{RawAdmin, RawToken};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
-    CommandConfig, ForwardConfig, ReconcileConfig, RouteConfig, ServerConfig, SourceConfig,
-    StorageConfig, WorkerConfig,
+    AcmeConfig, CommandConfig, ForwardConfig, RateLimit, ReconcileConfig, RouteConfig,
+    ServerConfig, SourceConfig, StorageConfig, TlsConfig, WorkerConfig,
 };
 
 /// A deserializer that only records the field names a struct asks for, then stops.
@@ -88,7 +88,7 @@ fn accepted_keys() -> BTreeSet<String> {
     let mut keys = Vec::new();
     for table in fields::<FileConfig>() {
         match *table {
-            "server" => keys.extend(under("server", fields::<ServerConfig>())),
+            "server" => keys.extend(server_keys()),
             "storage" => keys.extend(under("storage", fields::<StorageConfig>())),
             "worker" => keys.extend(under("worker", fields::<WorkerConfig>())),
             "admin" => keys.extend(admin_keys()),
@@ -97,6 +97,24 @@ fn accepted_keys() -> BTreeSet<String> {
         }
     }
     keys.into_iter().collect()
+}
+
+fn server_keys() -> Vec<String> {
+    let mut keys = Vec::new();
+    for key in fields::<ServerConfig>() {
+        match *key {
+            "tls" => {
+                for key in fields::<TlsConfig>() {
+                    match *key {
+                        "acme" => keys.extend(under("server.tls.acme", fields::<AcmeConfig>())),
+                        _ => keys.push(format!("server.tls.{key}")),
+                    }
+                }
+            }
+            _ => keys.push(format!("server.{key}")),
+        }
+    }
+    keys
 }
 
 fn admin_keys() -> Vec<String> {
@@ -118,6 +136,7 @@ fn source_keys(prefix: &str) -> Vec<String> {
             "hmac" => keys.extend(under(&path, fields::<HmacConfig>())),
             "reconcile" => keys.extend(under(&path, fields::<ReconcileConfig>())),
             "handler" => keys.extend(handler_keys(&path)),
+            "rate_limit" => keys.extend(under(&path, fields::<RateLimit>())),
             // A route's `handler` takes the same keys as a source's, documented once.
             "routes" => keys.extend(under(&format!("{path}[]"), fields::<RouteConfig>())),
             _ => keys.push(path),

@@ -107,6 +107,17 @@ pub fn load_str(
         reason,
     };
     check_general(&raw).map_err(|(key, reason)| invalid(key.to_owned(), reason.to_owned()))?;
+    if let Some(tls) = &raw.server.tls {
+        super::edge::check_tls(tls).map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
+        super::edge::check_tls_files(tls)
+            .map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
+    }
+    if raw.admin.listen_is(raw.server.listen) {
+        return Err(invalid(
+            "admin.listen".into(),
+            "must differ from server.listen (it is the private listener)".into(),
+        ));
+    }
     // Admin tokens read `<VAR>_FILE` themselves (see `admin`); every other secret through this.
     let files = FileEnv::new(env);
     let file_problem =
@@ -204,6 +215,15 @@ fn build_source(
     }
     let scheme = build_scheme(cfg)?;
     let scheme_name = scheme.name();
+    if let Some(limit) = &cfg.rate_limit {
+        super::edge::check_rate_limit(limit).or_else(|(key, reason)| err(key, reason))?;
+    }
+    if cfg.dedupe_on_body.is_some_and(|w| w.is_zero()) {
+        return err(
+            "dedupe_on_body",
+            "must be more than 0 (leave it out to turn it off)",
+        );
+    }
     let env_prefix = name.to_ascii_uppercase().replace('-', "_");
     let secrets: Vec<Secret> = match env(&format!("{env_prefix}_WEBHOOK_SECRET")) {
         Some(list) => list.split(',').map(|s| Secret::new(s.trim())).collect(),
@@ -287,5 +307,8 @@ fn build_source(
         routes,
         uses_development_secret,
         reconcile,
+        allow_from: cfg.allow_from.clone(),
+        rate_limit: cfg.rate_limit,
+        dedupe_on_body: cfg.dedupe_on_body,
     })
 }

@@ -8,6 +8,7 @@ mod admin;
 mod admin_tests;
 #[cfg(test)]
 mod documented;
+mod edge;
 mod effective;
 mod env_file;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
+pub use edge::{parse_network, AcmeConfig, RateLimit, TlsConfig};
 pub use effective::{effective, without_credentials};
 pub use load::{load, load_str, ConfigError};
 pub use reconcile::{Reconcile, ReconcileApi, ReconcileConfig};
@@ -99,6 +101,13 @@ pub struct Source {
     pub uses_development_secret: bool,
     /// Its `[reconcile]` table, validated.
     pub reconcile: Option<Reconcile>,
+    /// Networks requests may come from (the client address, see `server.trusted_proxies`);
+    /// empty: any.
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// Requests accepted per second, as a token bucket; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Treat a body identical to one received within this window as a duplicate.
+    pub dedupe_on_body: Option<Duration>,
 }
 
 /// One route of a source, validated: a handler and the events it takes.
@@ -142,6 +151,12 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `text` (default) or `json`; `--log-format` overrides it.
     pub log_format: LogFormat,
+    /// `[server.tls]`: serve HTTPS on `listen`.
+    pub tls: Option<TlsConfig>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (reverse proxies); by
+    /// default none, so the client is always the peer.
+    #[serde(deserialize_with = "edge::networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -154,6 +169,8 @@ impl Default for ServerConfig {
             max_inflight_body_bytes: 256 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Text,
+            tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

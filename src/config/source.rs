@@ -45,6 +45,15 @@ pub struct SourceConfig {
     pub on_dead: Option<crate::ordering::OnDead>,
     /// Stripe and GitHub: fetch what the provider's API says was sent (see `crate::reconcile`).
     pub reconcile: Option<super::reconcile::ReconcileConfig>,
+    /// Networks (CIDR or address) requests may come from; empty: any.
+    #[serde(default, deserialize_with = "super::edge::networks")]
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// Requests per second (`rate`) and at once (`burst`) this source accepts.
+    pub rate_limit: Option<super::RateLimit>,
+    /// An identical body within this window is a duplicate (replay protection for schemes
+    /// that sign neither an id nor a time).
+    #[serde(default, with = "humantime_serde::option")]
+    pub dedupe_on_body: Option<Duration>,
 }
 
 /// `[sources.<name>.hmac]`: the generic HMAC scheme.

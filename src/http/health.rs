@@ -55,6 +55,7 @@ mod tests {
             body_budget: super::super::BodyBudget::new(1024),
             retired_streams: Arc::default(),
             live,
+            edge: Arc::default(),
         };
         let not_ready = readyz(&ctx).await.unwrap_or_else(|p| p.response());
         assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -40,6 +40,10 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         .verifier
         .event_id(&parts.headers, &body)
         .map_err(|e| no_id(&e, &body))?;
+    let id = match source.dedupe_on_body {
+        Some(window) => (ctx.edge.bodies).claim(&source.name, &body, id, window, now_ms),
+        None => id,
+    };
     tracing::Span::current().record("event_id", id.as_str());
     let event = NewEvent {
         source: source.name.clone(),

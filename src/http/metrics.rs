@@ -29,6 +29,7 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
     };
     let mut text = ctx.metrics.render(&queue);
     text.push_str(&ctx.reconciler.metrics());
+    text.push_str(&super::tls_status::metrics_text(ctx));
     let mut res = Response::new(Full::new(Bytes::from(text)));
     *res.status_mut() = StatusCode::OK;
     let h = res.headers_mut();

@@ -8,10 +8,13 @@ mod admin;
 mod audit;
 mod auth;
 mod batch;
+mod bodies;
 mod body;
 mod budget;
 mod console;
+mod edge;
 mod etag;
+mod gate;
 mod health;
 mod hold;
 mod ingest;
@@ -27,6 +30,7 @@ mod routed;
 mod router;
 mod server;
 mod status;
+mod tls_status;
 
 use std::sync::Arc;
 
@@ -37,9 +41,11 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 pub use acted::Acted;
 pub use budget::BodyBudget;
+pub use edge::{edge_listeners, Edge, EdgeListeners};
+pub use gate::Face;
 pub use live::{Live, Snapshot};
 pub use problem::Reason;
-pub use server::serve;
+pub use server::{serve, Listener};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -64,6 +70,8 @@ pub struct Ctx {
     /// Where a reload puts the new configuration; `config` and `retired_streams` are this
     /// request's snapshot of it (see [`Ctx::current`]).
     pub live: Live,
+    /// The public edge's state: rate-limit buckets, the served certificate.
+    pub edge: Arc<Edge>,
 }
 
 impl Ctx {

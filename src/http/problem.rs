@@ -16,7 +16,7 @@ pub type Reply = Result<Response<Full<Bytes>>, Problem>;
 pub struct Problem {
     reason: Reason,
     detail: String,
-    header: Option<(HeaderName, &'static str)>,
+    header: Option<(HeaderName, HeaderValue)>,
 }
 
 /// The 404 for an event hookbox does not know.
@@ -42,7 +42,13 @@ impl Problem {
 
     /// The same problem with `name: value` added to the response.
     pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Problem {
-        self.header = Some((name, value));
+        self.header = Some((name, HeaderValue::from_static(value)));
+        self
+    }
+
+    /// The same problem with `Retry-After: <secs>`.
+    pub fn retry_after(mut self, secs: u64) -> Problem {
+        self.header = Some((header::RETRY_AFTER, HeaderValue::from(secs)));
         self
     }
 
@@ -50,8 +56,7 @@ impl Problem {
     pub fn response(&self) -> Response<Full<Bytes>> {
         let mut res = problem(self.reason, &self.detail);
         if let Some((name, value)) = &self.header {
-            res.headers_mut()
-                .insert(name.clone(), HeaderValue::from_static(value));
+            res.headers_mut().insert(name.clone(), value.clone());
         }
         res
     }
@@ -87,6 +92,10 @@ pub enum Reason {
     Unauthorized,
     /// 403: the token's role does not allow this (a `read` token asking for an action).
     Forbidden,
+    /// 403: the client's address is not in the source's `allow_from`.
+    AddressNotAllowed,
+    /// 429: the source's `rate_limit` is used up for now (`Retry-After` says how long).
+    RateLimited,
     /// 404: no such source, event or route.
     NotFound,
     /// 405: the route exists but not for this method.
@@ -121,6 +130,12 @@ impl Reason {
             Reason::BadSignature => (S::UNAUTHORIZED, "invalid-signature", "Invalid signature"),
             Reason::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Reason::Forbidden => (S::FORBIDDEN, "forbidden", "Forbidden for this token's role"),
+            Reason::AddressNotAllowed => (
+                S::FORBIDDEN,
+                "address-not-allowed",
+                "Client address not allowed",
+            ),
+            Reason::RateLimited => (S::TOO_MANY_REQUESTS, "rate-limited", "Rate limit reached"),
             Reason::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
             Reason::MethodNotAllowed => (
                 S::METHOD_NOT_ALLOWED,

@@ -13,8 +13,8 @@ use super::auth::{allowed, authorize, forbidden, reads, Access, Denied};
 use super::problem::{Problem, Reason, Reply};
 use super::query::Params;
 use super::{
-    admin, audit, batch, console, etag, health, ingest::ingest, metrics, openapi, operate,
-    overview, reconcile, routed::event_status, Ctx,
+    admin, audit, batch, console, etag, gate, health, ingest::ingest, metrics, openapi, operate,
+    overview, reconcile, routed::event_status, tls_status, Ctx,
 };
 
 /// Serves one request.
@@ -57,6 +57,10 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let readable = matches!(*req.method(), Method::GET | Method::HEAD);
+    let conn = req.extensions().get::<gate::Conn>().copied();
+    if !conn.is_none_or(|c| c.face.serves(segments[0])) {
+        return Err(Problem::new(Reason::NotFound, "no such route"));
+    }
     match segments.as_slice() {
         ["webhooks", source] => {
             let source = ctx.config.source(source).ok_or_else(|| {
@@ -66,6 +70,14 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> Reply {
             if req.method() != Method::POST {
                 return Err(Problem::not_allowed("POST"));
             }
+            let trusted = &ctx.config.server.trusted_proxies;
+            gate::admit(
+                &ctx.edge.buckets,
+                source,
+                trusted,
+                conn.as_ref(),
+                req.headers(),
+            )?;
             ingest(ctx, source, req).await
         }
         // The form `event_location` gives ids that are dot segments.
@@ -173,6 +185,8 @@ async fn dispatch_admin(ctx: &Ctx, req: &Request<Incoming>, rest: &[&str]) -> Re
             reconcile::run(ctx, &decode(source)?, query).await
         }
         ["reconcile", _] => Err(Problem::not_allowed("POST")),
+        ["tls"] if readable => tls_status::status(ctx),
+        ["tls"] => Err(Problem::not_allowed("GET, HEAD")),
         ["audit"] if readable => audit::list(ctx, query).await,
         ["audit"] => Err(Problem::not_allowed("GET, HEAD")),
         _ => Err(Problem::new(Reason::NotFound, "no such admin route")),

@@ -8,7 +8,9 @@
 //! gets that in hookbox too, without a rebuild. A host without a system store (a scratch
 //! container) trusts only `ca_file`, and a handshake says so by failing with "unknown issuer".
 
+pub mod acme;
 pub mod postgres;
+pub mod server;
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,10 @@ pub enum PemRole {
     ClientCert,
     /// The client certificate's private key.
     ClientKey,
+    /// The listener's certificate chain.
+    ServerCert,
+    /// The listener's private key.
+    ServerKey,
 }
 
 /// Why a TLS client setting cannot be used.

@@ -13,6 +13,7 @@ mod crash;
 mod crash_cycles;
 mod destinations;
 mod doc_links;
+mod edge;
 mod holds;
 mod hostile;
 mod hostile_framing;

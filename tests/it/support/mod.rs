@@ -198,10 +198,21 @@ impl TestServer {
 
     /// Starts hookbox with a ready configuration.
     pub async fn start_with(config: Config) -> TestServer {
+        Self::start_listening(config, None).await
+    }
+
+    /// Starts hookbox with a ready configuration, serving its admin side on `admin`.
+    pub async fn start_listening(config: Config, admin: Option<TcpListener>) -> TestServer {
         let listener = TcpListener::bind(config.server.listen).await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(app::run(config.clone(), listener, shutdown.clone()));
+        let listeners = app::Listeners {
+            public: listener,
+            admin,
+        };
+        let reloads = tokio::sync::mpsc::channel(1).1;
+        let run = app::run_listening(config.clone(), listeners, shutdown.clone(), reloads);
+        let handle = tokio::spawn(run);
         TestServer {
             addr,
             config,
