@@ -107,7 +107,8 @@ pub async fn run_with_reloads(
 
     // Ingest counts by source; attempts by route stream (the source's own name when unrouted).
     let names = (config.sources.iter().map(|s| s.name.clone()))
-        .chain(config.routes().map(|r| r.stream.clone()));
+        .chain(config.routes().map(|r| r.stream.clone()))
+        .chain(config.alerts.targets.iter().map(|t| t.route.stream.clone()));
     let metrics = Arc::new(Metrics::new(names));
     let deadline = CancellationToken::new();
     tokio::spawn(deadline_after(
@@ -138,6 +139,13 @@ pub async fn run_with_reloads(
         let _running = running;
         worker_run.await
     });
+    let alerts = crate::alerts::run(
+        config.clone(),
+        store.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    tasks.spawn(alerts);
     let ctx = Ctx {
         config: config.clone(),
         store: store.clone(),

@@ -6,6 +6,7 @@
 mod admin;
 #[cfg(test)]
 mod admin_tests;
+mod alerts;
 #[cfg(test)]
 mod documented;
 mod env_file;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
+pub use alerts::{AlertsConfig, Format, NotifyTarget, Rule, When, ALERT_SOURCE};
 pub use load::{load, load_str, ConfigError};
 pub use route::RouteConfig;
 pub use source::{CommandConfig, ForwardConfig, HandlerConfig, Signing, SourceConfig};
@@ -54,6 +56,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Sources by name (the `<source>` of `POST /webhooks/<source>`), in name order.
     pub sources: Vec<Source>,
+    /// Alert targets and rules.
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -66,6 +70,9 @@ impl Config {
     /// route, `source:route` for a named route).
     pub fn route(&self, stream: &str) -> Option<&Route> {
         let (source, _) = crate::event::split_stream(stream);
+        if source == ALERT_SOURCE {
+            return self.alerts.route(stream);
+        }
         let source = self.source(source)?;
         source.routes.iter().find(|r| r.stream == stream)
     }

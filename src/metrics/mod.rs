@@ -245,6 +245,15 @@ impl Metrics {
         }
     }
 
+    /// Events of `source` accepted (new or duplicate) since start, and deliveries of stream
+    /// `source` that went dead since start: what the alert rules watch between two looks.
+    pub fn totals(&self, source: &str) -> (u64, u64) {
+        self.sources.get(source).map_or((0, 0), |s| {
+            let accepted = s.accepted.load(Ordering::Relaxed) + s.duplicate.load(Ordering::Relaxed);
+            (accepted, s.dead.load(Ordering::Relaxed))
+        })
+    }
+
     /// Counts an operator action whose audit record could not be written.
     pub fn audit_failed(&self) {
         bump(&self.audit_failures);
