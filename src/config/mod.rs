@@ -8,6 +8,8 @@ mod admin;
 mod admin_tests;
 mod alerts;
 #[cfg(test)]
+mod alerts_tests;
+#[cfg(test)]
 mod documented;
 mod env_file;
 #[cfg(test)]
