@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::admin::{build_admin, AdminError, RawAdmin};
-use super::alerts::{build_alerts, RawAlerts};
+use super::alerts::RawAlerts;
+use super::alerts_load::build_alerts;
 use super::env_file::FileEnv;
 use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};

@@ -7,6 +7,7 @@ mod admin;
 #[cfg(test)]
 mod admin_tests;
 mod alerts;
+mod alerts_load;
 #[cfg(test)]
 mod alerts_tests;
 #[cfg(test)]
