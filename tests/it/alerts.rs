@@ -239,3 +239,28 @@ async fn an_alert_survives_a_kill_between_the_death_and_the_notification() {
     assert_eq!(alert["details"]["first"][0]["id"], "evt_doomed", "{alert}");
     second.kill();
 }
+
+#[tokio::test]
+async fn an_aging_queue_raises_an_alert_with_its_age() {
+    let notify = Target::start().await;
+    let rules =
+        "[[alerts.rules]]\nwhen = \"queue_age\"\nthreshold = \"1s\"\nwindow = \"1h\"\nnotify = [\"ops\"]\n";
+    // One event at a time, each taking 3 s: the second waits, due, behind the first.
+    let app = flow::config("", &flow::command("sleep 3", "")).replace(
+        "keep_headers = [\"x-trace\"]\n",
+        "keep_headers = [\"x-trace\"]\nconcurrency = 1\n",
+    );
+    let server = TestServer::start(&format!("{app}{}", alerts(&notify, rules))).await;
+    flow::deliver(&server, "first", "{}", &[]).await;
+    flow::deliver(&server, "second", "{}", &[]).await;
+    let alert = received(&notify, 1).await.remove(0);
+    assert_eq!(alert["when"], "queue_age", "{alert}");
+    assert!(
+        alert["details"]["age_ms"].as_u64().unwrap() >= 1000,
+        "{alert}"
+    );
+    flow::settled(&server, "second").await;
+    // One alert per window, however long the queue stayed old.
+    assert_eq!(notify.inspect(|seen| seen.len()), 1);
+    server.stop().await;
+}
