@@ -264,3 +264,33 @@ async fn an_aging_queue_raises_an_alert_with_its_age() {
     assert_eq!(notify.inspect(|seen| seen.len()), 1);
     server.stop().await;
 }
+
+/// The start-up pass: a death whose alert was never accepted (here, because no rule watched yet;
+/// in a crash, because the process died in the moment between the two) is alerted after a
+/// restart, in its own window.
+#[tokio::test]
+async fn a_start_finds_recent_deaths_whose_alert_was_never_raised() {
+    let notify = Target::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let worker = "max_attempts = 1\nretry_schedule = [\"1ms\"]\njitter = 0.0";
+    let quiet = flow::config(worker, NOWHERE);
+    window_begins(6_000, 1_000).await;
+    let first = TestServer::start_in(&quiet, dir.path()).await;
+    flow::deliver(&first, "evt_unwatched", "{}", &[]).await;
+    assert_eq!(
+        flow::settled(&first, "evt_unwatched").await["state"],
+        "dead"
+    );
+    first.stop().await;
+
+    let rules = "[[alerts.rules]]\nwhen = \"dead\"\nwindow = \"6s\"\nnotify = [\"ops\"]\n";
+    let watched = format!("{quiet}{}", alerts(&notify, rules));
+    let second = TestServer::start_in(&watched, dir.path()).await;
+    let alert = received(&notify, 1).await.remove(0);
+    assert_eq!(alert["details"]["count"], 1, "{alert}");
+    assert_eq!(
+        alert["details"]["first"][0]["id"], "evt_unwatched",
+        "{alert}"
+    );
+    second.stop().await;
+}
