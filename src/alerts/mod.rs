@@ -1,8 +1,8 @@
 //! Alerts: rules over the store and the worker's published state, delivered through the queue.
 //!
-//! A task ([`run`]) looks at what the rules watch a few times a second: the dead and accepted
-//! counts and destination circuits the worker and ingest publish in [`Metrics`], the queue's
-//! earliest due time and the store's ability to write. When a rule fires it accepts an *alert
+//! A task ([`run`]) looks at what the rules watch a few times a second: the deaths (with their
+//! times), accepted counts and destination circuits the worker and ingest publish in
+//! [`Metrics`], the queue's earliest due time and the store's ability to write. When a rule fires it accepts an *alert
 //! event* into the internal source [`ALERT_SOURCE`] through the ordinary atomic
 //! dedupe-and-enqueue path, one route per notify target. Its id is the rule's name and the
 //! window (or episode) it is about, so further firings are duplicates: at most one alert per
@@ -15,6 +15,7 @@
 
 mod fire;
 mod message;
+mod silence;
 mod watch;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::fire::{window_start, Fired};
+use super::silence::Silence;
 use crate::clock::millis;
 use crate::config::{Config, Rule, When};
 use crate::metrics::Metrics;
@@ -24,17 +25,15 @@ pub struct Watcher {
     store: Store,
     metrics: Arc<Metrics>,
     fired: Fired,
-    /// Dead count per route stream at the last tick.
-    dead: HashMap<String, u64>,
-    /// Accepted count per source at the last tick, and when it last changed (unix ms).
-    heard: HashMap<String, (u64, u64)>,
+    /// When each source was last heard from.
+    silence: Silence,
     /// Circuit state per destination at the last tick.
     circuits: HashMap<String, &'static str>,
     /// When the store stopped being able to write, while it cannot.
     down_since: Option<u64>,
     last_storage_check: u64,
-    /// Deaths seen but whose alert could not be accepted yet: (stream, seen at).
-    pending_deaths: Vec<(String, u64)>,
+    /// Deaths whose alert could not be accepted yet: per stream, earliest and latest time.
+    pending_deaths: HashMap<String, (u64, u64)>,
 }
 
 impl Watcher {
@@ -46,32 +45,17 @@ impl Watcher {
         metrics: Arc<Metrics>,
         now: u64,
     ) -> Watcher {
-        let dead = (config.routes())
-            .map(|r| (r.stream.clone(), metrics.totals(&r.stream).1))
-            .collect();
-        let mut heard = HashMap::new();
-        for source in &config.sources {
-            let filter = EventFilter {
-                source: Some(source.name.clone()),
-                ..EventFilter::default()
-            };
-            let last = match store.list(&filter, 1, None).await {
-                Ok(page) => page.items.first().map_or(now, |r| r.received_at),
-                Err(_) => now,
-            };
-            heard.insert(source.name.clone(), (metrics.totals(&source.name).0, last));
-        }
+        let silence = Silence::new(&config, &store, &metrics, now).await;
         let mut watcher = Watcher {
             config,
             store,
             metrics,
             fired: Fired::default(),
-            dead,
-            heard,
+            silence,
             circuits: HashMap::new(),
             down_since: None,
             last_storage_check: 0,
-            pending_deaths: Vec::new(),
+            pending_deaths: HashMap::new(),
         };
         watcher.catch_up(now).await;
         watcher
@@ -116,7 +100,7 @@ impl Watcher {
 
     /// One look at everything the rules watch.
     pub async fn tick(&mut self, now: u64) {
-        self.deaths(now).await;
+        self.deaths().await;
         self.circuits(now).await;
         self.silence(now).await;
         self.queue_age(now).await;
@@ -135,29 +119,29 @@ impl Watcher {
             .await
     }
 
-    async fn deaths(&mut self, now: u64) {
-        for route in self.config.routes() {
-            let count = self.metrics.totals(&route.stream).1;
-            let before = self.dead.insert(route.stream.clone(), count).unwrap_or(0);
-            if count > before {
-                self.pending_deaths.push((route.stream.clone(), now));
-            }
+    /// Fires the windows of the deaths the worker recorded since the last tick: every window
+    /// from the earliest death's to the latest's (two at most, in practice).
+    async fn deaths(&mut self) {
+        for (stream, (first, last)) in self.metrics.take_deaths() {
+            let span = self.pending_deaths.entry(stream).or_insert((first, last));
+            *span = (span.0.min(first), span.1.max(last));
         }
-        let mut left = Vec::new();
-        for (stream, seen) in std::mem::take(&mut self.pending_deaths) {
+        let rules = self.rules(When::Dead);
+        for (stream, (first, last)) in std::mem::take(&mut self.pending_deaths) {
             let mut ok = true;
-            for rule in self.rules(When::Dead).iter().filter(|r| r.covers(&stream)) {
-                // A death recorded just before a window's end may be seen just after it:
-                // its window is fired too (an alert with nothing in it sends nothing).
-                let earlier = seen.saturating_sub(2 * millis(super::TICK));
-                ok &= self.fire_dead(rule, earlier).await.is_ok();
-                ok &= self.fire_dead(rule, seen).await.is_ok();
+            for rule in rules.iter().filter(|r| r.covers(&stream)) {
+                let window = millis(rule.window);
+                let mut start = window_start(first, window);
+                while start <= last {
+                    ok &= self.fire_dead(rule, start).await.is_ok();
+                    start += window;
+                }
             }
             if !ok {
-                left.push((stream, seen));
+                // The store refused: tried again at the next tick.
+                self.pending_deaths.insert(stream, (first, last));
             }
         }
-        self.pending_deaths = left;
     }
 
     async fn circuits(&mut self, now: u64) {
@@ -206,33 +190,10 @@ impl Watcher {
         if rules.is_empty() {
             return;
         }
-        for source in &self.config.sources {
-            let count = self.metrics.totals(&source.name).0;
-            let heard = self
-                .heard
-                .entry(source.name.clone())
-                .or_insert((count, now));
-            if count != heard.0 {
-                *heard = (count, now);
-            }
-            let last = heard.1;
-            for rule in rules.iter().filter(|r| r.covers(&source.name)) {
-                let threshold = millis(rule.threshold.unwrap_or_default());
-                if now.saturating_sub(last) < threshold {
-                    continue;
-                }
-                let key = format!("{}-{last}", source.name);
-                let details = json!({
-                    "source": source.name,
-                    "last_received_at": last,
-                    "quiet_ms": now - last,
-                });
-                let _ = self
-                    .fired
-                    .fire(&self.store, rule, &key, (last, now), details)
-                    .await;
-            }
-        }
+        let shared = (&*self.config, &self.store, &*self.metrics);
+        (self.silence)
+            .tick(shared, &mut self.fired, &rules, now)
+            .await;
     }
 
     async fn queue_age(&mut self, now: u64) {

@@ -63,7 +63,12 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
             error: report.error(),
         };
         match shared.store.record_attempt(r, attempt, next).await {
-            Ok(true) => shared.metrics.attempt_recorded(&r.source, report.outcome, dead),
+            Ok(true) => {
+                shared.metrics.attempt_recorded(&r.source, report.outcome, dead);
+                if dead {
+                    shared.metrics.died(&r.source, finished_at);
+                }
+            }
             Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
         }

@@ -119,10 +119,13 @@ async fn a_burst_of_deaths_makes_one_signed_alert_with_the_count_and_first_ids()
         "/events/hookbox.alerts:ops/{}",
         alert["id"].as_str().unwrap()
     );
-    let status = get_as(&server.url(&location), Some(TEST_ADMIN_TOKEN))
-        .await
-        .json();
-    assert_eq!(status["state"], "succeeded", "{status}");
+    // Its status resource, like any event's; succeeded once the worker recorded the answer.
+    let location = server.url(&location);
+    eventually("the alert to be recorded as delivered", LIMIT, || async {
+        let status = get_as(&location, Some(TEST_ADMIN_TOKEN)).await.json();
+        (status["state"] == "succeeded").then_some(())
+    })
+    .await;
     assert_eq!(notify.inspect(|seen| seen.len()), 1);
     server.stop().await;
 }
