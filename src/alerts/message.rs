@@ -168,3 +168,45 @@ fn describe(spec: &Spec, d: &Value) -> String {
     };
     format!("hookbox alert {}: {what}", spec.rule)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(when: When) -> Spec {
+        Spec {
+            rule: "r".into(),
+            when,
+            source: None,
+            route: None,
+            from: 0,
+            until: 300_000,
+            details: Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_text_says_what_happened_with_counts_ids_and_times() {
+        let dead = json!({
+            "count": 1000, "complete": false, "by_stream": { "stripe": 1000 },
+            "first": [ { "stream": "stripe", "id": "evt_1" } ],
+        });
+        let text = describe(&spec(When::Dead), &dead);
+        assert_eq!(
+            text,
+            "hookbox alert r: 1000 (at least) event(s) went dead between 1970-01-01T00:00:00Z \
+             and 1970-01-01T00:05:00Z (stripe: 1000); first: stripe/evt_1"
+        );
+        let open = json!({ "destination": "http://app:80", "consecutive_failures": 5, "last_error": "HTTP 503" });
+        let text = describe(&spec(When::CircuitOpen), &open);
+        assert!(
+            text.ends_with("http://app:80 opened after 5 failures in a row: HTTP 503"),
+            "{text}"
+        );
+        let closed = json!({ "destination": "http://app:80", "state": "closed" });
+        let text = describe(&spec(When::CircuitOpen), &closed);
+        assert!(text.ends_with("closed again"), "{text}");
+        let age = json!({ "age_ms": 901_000, "oldest_due_at": 0 });
+        assert!(describe(&spec(When::QueueAge), &age).contains("waited 901s"));
+    }
+}
