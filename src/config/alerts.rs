@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::Route;
 use crate::verify::Secret;
@@ -14,8 +14,10 @@ use crate::verify::Secret;
 /// name in a config file, so no provider can post to it or clash with it.
 pub const ALERT_SOURCE: &str = "hookbox.alerts";
 
-/// `[alerts]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[alerts]` as written. Serializable for `hookbox config check`'s effective config, without
+/// secrets: a target's secret is left out and its URL cut to its origin (a Slack or Mattermost
+/// webhook's path is its secret).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawAlerts {
     /// The targets alerts go to.
@@ -25,17 +27,19 @@ pub struct RawAlerts {
 }
 
 /// One `[[alerts.notify]]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     /// Its name, used by rules' `notify`.
     pub name: String,
     /// Where alerts are POSTed (`http://` or `https://`).
+    #[serde(serialize_with = "origin_only")]
     pub url: String,
     /// `json` (default, signed with Standard Webhooks) or `slack`.
     #[serde(default)]
     pub format: Format,
     /// `json`: the `whsec_` secret alerts are signed with; `ALERTS_<NAME>_SECRET` replaces it.
+    #[serde(skip_serializing)]
     pub secret: Option<Secret>,
     /// Time allowed for one delivery.
     #[serde(default = "default_timeout", with = "humantime_serde")]
@@ -48,12 +52,24 @@ pub struct NotifyConfig {
     pub client_key_file: Option<PathBuf>,
 }
 
+/// `url` as `scheme://host:port/…`: what `config check` may show of a target.
+fn origin_only<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    match url.parse::<http::Uri>() {
+        Ok(u) if u.scheme().is_some() && u.authority().is_some() => {
+            let host = u.authority().map_or("", |a| a.as_str());
+            let host = host.rsplit('@').next().unwrap_or(host);
+            s.serialize_str(&format!("{}://{host}/…", u.scheme_str().unwrap_or("")))
+        }
+        _ => s.serialize_str("…"),
+    }
+}
+
 fn default_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
 /// The body an alert is sent as.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// A JSON object with every detail, signed with Standard Webhooks.
@@ -64,7 +80,7 @@ pub enum Format {
 }
 
 /// One `[[alerts.rules]]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// Its name (default: `when`); part of every alert id, so unique.

@@ -1,6 +1,7 @@
 //! `[alerts]`: the shipped (commented) example loads, targets become signed routes of the
 //! alert source, and each mistake is refused naming its key.
 
+use super::alerts::RawAlerts;
 use super::tests::{invalid_key, load_with, GITHUB};
 use super::*;
 
@@ -73,4 +74,25 @@ fn alert_mistakes_are_refused_naming_the_key() {
     )];
     let text = format!("{GITHUB}[[alerts.notify]]\nname = \"ops\"\nurl = \"http://x/\"\n");
     load_with(&text, &env).expect("the secret from the environment");
+}
+
+#[test]
+fn the_written_alerts_serialize_without_secrets() {
+    let raw: RawAlerts = toml::from_str(
+        "[[notify]]\nname = \"chat\"\nurl = \"https://u:p@hooks.slack.com/services/T0/B0/XXXX\"\n\
+         format = \"slack\"\n[[notify]]\nname = \"ops\"\nurl = \"http://ops:8080/a\"\n\
+         secret = \"whsec_c2VjcmV0\"\n[[rules]]\nwhen = \"silence\"\nthreshold = \"6h\"\nnotify = [\"chat\"]\n",
+    )
+    .expect("valid");
+    let text = toml::to_string(&raw).expect("serializes");
+    assert!(
+        text.contains("url = \"https://hooks.slack.com/…\""),
+        "{text}"
+    );
+    assert!(text.contains("url = \"http://ops:8080/…\""), "{text}");
+    assert!(text.contains("threshold = \"6h\""), "{text}");
+    assert!(
+        !text.contains("XXXX") && !text.contains("whsec") && !text.contains("u:p"),
+        "{text}"
+    );
 }
