@@ -156,7 +156,8 @@ pub async fn run_listening(
 
     // Ingest counts by source; attempts by route stream (the source's own name when unrouted).
     let names = (config.sources.iter().map(|s| s.name.clone()))
-        .chain(config.routes().map(|r| r.stream.clone()));
+        .chain(config.routes().map(|r| r.stream.clone()))
+        .chain(config.alerts.targets.iter().map(|t| t.route.stream.clone()));
     let metrics = Arc::new(Metrics::new(names));
     let deadline = CancellationToken::new();
     tokio::spawn(deadline_after(
@@ -194,6 +195,13 @@ pub async fn run_listening(
         store.clone(),
         shutdown.clone(),
     ));
+    let alerts = crate::alerts::run(
+        config.clone(),
+        store.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    tasks.spawn(alerts);
     let ctx = Ctx {
         reconciler,
         config: config.clone(),

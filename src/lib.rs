@@ -14,8 +14,11 @@
 //! numbers an event's attempts across requeues for both the worker and the status resource;
 //! [`ordering`] reads an event's ordering key at ingest (the store then runs the events of one
 //! key one at a time, in arrival order). [`open_files`] raises the descriptor limit at start.
+//! [`alerts`] watches its rules and raises alerts as events of an internal source, which the
+//! worker delivers like any other.
 
 pub mod accept;
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod client;

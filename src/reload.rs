@@ -50,6 +50,10 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if format!("{:?}", old.storage) != format!("{:?}", new.storage) || url(old) != url(new) {
         changed.push("[storage]");
     }
+    // The alert watcher reads its rules once, at start (see `alerts`).
+    if format!("{:?}", old.alerts.rules) != format!("{:?}", new.alerts.rules) {
+        changed.push("[[alerts.rules]]");
+    }
     changed
 }
 

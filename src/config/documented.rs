@@ -8,6 +8,7 @@ use std::fmt;
 use serde::de::{DeserializeOwned, Visitor};
 
 use super::admin::{RawAdmin, RawToken};
+use super::alerts::{NotifyConfig, RuleConfig};
 use super::load::FileConfig;
 use super::source::HmacConfig;
 use super::{
@@ -93,6 +94,10 @@ fn accepted_keys() -> BTreeSet<String> {
             "worker" => keys.extend(under("worker", fields::<WorkerConfig>())),
             "admin" => keys.extend(admin_keys()),
             "sources" => keys.extend(source_keys("sources.<name>")),
+            "alerts" => {
+                keys.extend(under("alerts.notify[]", fields::<NotifyConfig>()));
+                keys.extend(under("alerts.rules[]", fields::<RuleConfig>()));
+            }
             other => panic!("new top-level table [{other}]: list its struct in accepted_keys"),
         }
     }
@@ -147,7 +152,9 @@ fn source_keys(prefix: &str) -> Vec<String> {
 
 /// The keys `docs/configuration.md` lists: backticked config paths in a table's first column.
 fn documented_keys(doc: &str) -> BTreeSet<String> {
-    const TABLES: [&str; 5] = ["server.", "storage.", "worker.", "admin.", "sources."];
+    const TABLES: [&str; 6] = [
+        "server.", "storage.", "worker.", "admin.", "sources.", "alerts.",
+    ];
     doc.lines()
         .filter_map(|line| line.strip_prefix("| "))
         .filter_map(|rest| rest.split(" | ").next())

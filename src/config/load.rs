@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::admin::{build_admin, AdminError, RawAdmin};
+use super::alerts::RawAlerts;
+use super::alerts_load::build_alerts;
 use super::env_file::FileEnv;
 use super::key::{err, valid_name, KeyError};
 use super::route::{build_routes, passes_original_signature, RouteContext};
@@ -79,6 +81,8 @@ pub(super) struct FileConfig {
     admin: RawAdmin,
     #[serde(default)]
     sources: BTreeMap<String, SourceConfig>,
+    #[serde(default)]
+    alerts: RawAlerts,
 }
 
 /// Loads `path`, overlaying secrets from the process environment.
@@ -164,7 +168,10 @@ pub fn load_str(
         .map_err(|(key, reason)| invalid(key.to_owned(), reason))?;
     super::ordering::check_ordering(&sources, &storage)
         .map_err(|(key, reason)| invalid(key, reason))?;
+    let alerts = build_alerts(&raw.alerts, &sources, &|var| files.get(var))
+        .map_err(|(key, reason)| file_problem().unwrap_or_else(|| invalid(key, reason)))?;
     Ok(Config {
+        alerts,
         server: raw.server,
         storage,
         worker: raw.worker,

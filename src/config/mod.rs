@@ -6,6 +6,10 @@
 mod admin;
 #[cfg(test)]
 mod admin_tests;
+mod alerts;
+mod alerts_load;
+#[cfg(test)]
+mod alerts_tests;
 #[cfg(test)]
 mod documented;
 mod edge;
@@ -37,6 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
 pub use edge::{parse_network, AcmeConfig, RateLimit, TlsConfig};
 pub use effective::{effective, without_credentials};
+pub use alerts::{AlertsConfig, Format, NotifyTarget, Rule, When, ALERT_SOURCE};
 pub use load::{load, load_str, ConfigError};
 pub use reconcile::{Reconcile, ReconcileApi, ReconcileConfig};
 pub use route::RouteConfig;
@@ -60,6 +65,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Sources by name (the `<source>` of `POST /webhooks/<source>`), in name order.
     pub sources: Vec<Source>,
+    /// Alert targets and rules.
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -72,6 +79,9 @@ impl Config {
     /// route, `source:route` for a named route).
     pub fn route(&self, stream: &str) -> Option<&Route> {
         let (source, _) = crate::event::split_stream(stream);
+        if source == ALERT_SOURCE {
+            return self.alerts.route(stream);
+        }
         let source = self.source(source)?;
         source.routes.iter().find(|r| r.stream == stream)
     }

@@ -145,6 +145,8 @@ pub struct Metrics {
     destinations: Mutex<BTreeMap<String, DestinationSnapshot>>,
     /// Audit records that could not be written.
     audit_failures: AtomicU64,
+    /// Deaths not yet taken by the alert watcher: per stream, the earliest and latest time.
+    deaths: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
 impl Metrics {
@@ -159,6 +161,7 @@ impl Metrics {
             sources: map,
             destinations: Mutex::new(BTreeMap::new()),
             audit_failures: AtomicU64::new(0),
+            deaths: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -249,6 +252,26 @@ impl Metrics {
         if dead {
             bump(&s.dead);
         }
+    }
+
+    /// Events of `source` accepted (new or duplicate) since start: what `silence` alert rules
+    /// watch between two looks.
+    pub fn accepted_total(&self, source: &str) -> u64 {
+        self.sources.get(source).map_or(0, |s| {
+            s.accepted.load(Ordering::Relaxed) + s.duplicate.load(Ordering::Relaxed)
+        })
+    }
+
+    /// Notes that a delivery of `stream` went dead at `at` (unix ms), for the alert watcher.
+    pub fn died(&self, stream: &str, at: u64) {
+        let mut deaths = self.deaths.lock().unwrap_or_else(|p| p.into_inner());
+        let span = deaths.entry(stream.to_owned()).or_insert((at, at));
+        *span = (span.0.min(at), span.1.max(at));
+    }
+
+    /// The earliest and latest death per stream since the last call (see [`Metrics::died`]).
+    pub fn take_deaths(&self) -> BTreeMap<String, (u64, u64)> {
+        std::mem::take(&mut *self.deaths.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Counts an operator action whose audit record could not be written.

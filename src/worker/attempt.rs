@@ -63,7 +63,12 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed) -> Ended {
             error: report.error(),
         };
         match shared.store.record_attempt(r, attempt, next).await {
-            Ok(true) => shared.metrics.attempt_recorded(&r.source, report.outcome, dead),
+            Ok(true) => {
+                shared.metrics.attempt_recorded(&r.source, report.outcome, dead);
+                if dead {
+                    shared.metrics.died(&r.source, finished_at);
+                }
+            }
             Ok(false) => tracing::warn!("the claim expired before the attempt was recorded; it will run again"),
             Err(e) => tracing::error!(error = %e, "could not record the attempt; it will run again when its lease expires"),
         }
@@ -84,10 +89,20 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
     if r.body_purged {
         return Report::permanent("the body was purged by retention");
     }
-    let job = Job {
-        record: r,
-        body: &claimed.body,
+    // An alert's message is made now, from the store (see `alerts`).
+    let alert;
+    let body = if crate::alerts::is_alert_stream(&r.source) {
+        let made = crate::alerts::message(&shared.store, &shared.config, r, &claimed.body);
+        alert = match made.await {
+            Ok(crate::alerts::Message::Send(body)) => body,
+            Ok(crate::alerts::Message::Nothing) => return Report::success(),
+            Err(e) => return Report::transient(format!("could not make the alert: {e}")),
+        };
+        &alert
+    } else {
+        &claimed.body
     };
+    let job = Job { record: r, body };
     shared.handlers.run(&route.handler, job).await
 }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod alerts;
 mod bench;
 mod cli;
 mod commands;
