@@ -52,6 +52,49 @@ pub(crate) fn attempt(claimed: &Claimed, outcome: Outcome) -> Attempt {
     }
 }
 
+/// Asserts the store's counters say what a scan of its records says.
+pub(crate) async fn counters_exact(store: &Store) {
+    let wrong = store.check_counters().await.expect("check counters");
+    assert!(
+        wrong.is_empty(),
+        "counters disagree with the records: {wrong:#?}"
+    );
+}
+
+/// Leaves `store` with an event in each of succeeded, dead, processing and queued, in two
+/// streams; returns the counts it expects.
+pub(crate) async fn varied(store: &Store) -> StateCounts {
+    for (id, at) in [("a", 1), ("b", 2), ("c", 3)] {
+        store.accept(event(id, at)).await.expect("accept");
+    }
+    let mut other = event("d", 4);
+    other.source = "t".into();
+    store.accept(other).await.expect("accept");
+    let claimed = claim(store, 5, 1000).await;
+    assert_eq!(claimed.len(), 4);
+    for (c, next) in claimed
+        .iter()
+        .zip([Next::Succeeded, Next::Dead("x".into())])
+    {
+        let recorded = store.record_attempt(&c.record, attempt(c, Outcome::Success), next);
+        assert!(recorded.await.expect("record"));
+    }
+    let retry = Next::RetryAt(1_000_000);
+    let recorded = store.record_attempt(
+        &claimed[2].record,
+        attempt(&claimed[2], Outcome::Transient),
+        retry,
+    );
+    assert!(recorded.await.expect("record"));
+    StateCounts {
+        queued: 1,
+        processing: 1,
+        succeeded: 1,
+        dead: 1,
+        ..StateCounts::default()
+    }
+}
+
 /// Runs each named test on both embedded backends.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {$(
@@ -72,6 +115,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    the_summary_from_counters_is_the_scans,
     accept_dedupes_and_claim_respects_due_time,
     an_expired_lease_is_reclaimed_and_the_stale_result_ignored,
     recovery_requeues_processing_events_after_a_restart,
@@ -113,6 +157,7 @@ async fn accept_dedupes_and_claim_respects_due_time(backend: StorageBackend) {
     assert_eq!(record.state, State::Succeeded);
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(store.next_due().await.expect("next"), None);
+    counters_exact(&store).await;
 }
 
 async fn an_expired_lease_is_reclaimed_and_the_stale_result_ignored(backend: StorageBackend) {
@@ -143,6 +188,7 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_result_ignored(backend: Sto
     let record = store.get("s", "a").await.expect("get").expect("exists");
     assert_eq!(record.state, State::Dead);
     assert_eq!(store.pending(), 0);
+    counters_exact(&store).await;
 }
 
 async fn recovery_requeues_processing_events_after_a_restart(backend: StorageBackend) {
@@ -167,6 +213,7 @@ async fn recovery_requeues_processing_events_after_a_restart(backend: StorageBac
     assert!(again
         .iter()
         .all(|c| c.record.attempts[0].outcome == Outcome::Abandoned));
+    counters_exact(&store).await;
 }
 
 async fn retention_purges_the_body_then_forgets_the_id(backend: StorageBackend) {
@@ -207,6 +254,7 @@ async fn retention_purges_the_body_then_forgets_the_id(backend: StorageBackend) 
     );
     assert_eq!(store.expire(finished + 1000, 10).await.expect("expire"), 1);
     assert_eq!(store.get("s", "a").await.expect("get"), None);
+    counters_exact(&store).await;
 }
 
 /// Concurrent accepts, many of one id, through the batch task: one `New` per id.
@@ -225,6 +273,7 @@ async fn concurrent_accepts_count_each_id_once(backend: StorageBackend) {
     }
     assert_eq!(new, 50);
     assert_eq!(store.pending(), 50);
+    counters_exact(&store).await;
     store.close().await.expect("close");
 }
 
@@ -312,4 +361,26 @@ async fn discard_keeps_a_tombstone_and_types_filter(backend: StorageBackend) {
         counts.discarded,
     );
     assert_eq!(got, (1, 1, 0, 1), "discarded is counted apart from dead");
+    counters_exact(&store).await;
+}
+
+async fn the_summary_from_counters_is_the_scans(backend: StorageBackend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(backend, dir.path()).await;
+    varied(&store).await;
+    let empty = || Summary::new(2 * SUMMARY_BUCKET_MS, SUMMARY_BUCKET_MS, 12, ["s", "quiet"]);
+    let (mut counted, mut scanned) = (empty(), empty());
+    assert!(store.summarize(&mut counted).await.expect("summary"));
+    let all = store
+        .scan(&EventFilter::default(), |r| scanned.add(r))
+        .await;
+    assert!(all.expect("scan"));
+    assert_eq!(counted, scanned);
+    let s = &counted.sources["s"];
+    assert_eq!(
+        (s.queue_depth, s.oldest_queued_at, s.last_event_at),
+        (1, Some(3), Some(3))
+    );
+    assert_eq!(s.buckets[0].accepted, 3);
+    counters_exact(&store).await;
 }

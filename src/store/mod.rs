@@ -20,6 +20,8 @@
 
 pub mod audit;
 mod backend;
+mod counters;
+mod counters_check;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -54,6 +56,7 @@ pub use crate::event::{
     split_stream, stream_name, State, TypeMatch, UnknownState, ROUTE_SEPARATOR,
 };
 pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
+pub use counters::BUCKET_MS as SUMMARY_BUCKET_MS;
 pub use discard::DiscardOutcome;
 pub use filter::EventFilter;
 pub use health::WorkerRunning;

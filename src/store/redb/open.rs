@@ -206,7 +206,18 @@ pub(super) fn open_file(
                 body_ms: 0,
                 dedupe_ms: 0,
             };
-            drop(Tables::open(&txn, retention)?);
+            let mut tables = Tables::open(&txn, retention)?;
+            if let Some(read) = tables.build_counters()? {
+                if read > 0 {
+                    tracing::info!(
+                        file = %file.display(),
+                        events = read,
+                        "built the event counters from every stored record (once, for a store \
+                         from before counters)"
+                    );
+                }
+            }
+            drop(tables);
             (txn.open_table(EVENTS)?.len()?, txn.open_table(DUE)?.len()?)
         };
         txn.commit()?;

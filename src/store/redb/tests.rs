@@ -243,3 +243,27 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
         "{nothing:?}"
     );
 }
+
+#[tokio::test]
+async fn a_store_from_before_counters_gets_them_at_open() {
+    use crate::config::StorageBackend;
+    use crate::store::embedded_tests::{counters_exact, open, varied};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(StorageBackend::Redb, dir.path()).await;
+    let expected = varied(&store).await;
+    store.close().await.expect("close");
+    {
+        let db = redb::Database::open(dir.path().join(FILE)).expect("open the file");
+        let txn = db.begin_write().expect("write");
+        assert!(txn.delete_table(super::tables::COUNTERS).expect("delete"));
+        txn.commit().expect("commit");
+    }
+    let store = open(StorageBackend::Redb, dir.path()).await;
+    let filter = crate::store::EventFilter::default();
+    assert_eq!(
+        store.counts(&filter).await.expect("counts"),
+        (expected, true)
+    );
+    counters_exact(&store).await;
+    store.close().await.expect("close");
+}

@@ -46,6 +46,14 @@ impl Backend {
             .flush_every_ms(interval);
         let db = open_when_free(&config)?;
         let trees = Trees::open(&db, millis(cfg.retention), millis(cfg.dedupe_window))?;
+        if let Some(read) = trees.build_counters()?.filter(|&n| n > 0) {
+            tracing::info!(
+                dir = %cfg.data_dir.display(),
+                events = read,
+                "built the event counters from every stored record (once, for a store from \
+                 before counters)"
+            );
+        }
         let commit = match fsync {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
             false => None,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::SledStore;
 use crate::store::audit::RawAudit;
 use crate::store::backend::{off_runtime, Backend};
+use crate::store::counters::Tallies;
 use crate::store::migrate::Exported;
 use crate::store::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter,
@@ -175,6 +176,10 @@ impl Backend for SledStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         off_runtime(self, SledStore::count).await
+    }
+
+    async fn tallies(&self, window: Option<(u64, u64)>) -> Result<Option<Tallies>, StoreError> {
+        off_runtime(self, move |s| s.backend()?.trees.tallies(window).map(Some)).await
     }
 
     async fn append_audit(&self, rows: RawAudit) -> Result<(), StoreError> {

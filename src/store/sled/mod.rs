@@ -13,6 +13,7 @@ mod audit;
 mod backend;
 mod batch;
 mod commit;
+mod counters;
 mod discard;
 mod health;
 mod interface;

@@ -61,3 +61,34 @@ async fn migrating_into_sled_is_a_declared_refusal_and_it_has_no_ordering_lines(
     assert_eq!(store.ordering_head("s", "k").await.expect("head"), None);
     store.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_store_from_before_counters_gets_them_at_open() {
+    use crate::config::StorageBackend;
+    use crate::store::embedded_tests::{counters_exact, open, varied};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(StorageBackend::Sled, dir.path()).await;
+    let expected = varied(&store).await;
+    store.close().await.expect("close");
+    drop(store);
+    {
+        // sled's I/O threads let go of the directory lock a moment after the close.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let db = loop {
+            match ::sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(e) if std::time::Instant::now() > deadline => panic!("open: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        assert!(db.drop_tree("counters").expect("drop"));
+        db.flush().expect("flush");
+    }
+    let store = open(StorageBackend::Sled, dir.path()).await;
+    assert_eq!(
+        store.counts(&EventFilter::default()).await.expect("counts"),
+        (expected, true)
+    );
+    counters_exact(&store).await;
+    store.close().await.expect("close");
+}
