@@ -40,11 +40,7 @@ mod stream;
 mod walk;
 
 #[cfg(test)]
-mod audit_tests;
-#[cfg(test)]
-mod embedded_tests;
-#[cfg(test)]
-mod routed_tests;
+mod conformance;
 
 use crate::clock::millis;
 use std::sync::atomic::AtomicBool;

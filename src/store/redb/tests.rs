@@ -1,5 +1,5 @@
 //! What only the redb backend does: refusing damaged or shortened files, and noticing its file
-//! vanish while serving. (Shared store semantics are in `embedded_tests`.)
+//! vanish while serving. (What every backend does is in `store::conformance`.)
 
 use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
@@ -187,8 +187,7 @@ async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
 /// compaction gives them back, keeps what remains readable, and needs the file to itself.
 #[tokio::test]
 async fn compaction_returns_freed_space_and_keeps_the_rest() {
-    use crate::store::embedded_tests::attempt;
-    use crate::store::{Next, Outcome};
+    use crate::store::{Attempt, Next, Outcome};
 
     let dir = tempfile::tempdir().expect("dir");
     let cfg = StorageConfig {
@@ -210,7 +209,15 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
         .expect("claim");
     assert_eq!(claimed.len(), 200);
     for c in &claimed {
-        let done = attempt(c, Outcome::Success);
+        let done = Attempt {
+            number: 1,
+            started_at: 10,
+            duration_ms: 1,
+            outcome: Outcome::Success,
+            status: None,
+            exit_code: None,
+            error: None,
+        };
         store
             .record_attempt(&c.record, done, Next::Succeeded)
             .await
@@ -246,24 +253,17 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn a_store_from_before_counters_gets_them_at_open() {
-    use crate::config::StorageBackend;
-    use crate::store::embedded_tests::{counters_exact, open, varied};
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open(StorageBackend::Redb, dir.path()).await;
-    let expected = varied(&store).await;
-    store.close().await.expect("close");
-    {
-        let db = redb::Database::open(dir.path().join(FILE)).expect("open the file");
-        let txn = db.begin_write().expect("write");
-        assert!(txn.delete_table(super::tables::COUNTERS).expect("delete"));
-        txn.commit().expect("commit");
-    }
-    let store = open(StorageBackend::Redb, dir.path()).await;
+    use crate::store::conformance::{settle_some, Kind, Under};
+    let t = Under::new(Kind::Redb).await;
+    let expected = settle_some(&t).await;
+    let t = t
+        .reopen_after(|dir| {
+            let db = redb::Database::open(dir.join(FILE)).expect("open the file");
+            let txn = db.begin_write().expect("write");
+            assert!(txn.delete_table(super::tables::COUNTERS).expect("delete"));
+            txn.commit().expect("commit");
+        })
+        .await;
     let filter = crate::store::EventFilter::default();
-    assert_eq!(
-        store.counts(&filter).await.expect("counts"),
-        (expected, true)
-    );
-    counters_exact(&store).await;
-    store.close().await.expect("close");
+    assert_eq!(t.counts(&filter).await.expect("counts"), (expected, true));
 }

@@ -7,8 +7,6 @@
 //! so a crash at any point leaves a consistent queue. A database that failed a write is reopened
 //! in the background (see `backend`).
 
-#[cfg(test)]
-mod admin_tests;
 mod audit;
 mod backend;
 mod batch;
