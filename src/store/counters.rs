@@ -22,11 +22,9 @@
 use std::collections::BTreeMap;
 
 use super::keys::event_key;
-use super::stats::{Bucket, StateCounts};
+pub use super::stats::{StreamTally, Tallies, BUCKET_MS};
 use super::{EventRecord, State, StoreError};
 
-/// Width of a summary bucket: 5 minutes.
-pub const BUCKET_MS: u64 = 5 * 60 * 1000;
 /// Key marking a database whose counters were built (no kind starts with `#`).
 pub const BUILT: &[u8] = b"#built";
 
@@ -154,22 +152,6 @@ pub fn apply(old: Option<&[u8]>, change: Change) -> Option<[u8; 8]> {
     };
     (new != 0).then(|| new.to_be_bytes())
 }
-
-/// What the counters say about one stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StreamTally {
-    /// Events per state.
-    pub counts: StateCounts,
-    /// The newest arrival (kept after retention forgot that event).
-    pub last_event_at: Option<u64>,
-    /// The arrival of the oldest event still queued or processing.
-    pub oldest_unfinished_at: Option<u64>,
-    /// The window's buckets that saw activity, by start.
-    pub buckets: BTreeMap<u64, Bucket>,
-}
-
-/// Per stream, by name.
-pub type Tallies = BTreeMap<String, StreamTally>;
 
 /// A backend's counter reads: `(key, value)` in `lower..upper` in key order, at most `limit`.
 pub type RangeRead<'a> =

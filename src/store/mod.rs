@@ -52,7 +52,6 @@ pub use crate::event::{
     split_stream, stream_name, State, TypeMatch, UnknownState, ROUTE_SEPARATOR,
 };
 pub use audit::{AuditFilter, AuditOutcome, AuditPage, AuditRecord};
-pub use counters::BUCKET_MS as SUMMARY_BUCKET_MS;
 pub use discard::DiscardOutcome;
 pub use filter::EventFilter;
 pub use health::WorkerRunning;
@@ -61,6 +60,7 @@ pub use keys::event_key;
 pub use lines::{Line, Lines};
 pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
 pub use record::{EventRecord, Retention};
+pub use stats::BUCKET_MS as SUMMARY_BUCKET_MS;
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 pub use stream::RouteDelivery;
 

@@ -8,11 +8,29 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::counters::{StreamTally, Tallies, BUCKET_MS};
 use super::filter::EventFilter;
 use super::query::Cursor;
 use super::{split_stream, EventRecord, State};
 use super::{Store, StoreError};
+
+/// Width of a summary bucket (5 minutes): the backends' counters keep buckets of it.
+pub const BUCKET_MS: u64 = 5 * 60 * 1000;
+
+/// What the counters say about one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamTally {
+    /// Events per state.
+    pub counts: StateCounts,
+    /// The newest arrival (kept after retention forgot that event).
+    pub last_event_at: Option<u64>,
+    /// The arrival of the oldest event still queued or processing.
+    pub oldest_unfinished_at: Option<u64>,
+    /// The window's buckets that saw activity, by start.
+    pub buckets: BTreeMap<u64, Bucket>,
+}
+
+/// Per stream, by name.
+pub type Tallies = BTreeMap<String, StreamTally>;
 
 /// Pages (of [`PAGE`] events) one count or summary reads at most.
 pub const STATS_PAGES: usize = 50;

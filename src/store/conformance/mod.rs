@@ -45,6 +45,7 @@ macro_rules! conformance {
 mod admin;
 mod audit;
 mod capabilities;
+mod faults;
 mod ordering;
 mod queue;
 mod routed;
@@ -66,7 +67,7 @@ pub(crate) const DEDUPE_MS: u64 = 1_000;
 /// methods make a change and then check the counters (see [`Under::exact`]).
 pub(crate) struct Under {
     pub kind: Kind,
-    store: Store,
+    pub store: Store,
     dir: tempfile::TempDir,
     pg: Option<TestDb>,
 }
@@ -138,6 +139,32 @@ impl Under {
         };
         again.exact().await;
         again
+    }
+
+    /// The data dir (embedded backends).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Closes the store, calls `damage` with the data dir, and opens it again, which should
+    /// fail: returns the main file's path (as text), the outcome and the dir (kept until
+    /// dropped).
+    pub async fn reopen_refused(
+        self,
+        damage: impl FnOnce(&std::path::Path),
+    ) -> (String, Result<Store, StoreError>, tempfile::TempDir) {
+        self.store.close().await.expect("close");
+        damage(self.dir.path());
+        let backend = match self.kind {
+            Kind::Sled => StorageBackend::Sled,
+            _ => StorageBackend::Redb,
+        };
+        let file = match self.kind {
+            Kind::Sled => self.dir.path().join("db"),
+            _ => self.dir.path().join(crate::store::redb::FILE),
+        };
+        let opened = Store::open(&embedded(backend, self.dir.path())).await;
+        (file.display().to_string(), opened, self.dir)
     }
 
     /// Asserts the backend's counters say what a scan of its records says.

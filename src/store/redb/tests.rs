@@ -10,7 +10,6 @@ use bytes::Bytes;
 use super::{RedbStore, FILE};
 use crate::config::{Durability, StorageConfig};
 use crate::store::backend::Backend as _;
-use crate::store::data_dir::{self, Marker};
 use crate::store::{Accepted, NewEvent, StoreError};
 
 fn config(dir: &Path) -> StorageConfig {
@@ -82,28 +81,6 @@ async fn garbage_in_the_middle_is_refused_without_a_panic() {
 }
 
 #[tokio::test]
-async fn fewer_events_than_at_the_last_clean_close_is_refused() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 3).await;
-    let marker = Marker {
-        backend: "redb".into(),
-        events_at_close: Some(5),
-        migrating_from: None,
-    };
-    data_dir::write(dir.path(), &marker).expect("marker");
-    assert_damaged(RedbStore::open(&config(dir.path()), None), "shorter");
-}
-
-#[tokio::test]
-async fn a_missing_file_is_refused_not_recreated_empty() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 3).await;
-    std::fs::remove_file(dir.path().join(FILE)).expect("remove");
-    assert_damaged(RedbStore::open(&config(dir.path()), None), "missing");
-    assert!(!dir.path().join(FILE).exists(), "no empty file was created");
-}
-
-#[tokio::test]
 async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() {
     let dir = tempfile::tempdir().expect("dir");
     let cfg = config(dir.path());
@@ -128,38 +105,6 @@ async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() 
     let served = RedbStore::open(&cfg, None).expect("served once migrate finished");
     assert_eq!(served.count().expect("count"), 1);
     served.close().await.expect("close");
-}
-
-#[tokio::test]
-async fn a_clean_close_then_open_keeps_every_event() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 10).await;
-    let store = RedbStore::open(&config(dir.path()), None).expect("reopen");
-    assert_eq!(store.pending(), 10);
-    let again = store.accept(event("e3", 1)).await.expect("accept");
-    assert!(matches!(again, Accepted::Duplicate(_)));
-    store.close().await.expect("close");
-}
-
-#[tokio::test]
-async fn a_deleted_data_file_makes_writes_unavailable_for_good() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = RedbStore::open(&config(dir.path()), None).expect("open");
-    store.accept(event("a", 10)).await.expect("accept");
-    std::fs::remove_dir_all(dir.path()).expect("delete the data dir");
-    for id in ["b", "c"] {
-        let refused = store.accept(event(id, 10)).await;
-        assert!(
-            matches!(refused, Err(StoreError::Unavailable(_))),
-            "{refused:?}"
-        );
-    }
-    assert!(store.check_writable(1).await.is_err(), "not ready");
-    assert!(
-        !dir.path().join(FILE).exists(),
-        "never recreated behind the operator's back"
-    );
-    store.close().await.expect("close");
 }
 
 #[tokio::test]
