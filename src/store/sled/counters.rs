@@ -1,33 +1,11 @@
-//! The exact counters on sled (see [`crate::store::counters`]): the `counters` tree, changed
-//! inside the same transaction as the records whose changes it counts.
+//! The exact counters on sled (see [`crate::store::counters`]): building them in a database
+//! from before them, and reading them. The transactions that change records write them too
+//! (see `counted`).
 
-use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
-
+use super::counted::write_changes;
 use super::trees::{decode, Trees};
-use crate::store::counters::{self, Change, Deltas, Tallies};
+use crate::store::counters::{self, Deltas, Tallies};
 use crate::store::StoreError;
-
-/// Writes the counter changes of `deltas` to the transaction's `counters` tree.
-pub(super) fn write(
-    tree: &TransactionalTree,
-    deltas: &mut Deltas,
-) -> ConflictableTransactionResult<(), StoreError> {
-    write_changes(tree, &deltas.take())
-}
-
-fn write_changes(
-    tree: &TransactionalTree,
-    changes: &[(Vec<u8>, Change)],
-) -> ConflictableTransactionResult<(), StoreError> {
-    for (key, change) in changes {
-        let old = tree.get(key)?;
-        match counters::apply(old.as_deref(), *change) {
-            Some(new) => tree.insert(key.as_slice(), &new[..])?,
-            None => tree.remove(key.as_slice())?,
-        };
-    }
-    Ok(())
-}
 
 impl Trees {
     /// Builds the counters from every record, once, in a database from before them (at open,

@@ -11,6 +11,7 @@ mod audit;
 mod backend;
 mod batch;
 mod commit;
+mod counted;
 mod counters;
 mod discard;
 mod health;

@@ -2,7 +2,7 @@
 
 use sled::Transactional;
 
-use super::counters;
+use super::counted;
 use super::trees::{decode, Trees, NONE};
 use crate::store::counters::Deltas;
 use crate::store::keys::{event_key, timed_key};
@@ -65,7 +65,7 @@ impl Trees {
                 received.insert(timed.as_slice(), NONE)?;
                 deltas.insert(record);
             }
-            counters::write(counts, &mut deltas)?;
+            counted::write(counts, &mut deltas)?;
             Ok(Ok(Accepted::New))
         });
         self.settle(result)?

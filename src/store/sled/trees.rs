@@ -21,7 +21,7 @@ use sled::transaction::{
 };
 use sled::{Transactional, Tree};
 
-use super::counters;
+use super::counted;
 use crate::store::counters::Deltas;
 use crate::store::keys::{event_key, split_timed_key, timed_key};
 use crate::store::{Accepted, EventRecord, NewEvent, Retention, State, StoreError};
@@ -129,7 +129,7 @@ impl Trees {
                 deltas.insert(&new.record);
                 outcomes.push(Ok(Accepted::New));
             }
-            counters::write(counts, &mut deltas)?;
+            counted::write(counts, &mut deltas)?;
             Ok(outcomes)
         });
         self.settle(result)
@@ -195,7 +195,7 @@ impl Trees {
                 deltas.change(&before, &after);
                 out.push(Ok(Some((after, changed))));
             }
-            counters::write(counts, &mut deltas)?;
+            counted::write(counts, &mut deltas)?;
             Ok(out)
         });
         self.settle(result)
@@ -255,7 +255,7 @@ impl Trees {
                 received.remove(timed_key(record.received_at, key))?;
                 let mut deltas = Deltas::default();
                 deltas.remove(&record);
-                counters::write(counts, &mut deltas)?;
+                counted::write(counts, &mut deltas)?;
             } else {
                 record.body_purged = true;
                 if let Some(next) = self.expiry_at(&record) {
