@@ -10,26 +10,8 @@ use super::{event, Kind, Under};
 use crate::store::data_dir::{self, Marker};
 use crate::store::*;
 
-/// [`conformance!`] on the embedded backends.
-macro_rules! embedded {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use crate::store::conformance::{Kind, Under};
-
-            #[tokio::test]
-            async fn redb() {
-                super::$name(Under::new(Kind::Redb).await).await
-            }
-
-            #[tokio::test]
-            async fn sled() {
-                super::$name(Under::new(Kind::Sled).await).await
-            }
-        }
-    )*};
-}
-
-embedded!(
+conformance!(
+    on [redb, sled]:
     fewer_events_than_at_the_last_clean_close_is_refused,
     a_missing_file_is_refused_not_recreated_empty,
     a_deleted_data_dir_makes_writes_unavailable_for_good,

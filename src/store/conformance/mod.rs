@@ -17,29 +17,42 @@ use crate::config::{StorageBackend, StorageConfig};
 use crate::store::postgres::tests::TestDb;
 use crate::store::*;
 
-/// Runs each named test (an `async fn(Under)` of the calling module) on every backend.
+/// Runs each named test (an `async fn(Under)` of the calling module) on every backend, or on
+/// those named first: `conformance!(on [redb, postgres]: a_test, another)`.
 macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {$(
+    (on $kinds:tt: $($name:ident),* $(,)?) => {$(
         mod $name {
-            use crate::store::conformance::{Kind, Under};
-
-            #[tokio::test]
-            async fn redb() {
-                super::$name(Under::new(Kind::Redb).await).await
-            }
-
-            #[tokio::test]
-            async fn sled() {
-                super::$name(Under::new(Kind::Sled).await).await
-            }
-
-            #[tokio::test]
-            #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-            async fn postgres() {
-                super::$name(Under::new(Kind::Postgres).await).await
-            }
+            conformance!(@each $name $kinds);
         }
     )*};
+    (@each $name:ident [$($kind:ident),*]) => {$(
+        conformance!(@one $kind $name);
+    )*};
+    (@one postgres $name:ident) => {
+        #[tokio::test]
+        #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
+        async fn postgres() {
+            use crate::store::conformance::{Kind, Under};
+            super::$name(Under::new(Kind::Postgres).await).await
+        }
+    };
+    (@one redb $name:ident) => {
+        #[tokio::test]
+        async fn redb() {
+            use crate::store::conformance::{Kind, Under};
+            super::$name(Under::new(Kind::Redb).await).await
+        }
+    };
+    (@one sled $name:ident) => {
+        #[tokio::test]
+        async fn sled() {
+            use crate::store::conformance::{Kind, Under};
+            super::$name(Under::new(Kind::Sled).await).await
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        conformance!(on [redb, sled, postgres]: $($name),*);
+    };
 }
 
 mod admin;

@@ -9,27 +9,8 @@ use super::{Kind, Under};
 use crate::ordering::{EventOrdering, OnDead};
 use crate::store::*;
 
-/// [`conformance!`] on the backends that keep ordering lines.
-macro_rules! ordered {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use crate::store::conformance::{Kind, Under};
-
-            #[tokio::test]
-            async fn redb() {
-                super::$name(Under::new(Kind::Redb).await).await
-            }
-
-            #[tokio::test]
-            #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-            async fn postgres() {
-                super::$name(Under::new(Kind::Postgres).await).await
-            }
-        }
-    )*};
-}
-
-ordered!(
+conformance!(
+    on [redb, postgres]:
     only_the_head_of_a_key_is_due_and_the_next_follows_it,
     a_dead_head_blocks_until_requeued_and_runs_first_again,
     discarding_a_dead_head_releases_its_key,
