@@ -39,9 +39,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use admin::{AdminConfig, AdminToken, Role, CLI_TOKEN_NAME, LEGACY_TOKEN_NAME};
+pub use alerts::{AlertsConfig, Format, NotifyTarget, Rule, When, ALERT_SOURCE};
 pub use edge::{parse_network, AcmeConfig, RateLimit, TlsConfig};
 pub use effective::{effective, without_credentials};
-pub use alerts::{AlertsConfig, Format, NotifyTarget, Rule, When, ALERT_SOURCE};
 pub use load::{load, load_str, ConfigError};
 pub use reconcile::{Reconcile, ReconcileApi, ReconcileConfig};
 pub use route::RouteConfig;

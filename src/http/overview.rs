@@ -1,6 +1,7 @@
 //! The admin API's read-only overviews: events per state (`GET /admin/counts`) and each
-//! source's last hour in buckets for charts (`GET /admin/summary`), both drawn from the stored
-//! records (see `store::stats`), so every instance sharing a database answers alike.
+//! source's last hour in buckets for charts (`GET /admin/summary`), both from the store's counters
+//! where it keeps them, else from its records (see `store::stats`), so every instance sharing a
+//! database answers alike.
 
 use http::StatusCode;
 use serde_json::json;
@@ -9,15 +10,14 @@ use super::problem::Reply;
 use super::query::Params;
 use super::{json_response, Ctx};
 use crate::clock::now_ms;
-use crate::store::{EventFilter, Summary};
+use crate::store::{Summary, SUMMARY_BUCKET_MS as BUCKET_MS};
 
-/// Width of a summary bucket: 5 minutes.
-pub const BUCKET_MS: u64 = 5 * 60 * 1000;
 /// Buckets in a summary: one hour.
 pub const BUCKETS: u64 = 12;
 
 /// `GET /admin/counts?source=&route=&type=&since=&until=`: events per state matching the filter;
-/// `complete: false` when the store held more than one count reads (the newest ones counted).
+/// `complete: false` when the count walked the records (a type or time filter, or a backend
+/// without counters) and the store held more than one walk reads (the newest ones counted).
 pub async fn counts(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &["source", "route", "type", "since", "until"];
     let filter = Params::parse(query, ALLOWED)?.filter()?;
@@ -34,10 +34,7 @@ pub async fn summary(ctx: &Ctx) -> Reply {
     let now = now_ms();
     let names = ctx.config.routes().map(|r| r.stream.as_str());
     let mut summary = Summary::new(now, BUCKET_MS, BUCKETS, names);
-    let complete = ctx
-        .store
-        .scan(&EventFilter::default(), |r| summary.add(r))
-        .await?;
+    let complete = ctx.store.summarize(&mut summary).await?;
     let sources: Vec<_> = summary.sources.into_values().collect();
     let body = json!({
         "now": now,

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::audit::RawAudit;
+use super::counters::Tallies;
 use super::lease::Lease;
 use super::migrate::Exported;
 use super::{
@@ -127,6 +128,23 @@ pub(crate) trait Backend: Send + Sync {
 
     /// See [`Store::count`](super::Store::count).
     async fn count(&self) -> Result<u64, StoreError>;
+
+    /// Exact tallies per stream (`source` or `source:route`): events per state, the newest
+    /// arrival, the arrival of the oldest event still queued or processing, and — with
+    /// `window` = `(from, to)` (unix ms, multiples of
+    /// [`SUMMARY_BUCKET_MS`](super::SUMMARY_BUCKET_MS)) — the activity of each bucket of that
+    /// width in `from..to`: events received, succeeded and gone dead (by the time they ended),
+    /// skipped route deliveries received. They must say exactly what a scan of every stored
+    /// record would ([`Store::check_counters`](super::Store::check_counters) compares the two),
+    /// at a cost that does not grow with the number of events: counters kept in the same
+    /// transaction as each change. Only the newest arrival may be later than the scan's, as it
+    /// outlives the event retention forgets.
+    ///
+    /// `Ok(None)`, the default, says the backend keeps no counters: the store then counts by a
+    /// bounded walk of the records, and says when that walk did not see them all.
+    async fn tallies(&self, _window: Option<(u64, u64)>) -> Result<Option<Tallies>, StoreError> {
+        Ok(None)
+    }
 
     /// Stores audit `rows` (id, JSON); durable on return.
     async fn append_audit(&self, rows: RawAudit) -> Result<(), StoreError>;

@@ -1,11 +1,17 @@
-//! The data dir's marker file: which backend wrote the dir, and — after a clean close — how
-//! many events it held, so a store that comes back shorter is refused instead of trusted.
+//! The embedded backends' fault guards, shared by redb and sled: the data dir's marker file
+//! (which backend wrote the dir, and — after a clean close — how many events it held, so a
+//! store that comes back shorter is refused instead of trusted), the refusal of a store whose
+//! main file is missing while its marker is there, an engine panic at open turned into a
+//! refusal naming the file ([`open_guarded`]), and noticing the main file deleted or replaced
+//! while serving ([`Identity`]).
 //!
 //! `hookbox-store.json` is replaced atomically (written aside, synced, renamed, the dir synced).
 
 use std::fs;
 use std::io::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +75,105 @@ pub fn claim(dir: &Path, backend: &str) -> Result<Option<Marker>, StoreError> {
         )));
     }
     Ok(found)
+}
+
+/// The refusal of a store whose `file` lost events (or cannot be read), naming it and the way
+/// out.
+pub fn damaged(file: &Path, what: &str) -> StoreError {
+    StoreError::Damaged(format!(
+        "{}: {what}. hookbox will not start with fewer events than it acknowledged: restore the \
+         data dir from a backup, or move it aside to start empty (its events are then lost)",
+        file.display()
+    ))
+}
+
+/// Opens the store `backend` keeps in `dir` (its main file `file`) through `open`, which
+/// returns it and the number of events it holds, guarded: a dir another backend wrote, a
+/// migration target not finished (unless this is the migration, `migrating_from`), a marker
+/// without its file, an engine panic and fewer events than at the last clean close are each
+/// refused. Then marks the store open (a crash leaves no count to compare with; the engine's
+/// own commit protocol covers that case).
+pub fn open_guarded<T>(
+    dir: &Path,
+    backend: &str,
+    file: &Path,
+    migrating_from: Option<&str>,
+    open: impl FnOnce() -> Result<(T, u64), StoreError>,
+) -> Result<T, StoreError> {
+    let marker = claim(dir, backend)?;
+    let unfinished = marker.as_ref().and_then(|m| m.migrating_from.clone());
+    if let (Some(from), None) = (&unfinished, migrating_from) {
+        return Err(unfinished_migration(&dir.display().to_string(), from));
+    }
+    if marker.is_some() && !file.exists() {
+        return Err(damaged(file, "the database file is missing"));
+    }
+    let (store, events) = match catch_unwind(AssertUnwindSafe(open)) {
+        Ok(opened) => opened?,
+        Err(_) => return Err(damaged(file, "the storage engine panicked reading it")),
+    };
+    let expected = marker.and_then(|m| m.events_at_close);
+    if let Some(expected) = expected.filter(|&n| events < n) {
+        let what =
+            format!("it holds {events} events, but {expected} were stored when it was closed");
+        return Err(damaged(file, &what));
+    }
+    let marker = Marker {
+        backend: backend.into(),
+        events_at_close: None,
+        migrating_from: migrating_from.map(str::to_owned),
+    };
+    write(dir, &marker)?;
+    Ok(store)
+}
+
+/// (device, inode) of a store's main file, to notice it deleted or replaced while serving
+/// (the data dir `rm -rf`'d: the engine would go on writing to a file no one will ever read).
+pub struct Identity {
+    file: PathBuf,
+    expected: Mutex<Option<(u64, u64)>>,
+}
+
+impl Identity {
+    /// The identity `file` has now.
+    pub fn of(file: &Path) -> Identity {
+        Identity {
+            file: file.to_path_buf(),
+            expected: Mutex::new(identity(file)),
+        }
+    }
+
+    /// Takes the identity `file` has now as the expected one (after a reopen).
+    pub fn renew(&self) {
+        *self.expected.lock().unwrap_or_else(|e| e.into_inner()) = identity(&self.file);
+    }
+
+    /// Whether the file is still the one that was opened. Costs one `stat`.
+    pub fn check(&self) -> Result<(), String> {
+        let expected = *self.expected.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        let file = self.file.display();
+        match identity(&self.file) {
+            Some(found) if found == expected => Ok(()),
+            Some(_) => Err(format!("{file} was replaced while hookbox was using it")),
+            None => Err(format!("{file} was deleted while hookbox was using it")),
+        }
+    }
+}
+
+/// (device, inode) of `path`, or `None` when it does not exist.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Elsewhere: whether the file exists (a replaced file is not noticed).
+#[cfg(not(unix))]
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    path.exists().then_some((0, 0))
 }
 
 /// The refusal to serve a store whose migration has not finished.

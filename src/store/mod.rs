@@ -20,6 +20,8 @@
 
 pub mod audit;
 mod backend;
+mod counters;
+mod counters_check;
 pub mod data_dir;
 mod discard;
 mod filter;
@@ -39,11 +41,7 @@ mod stream;
 mod walk;
 
 #[cfg(test)]
-mod audit_tests;
-#[cfg(test)]
-mod embedded_tests;
-#[cfg(test)]
-mod routed_tests;
+mod conformance;
 
 use crate::clock::millis;
 use std::sync::atomic::AtomicBool;
@@ -63,6 +61,7 @@ pub use keys::event_key;
 pub use lines::{Line, Lines};
 pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
 pub use record::{EventRecord, Retention};
+pub use stats::BUCKET_MS as SUMMARY_BUCKET_MS;
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 pub use stream::RouteDelivery;
 

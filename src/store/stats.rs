@@ -1,7 +1,8 @@
-//! Counts per state and the per-source summary behind the console's charts, drawn from the
-//! stored records by one bounded newest-first walk over the listing API, so every backend
-//! answers the same way. A store holding more than the walk covers gets `complete: false`:
-//! the numbers are then those of the newest events only.
+//! Counts per state and the per-source summary behind the console's charts. A backend that
+//! keeps counters (redb, sled: see `counters`) answers both exactly from them, in a few reads
+//! whatever it holds. Otherwise — and for a count filtered by type or time, which no counter
+//! follows — they come from one bounded newest-first walk over the listing API; a store holding
+//! more than the walk covers then gets `complete: false`: the numbers of the newest events only.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,27 @@ use serde::Serialize;
 
 use super::filter::EventFilter;
 use super::query::Cursor;
-use super::{EventRecord, State};
+use super::{split_stream, EventRecord, State};
 use super::{Store, StoreError};
+
+/// Width of a summary bucket (5 minutes): the backends' counters keep buckets of it.
+pub const BUCKET_MS: u64 = 5 * 60 * 1000;
+
+/// What the counters say about one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamTally {
+    /// Events per state.
+    pub counts: StateCounts,
+    /// The newest arrival (kept after retention forgot that event).
+    pub last_event_at: Option<u64>,
+    /// The arrival of the oldest event still queued or processing.
+    pub oldest_unfinished_at: Option<u64>,
+    /// The window's buckets that saw activity, by start.
+    pub buckets: BTreeMap<u64, Bucket>,
+}
+
+/// Per stream, by name.
+pub type Tallies = BTreeMap<String, StreamTally>;
 
 /// Pages (of [`PAGE`] events) one count or summary reads at most.
 pub const STATS_PAGES: usize = 50;
@@ -60,6 +80,8 @@ pub struct Bucket {
     pub succeeded: u64,
     /// Events that went dead in the bucket.
     pub dead: u64,
+    /// Route deliveries received in the bucket that their filter skipped.
+    pub skipped: u64,
 }
 
 /// One source's recent activity.
@@ -145,6 +167,7 @@ impl Summary {
         }
         if let Some(bucket) = index(record.received_at).and_then(|i| row.buckets.get_mut(i)) {
             bucket.accepted += 1;
+            bucket.skipped += u64::from(record.state == State::Skipped);
         }
         let finished = record.finished_at.filter(|_| record.state.is_final());
         if let Some(bucket) = finished
@@ -157,6 +180,28 @@ impl Summary {
                 _ => {}
             }
         }
+    }
+
+    /// Adds what the counters say of `stream` (its buckets outside the window are ignored).
+    fn add_tally(&mut self, stream: &str, tally: &StreamTally) {
+        let (from, width) = (self.from, self.bucket_ms);
+        let row = self.row(stream);
+        row.last_event_at = row.last_event_at.max(tally.last_event_at);
+        row.queue_depth += tally.counts.queued + tally.counts.processing;
+        row.oldest_queued_at = tally.oldest_unfinished_at;
+        for (start, b) in &tally.buckets {
+            let i = start.checked_sub(from).map(|d| d / width);
+            let slot = i.and_then(|i| row.buckets.get_mut(usize::try_from(i).ok()?));
+            if let Some(slot) = slot {
+                (slot.accepted, slot.succeeded) = (b.accepted, b.succeeded);
+                (slot.dead, slot.skipped) = (b.dead, b.skipped);
+            }
+        }
+    }
+
+    /// The window's end (exclusive), unix ms.
+    fn until(&self) -> u64 {
+        self.from + self.bucket_ms * self.buckets as u64
     }
 }
 
@@ -183,8 +228,16 @@ impl Store {
         Ok(false)
     }
 
-    /// Events per state matching `filter` (whose `state` is ignored); `true` when exact.
+    /// Events per state matching `filter` (whose `state` is ignored); `true` when exact. Read
+    /// from the backend's counters when it keeps them and the filter names at most a source and
+    /// a route; otherwise counted by a walk of at most [`STATS_PAGES`] pages.
     pub async fn counts(&self, filter: &EventFilter) -> Result<(StateCounts, bool), StoreError> {
+        let by_stream = filter.since.is_none() && filter.until.is_none();
+        if by_stream && filter.event_type.is_none() {
+            if let Some(tallies) = self.backend.tallies(None).await? {
+                return Ok((sum_matching(&tallies, filter), true));
+            }
+        }
         let filter = EventFilter {
             state: None,
             ..filter.clone()
@@ -193,6 +246,42 @@ impl Store {
         let complete = self.scan(&filter, |r| counts.add(r)).await?;
         Ok((counts, complete))
     }
+
+    /// `summary` (made by [`Summary::new`]) filled with every stream's activity; `true` when
+    /// exact. Read from the backend's counters when it keeps them and the buckets are theirs
+    /// ([`BUCKET_MS`]); otherwise from a walk of at most [`STATS_PAGES`] pages.
+    pub async fn summarize(&self, summary: &mut Summary) -> Result<bool, StoreError> {
+        if summary.bucket_ms == BUCKET_MS {
+            let window = Some((summary.from, summary.until()));
+            if let Some(tallies) = self.backend.tallies(window).await? {
+                for (stream, tally) in &tallies {
+                    summary.add_tally(stream, tally);
+                }
+                return Ok(true);
+            }
+        }
+        self.scan(&EventFilter::default(), |r| summary.add(r)).await
+    }
+}
+
+/// The counts of the streams `filter`'s source and route select.
+fn sum_matching(tallies: &Tallies, filter: &EventFilter) -> StateCounts {
+    let mut sum = StateCounts::default();
+    for (stream, tally) in tallies {
+        let (source, route) = split_stream(stream);
+        let wanted = filter.source.as_deref().is_none_or(|s| s == source)
+            && filter.route.as_deref().is_none_or(|r| Some(r) == route);
+        if wanted {
+            let c = &tally.counts;
+            sum.queued += c.queued;
+            sum.processing += c.processing;
+            sum.succeeded += c.succeeded;
+            sum.dead += c.dead;
+            sum.discarded += c.discarded;
+            sum.skipped += c.skipped;
+        }
+    }
+    sum
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ mod queue;
 mod rows;
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod wake;
 
 use std::path::Path;

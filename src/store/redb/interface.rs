@@ -11,6 +11,7 @@ use super::writer::Msg;
 use super::{read, RedbStore};
 use crate::store::audit::RawAudit;
 use crate::store::backend::{off_runtime, Backend};
+use crate::store::counters::Tallies;
 use crate::store::migrate::Exported;
 use crate::store::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter,
@@ -197,6 +198,13 @@ impl Backend for RedbStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         off_runtime(self, RedbStore::count).await
+    }
+
+    async fn tallies(&self, window: Option<(u64, u64)>) -> Result<Option<Tallies>, StoreError> {
+        off_runtime(self, move |s| {
+            read::tallies(s.db()?.as_ref(), window).map(Some)
+        })
+        .await
     }
 
     async fn append_audit(&self, rows: RawAudit) -> Result<(), StoreError> {

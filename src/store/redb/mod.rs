@@ -13,8 +13,6 @@ mod discard;
 mod interface;
 mod open;
 mod ordered;
-#[cfg(test)]
-mod ordered_tests;
 mod read;
 mod tables;
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Opening the redb file, refusing one that lost events, and sharing the open handle.
 //!
 //! At start the file is opened with redb's integrity check (every page's checksum, when
-//! `storage.verify_on_open` is on), an engine panic is caught, and the number of events is
-//! compared with the count the marker recorded at the last clean close: a store that holds
-//! fewer is refused, naming the file and the way out, rather than silently accepting ids it
-//! already acknowledged as new.
+//! `storage.verify_on_open` is on) through the embedded backends' shared guards (see
+//! `data_dir::open_guarded`): an engine panic is caught, and the number of events is compared
+//! with the count the marker recorded at the last clean close: a store that holds fewer is
+//! refused, naming the file and the way out, rather than silently accepting ids it already
+//! acknowledged as new.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use tokio::sync::Notify;
 
 use super::tables::{Tables, DUE, EVENTS};
 use crate::config::StorageConfig;
-use crate::store::data_dir::{self, Marker};
+use crate::store::data_dir::{self, damaged, Identity, Marker};
 use crate::store::{Retention, StoreError};
 
 /// Name of the database file in the data dir.
@@ -27,8 +28,6 @@ const BACKEND: &str = "redb";
 pub struct Opened {
     /// The handle.
     pub db: Arc<Database>,
-    /// (device, inode) of the file, to notice it being deleted or replaced.
-    identity: Option<(u64, u64)>,
     /// Queued and processing events.
     pending: u64,
 }
@@ -41,19 +40,11 @@ pub struct Slot {
     migrating_from: Mutex<Option<String>>,
     file: PathBuf,
     db: RwLock<Result<Arc<Database>, String>>,
-    identity: Mutex<Option<(u64, u64)>>,
+    identity: Identity,
     /// Events not yet final.
     pub pending: Arc<AtomicU64>,
     /// Woken when the worker should look at the queue again.
     pub wake: Arc<Notify>,
-}
-
-fn damaged(file: &std::path::Path, what: &str) -> StoreError {
-    StoreError::Damaged(format!(
-        "{}: {what}. hookbox will not start with fewer events than it acknowledged: restore the \
-         data dir from a backup, or move it aside to start empty (its events are then lost)",
-        file.display()
-    ))
 }
 
 impl Slot {
@@ -65,40 +56,15 @@ impl Slot {
         migrating_from: Option<&str>,
     ) -> Result<(Arc<Slot>, Opened), StoreError> {
         let file = cfg.data_dir.join(FILE);
-        let marker = data_dir::claim(&cfg.data_dir, BACKEND)?;
-        let unfinished = marker.as_ref().and_then(|m| m.migrating_from.clone());
-        if let (Some(from), None) = (&unfinished, migrating_from) {
-            return Err(data_dir::unfinished_migration(
-                &cfg.data_dir.display().to_string(),
-                from,
-            ));
-        }
-        let expected = marker.as_ref().and_then(|m| m.events_at_close);
-        if marker.is_some() && !file.exists() {
-            return Err(damaged(&file, "the database file is missing"));
-        }
-        let (opened, events) = open_file(cfg, &file, true)?;
-        if let Some(expected) = expected.filter(|&n| events < n) {
-            return Err(damaged(
-                &file,
-                &format!("it holds {events} events, but {expected} were stored when it was closed"),
-            ));
-        }
-        // Open from now on: a crash leaves no count to compare with (redb's own commit
-        // protocol then guarantees every durable commit survives).
-        let migrating_from = migrating_from.map(str::to_owned);
-        let marker = Marker {
-            backend: BACKEND.into(),
-            events_at_close: None,
-            migrating_from: migrating_from.clone(),
-        };
-        data_dir::write(&cfg.data_dir, &marker)?;
+        let opened = data_dir::open_guarded(&cfg.data_dir, BACKEND, &file, migrating_from, || {
+            open_file(cfg, &file, true)
+        })?;
         let slot = Arc::new(Slot {
             cfg: cfg.clone(),
-            migrating_from: Mutex::new(migrating_from),
+            migrating_from: Mutex::new(migrating_from.map(str::to_owned)),
+            identity: Identity::of(&file),
             file,
             db: RwLock::new(Err("not yet open".into())),
-            identity: Mutex::new(opened.identity),
             pending: Arc::new(AtomicU64::new(opened.pending)),
             wake: Arc::new(Notify::new()),
         });
@@ -109,7 +75,7 @@ impl Slot {
     /// become an empty store).
     pub fn reopen(&self) -> Result<Opened, StoreError> {
         let (opened, _) = open_file(&self.cfg, &self.file, false)?;
-        *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = opened.identity;
+        self.identity.renew();
         self.pending.store(opened.pending, Ordering::Relaxed);
         self.wake.notify_one();
         Ok(opened)
@@ -135,21 +101,7 @@ impl Slot {
 
     /// Whether the data file is still the one that was opened. Costs one `stat`.
     pub fn check_identity(&self) -> Result<(), String> {
-        let expected = *self.identity.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(expected) = expected else {
-            return Ok(());
-        };
-        match identity(&self.file) {
-            Some(found) if found == expected => Ok(()),
-            Some(_) => Err(format!(
-                "{} was replaced while hookbox was using it",
-                self.file.display()
-            )),
-            None => Err(format!(
-                "{} was deleted while hookbox was using it",
-                self.file.display()
-            )),
-        }
+        self.identity.check()
     }
 
     /// Records a clean close holding `events` events in the marker (a migration not finished
@@ -206,7 +158,18 @@ pub(super) fn open_file(
                 body_ms: 0,
                 dedupe_ms: 0,
             };
-            drop(Tables::open(&txn, retention)?);
+            let mut tables = Tables::open(&txn, retention)?;
+            if let Some(read) = tables.build_counters()? {
+                if read > 0 {
+                    tracing::info!(
+                        file = %file.display(),
+                        events = read,
+                        "built the event counters from every stored record (once, for a store \
+                         from before counters)"
+                    );
+                }
+            }
+            drop(tables);
             (txn.open_table(EVENTS)?.len()?, txn.open_table(DUE)?.len()?)
         };
         txn.commit()?;
@@ -231,21 +194,7 @@ pub(super) fn open_file(
     };
     let opened = Opened {
         db: Arc::new(db),
-        identity: identity(file),
         pending,
     };
     Ok((opened, events))
-}
-
-/// (device, inode) of `path`, or `None` when it does not exist.
-#[cfg(unix)]
-fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// Elsewhere: whether the file exists (a replaced file is not noticed).
-#[cfg(not(unix))]
-fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
-    path.exists().then_some((0, 0))
 }

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::tables::{BODIES, DUE, EVENTS, EXPIRY, ORDERED, PROCESSING, RECEIVED};
+use super::tables::{BODIES, COUNTERS, DUE, EVENTS, EXPIRY, ORDERED, PROCESSING, RECEIVED};
+use crate::store::counters::{self, Tallies};
 use crate::store::keys::{
     distinct_streams, event_key, ordered_prefix, split_ordered_key, split_timed_key, timed_key,
 };
@@ -59,6 +60,21 @@ pub fn bodies(db: &Database, events: &[(Vec<u8>, u64)]) -> Result<Vec<Option<Byt
 /// Number of events stored (records, tombstones included).
 pub fn count_events(db: &Database) -> Result<u64, StoreError> {
     table(db, EVENTS)?.len().map_err(super::storage_error)
+}
+
+/// Every stream's tally from the counters, in one read transaction (see [`counters::read`]).
+pub fn tallies(db: &Database, window: Option<(u64, u64)>) -> Result<Tallies, StoreError> {
+    let table = table(db, COUNTERS)?;
+    let mut range = |lower: &[u8], upper: &[u8], limit: usize| {
+        let mut out = Vec::new();
+        let entries = table.range::<&[u8]>(lower..upper);
+        for entry in entries.map_err(super::storage_error)?.take(limit) {
+            let (k, v) = entry.map_err(super::storage_error)?;
+            out.push((k.value().to_vec(), counters::decode(v.value())));
+        }
+        Ok(out)
+    };
+    counters::read(&mut range, window)
 }
 
 /// The stream names that hold events (see [`distinct_streams`]).

@@ -12,9 +12,12 @@
 //!   first of each key is ever in `due` (see `ordered`)
 //! - `meta`: the readiness probe and the `ordered` sequence
 //! - `audit`: audit record id → JSON [`crate::store::AuditRecord`] (see `audit`)
+//! - `counters`: the exact counters (see [`crate::store::counters`]); every record change below
+//!   adds to the transaction's [`Deltas`], written once before it commits
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
+use crate::store::counters::{self, Deltas};
 use crate::store::keys::{event_key, timed_key};
 use crate::store::stream::{dedupe_streams, route_records};
 use crate::store::{Accepted, EventRecord, NewEvent, Retention, RouteDelivery, State, StoreError};
@@ -28,6 +31,7 @@ pub const RECEIVED: Def = TableDefinition::new("received");
 pub const META: Def = TableDefinition::new("meta");
 pub const ORDERED: Def = TableDefinition::new("ordered");
 pub const AUDIT: Def = TableDefinition::new("audit");
+pub const COUNTERS: Def = TableDefinition::new("counters");
 
 /// Value of a `due` entry whose record is `processing`, so start-up recovery finds leases
 /// without decoding every queued record.
@@ -44,6 +48,8 @@ pub struct Tables<'txn> {
     pub(super) meta: Table<'txn, &'static [u8], &'static [u8]>,
     pub(super) ordered: Table<'txn, &'static [u8], &'static [u8]>,
     pub(super) audit: Table<'txn, &'static [u8], &'static [u8]>,
+    counters: Table<'txn, &'static [u8], &'static [u8]>,
+    deltas: Deltas,
     retention: Retention,
 }
 
@@ -59,8 +65,48 @@ impl<'txn> Tables<'txn> {
             meta: txn.open_table(META)?,
             ordered: txn.open_table(ORDERED)?,
             audit: txn.open_table(AUDIT)?,
+            counters: txn.open_table(COUNTERS)?,
+            deltas: Deltas::default(),
             retention,
         })
+    }
+
+    /// Writes the counter changes of this transaction's record changes; called once, before it
+    /// commits.
+    pub fn write_counters(&mut self) -> Result<(), redb::Error> {
+        for (key, change) in self.deltas.take() {
+            let old = self
+                .counters
+                .get(key.as_slice())?
+                .map(|v| v.value().to_vec());
+            match counters::apply(old.as_deref(), change) {
+                Some(new) => self.counters.insert(key.as_slice(), &new[..])?,
+                None => self.counters.remove(key.as_slice())?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Builds the counters from every record, once, in a database from before them; returns
+    /// how many records it read (`None` when they exist).
+    pub fn build_counters(&mut self) -> Result<Option<u64>, redb::Error> {
+        if self.counters.get(counters::BUILT)?.is_some() {
+            return Ok(None);
+        }
+        let mut read = 0;
+        for entry in self.events.iter()? {
+            let (_, raw) = entry?;
+            match EventRecord::decode(raw.value()) {
+                Ok(record) => self.deltas.insert(&record),
+                Err(e) => {
+                    tracing::error!(error = %e, "a stored record does not decode; not counted")
+                }
+            }
+            read += 1;
+        }
+        self.counters.insert(counters::BUILT, &[1u8][..])?;
+        self.write_counters()?;
+        Ok(Some(read))
     }
 
     /// The record at `key`, as this transaction sees it.
@@ -147,6 +193,7 @@ impl<'txn> Tables<'txn> {
             self.expiry.insert(timed_key(at, key).as_slice(), NONE)?;
         }
         self.received.insert(timed.as_slice(), NONE)?;
+        self.deltas.insert(record);
         Ok(Ok(()))
     }
 
@@ -179,6 +226,7 @@ impl<'txn> Tables<'txn> {
         );
         move_entry(&mut self.expiry, key, old, new)?;
         self.events.insert(key, encoded.as_slice())?;
+        self.deltas.change(&before, &after);
         if left_line {
             if let Err(e) = self.promote_next(&after)? {
                 return Ok(Err(e));
@@ -219,6 +267,7 @@ impl<'txn> Tables<'txn> {
         if record.body_purged {
             self.events.remove(key)?;
             self.received.remove(timed.as_slice())?;
+            self.deltas.remove(&record);
         } else {
             record.body_purged = true;
             let encoded = match record.encode() {

@@ -1,5 +1,5 @@
 //! What only the redb backend does: refusing damaged or shortened files, and noticing its file
-//! vanish while serving. (Shared store semantics are in `embedded_tests`.)
+//! vanish while serving. (What every backend does is in `store::conformance`.)
 
 use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
@@ -10,7 +10,6 @@ use bytes::Bytes;
 use super::{RedbStore, FILE};
 use crate::config::{Durability, StorageConfig};
 use crate::store::backend::Backend as _;
-use crate::store::data_dir::{self, Marker};
 use crate::store::{Accepted, NewEvent, StoreError};
 
 fn config(dir: &Path) -> StorageConfig {
@@ -82,28 +81,6 @@ async fn garbage_in_the_middle_is_refused_without_a_panic() {
 }
 
 #[tokio::test]
-async fn fewer_events_than_at_the_last_clean_close_is_refused() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 3).await;
-    let marker = Marker {
-        backend: "redb".into(),
-        events_at_close: Some(5),
-        migrating_from: None,
-    };
-    data_dir::write(dir.path(), &marker).expect("marker");
-    assert_damaged(RedbStore::open(&config(dir.path()), None), "shorter");
-}
-
-#[tokio::test]
-async fn a_missing_file_is_refused_not_recreated_empty() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 3).await;
-    std::fs::remove_file(dir.path().join(FILE)).expect("remove");
-    assert_damaged(RedbStore::open(&config(dir.path()), None), "missing");
-    assert!(!dir.path().join(FILE).exists(), "no empty file was created");
-}
-
-#[tokio::test]
 async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() {
     let dir = tempfile::tempdir().expect("dir");
     let cfg = config(dir.path());
@@ -131,38 +108,6 @@ async fn an_unfinished_migration_target_is_not_served_until_migrate_completes() 
 }
 
 #[tokio::test]
-async fn a_clean_close_then_open_keeps_every_event() {
-    let dir = tempfile::tempdir().expect("dir");
-    filled(dir.path(), 10).await;
-    let store = RedbStore::open(&config(dir.path()), None).expect("reopen");
-    assert_eq!(store.pending(), 10);
-    let again = store.accept(event("e3", 1)).await.expect("accept");
-    assert!(matches!(again, Accepted::Duplicate(_)));
-    store.close().await.expect("close");
-}
-
-#[tokio::test]
-async fn a_deleted_data_file_makes_writes_unavailable_for_good() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = RedbStore::open(&config(dir.path()), None).expect("open");
-    store.accept(event("a", 10)).await.expect("accept");
-    std::fs::remove_dir_all(dir.path()).expect("delete the data dir");
-    for id in ["b", "c"] {
-        let refused = store.accept(event(id, 10)).await;
-        assert!(
-            matches!(refused, Err(StoreError::Unavailable(_))),
-            "{refused:?}"
-        );
-    }
-    assert!(store.check_writable(1).await.is_err(), "not ready");
-    assert!(
-        !dir.path().join(FILE).exists(),
-        "never recreated behind the operator's back"
-    );
-    store.close().await.expect("close");
-}
-
-#[tokio::test]
 async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
     let dir = tempfile::tempdir().expect("dir");
     let cfg = StorageConfig {
@@ -187,8 +132,7 @@ async fn interval_mode_acknowledges_and_keeps_events_over_a_clean_close() {
 /// compaction gives them back, keeps what remains readable, and needs the file to itself.
 #[tokio::test]
 async fn compaction_returns_freed_space_and_keeps_the_rest() {
-    use crate::store::embedded_tests::attempt;
-    use crate::store::{Next, Outcome};
+    use crate::store::{Attempt, Next, Outcome};
 
     let dir = tempfile::tempdir().expect("dir");
     let cfg = StorageConfig {
@@ -210,7 +154,15 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
         .expect("claim");
     assert_eq!(claimed.len(), 200);
     for c in &claimed {
-        let done = attempt(c, Outcome::Success);
+        let done = Attempt {
+            number: 1,
+            started_at: 10,
+            duration_ms: 1,
+            outcome: Outcome::Success,
+            status: None,
+            exit_code: None,
+            error: None,
+        };
         store
             .record_attempt(&c.record, done, Next::Succeeded)
             .await
@@ -242,4 +194,21 @@ async fn compaction_returns_freed_space_and_keeps_the_rest() {
         matches!(nothing, Err(StoreError::Config(ref why)) if why.contains("does not exist")),
         "{nothing:?}"
     );
+}
+
+#[tokio::test]
+async fn a_store_from_before_counters_gets_them_at_open() {
+    use crate::store::conformance::{settle_some, Kind, Under};
+    let t = Under::new(Kind::Redb).await;
+    let expected = settle_some(&t).await;
+    let t = t
+        .reopen_after(|dir| {
+            let db = redb::Database::open(dir.join(FILE)).expect("open the file");
+            let txn = db.begin_write().expect("write");
+            assert!(txn.delete_table(super::tables::COUNTERS).expect("delete"));
+            txn.commit().expect("commit");
+        })
+        .await;
+    let filter = crate::store::EventFilter::default();
+    assert_eq!(t.counts(&filter).await.expect("counts"), (expected, true));
 }

@@ -318,6 +318,7 @@ fn commit(
             for write in group.iter_mut() {
                 write.apply(&mut tables)?;
             }
+            tables.write_counters()?;
         }
         txn.commit()?;
         Ok(())

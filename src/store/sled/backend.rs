@@ -6,6 +6,11 @@
 //! retrying while in-flight users still hold the old handle's file lock, or while the disk is
 //! still unusable. Until then every operation is `Unavailable` (HTTP 503). Reopening recovers
 //! exactly what was flushed, which includes every event ever acknowledged.
+//!
+//! A database whose main file was deleted or replaced while serving (the data dir `rm -rf`'d)
+//! is never reopened: sled would start an empty one in its place. Every operation is then
+//! `Unavailable` until an operator restores the dir and restarts hookbox, and no write is
+//! acknowledged once its flush went to the vanished file (see [`Backend::durable`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,7 +25,11 @@ use super::jobs::FinishedAttempt;
 use super::trees::Trees;
 use crate::clock::millis;
 use crate::config::{Durability, StorageConfig};
+use crate::store::data_dir::{self, Identity, Marker};
 use crate::store::{NewEvent, StoreError};
+
+/// sled's main file in the data dir: its absence beside a marker means the store is gone.
+pub const FILE: &str = "db";
 
 /// Pause before each reopen attempt: lets in-flight operations drop the old handle, and keeps a
 /// disk that is still full from being hammered.
@@ -33,6 +42,8 @@ pub struct Backend {
     pub(super) accepts: Batcher<NewEvent>,
     pub(super) records: Batcher<FinishedAttempt>,
     commit: Option<GroupCommit>,
+    /// The main file as opened.
+    identity: Identity,
 }
 
 impl Backend {
@@ -45,7 +56,16 @@ impl Backend {
             .cache_capacity(cfg.cache_capacity_bytes)
             .flush_every_ms(interval);
         let db = open_when_free(&config)?;
+        let identity = Identity::of(&cfg.data_dir.join(FILE));
         let trees = Trees::open(&db, millis(cfg.retention), millis(cfg.dedupe_window))?;
+        if let Some(read) = trees.build_counters()?.filter(|&n| n > 0) {
+            tracing::info!(
+                dir = %cfg.data_dir.display(),
+                events = read,
+                "built the event counters from every stored record (once, for a store from \
+                 before counters)"
+            );
+        }
         let commit = match fsync {
             true => Some(GroupCommit::start(db.clone(), &cfg.data_dir)?),
             false => None,
@@ -58,18 +78,23 @@ impl Backend {
             trees,
             accepts,
             records,
+            identity,
         })
     }
 
     /// Waits until everything written to this database so far is on disk (no-op in
-    /// `interval` mode). A failed flush marks the database failed.
+    /// `interval` mode), and checks the flush went to the file the data dir still holds. A
+    /// failed flush, or a vanished file, marks the database failed.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        let Some(commit) = &self.commit else {
-            return Ok(());
-        };
-        commit.wait().await.map_err(|e| {
+        if let Some(commit) = &self.commit {
+            commit.wait().await.map_err(|e| {
+                self.trees.mark_failed();
+                StoreError::Unavailable(e)
+            })?;
+        }
+        self.identity.check().map_err(|why| {
             self.trees.mark_failed();
-            StoreError::Unavailable(e)
+            unavailable(&why)
         })
     }
 
@@ -131,6 +156,8 @@ struct SlotState {
     current: Option<Arc<Backend>>,
     reopening: bool,
     closed: bool,
+    /// Why the database can no longer be used at all (its file vanished): never reopened.
+    gone: Option<String>,
 }
 
 impl Slot {
@@ -157,7 +184,17 @@ impl Slot {
     /// The current database; `Unavailable` while it is being reopened after a failure.
     pub fn get(self: &Arc<Self>) -> Result<Arc<Backend>, StoreError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(why) = &state.gone {
+            return Err(unavailable(why));
+        }
         if let Some(backend) = &state.current {
+            if let Err(why) = backend.identity.check() {
+                tracing::error!(error = %why, "the data file is gone; restart hookbox once the data dir is restored");
+                backend.trees.mark_failed();
+                state.current = None;
+                state.gone = Some(why.clone());
+                return Err(unavailable(&why));
+            }
             if !backend.trees.failed() {
                 return Ok(backend.clone());
             }
@@ -177,17 +214,30 @@ impl Slot {
         Err(unavailable("storage failed and is being reopened"))
     }
 
-    /// Flushes and releases the database for good (at shutdown).
+    /// Events stored (records and tombstones), counted by reading every key.
+    pub fn events(self: &Arc<Self>) -> Result<u64, StoreError> {
+        Ok(self.get()?.trees.events.len() as u64)
+    }
+
+    /// Flushes and releases the database for good (at shutdown), and records the clean close
+    /// with the number of events stored in the marker (see `data_dir`).
     pub async fn close(&self) -> Result<(), StoreError> {
         let current = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             state.closed = true;
             state.current.take()
         };
-        match current {
-            Some(backend) => backend.close().await,
-            None => Ok(()),
-        }
+        let Some(backend) = current else {
+            return Ok(());
+        };
+        backend.close().await?;
+        backend.identity.check().map_err(|why| unavailable(&why))?;
+        let marker = Marker {
+            backend: "sled".into(),
+            events_at_close: Some(backend.trees.events.len() as u64),
+            migrating_from: None,
+        };
+        data_dir::write(&self.cfg.data_dir, &marker)
     }
 
     fn is_closed(&self) -> bool {

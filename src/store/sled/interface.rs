@@ -1,5 +1,6 @@
 //! sled as the store's [`Backend`]: writes are grouped (see `batch`) and flushed together (see
-//! `commit`); the synchronous reads run on the blocking pool. sled has no ordering lines.
+//! `commit`); the synchronous reads, and the writes outside a batch (routed accepts, start-up
+//! recovery, retention), run on the blocking pool. sled has no ordering lines.
 
 use std::sync::atomic::Ordering;
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use super::SledStore;
 use crate::store::audit::RawAudit;
 use crate::store::backend::{off_runtime, Backend};
+use crate::store::counters::Tallies;
 use crate::store::migrate::Exported;
 use crate::store::{
     event_key, Accepted, Attempt, BulkRequeued, Claimed, Cursor, DiscardOutcome, EventFilter,
@@ -41,9 +43,11 @@ impl Backend for SledStore {
         routes: Vec<RouteDelivery>,
     ) -> Result<Accepted, StoreError> {
         let backend = self.backend()?;
-        let outcome = backend.trees.accept_routed(&ev, &routes)?;
-        backend.durable().await?;
         let due = routes.iter().filter(|r| !r.skipped).count() as u64;
+        let write =
+            move |b: &std::sync::Arc<super::backend::Backend>| b.trees.accept_routed(&ev, &routes);
+        let outcome = off_runtime(&backend, write).await?;
+        backend.durable().await?;
         if outcome == Accepted::New && due > 0 {
             self.pending.fetch_add(due, Ordering::Relaxed);
             self.wake.notify_one();
@@ -71,11 +75,11 @@ impl Backend for SledStore {
     }
 
     async fn recover(&self, now: u64) -> Result<usize, StoreError> {
-        SledStore::recover(self, now)
+        off_runtime(self, move |s| SledStore::recover(s, now)).await
     }
 
     async fn expire(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
-        SledStore::expire(self, now, limit)
+        off_runtime(self, move |s| SledStore::expire(s, now, limit)).await
     }
 
     async fn get(&self, source: &str, id: &str) -> Result<Option<EventRecord>, StoreError> {
@@ -175,6 +179,10 @@ impl Backend for SledStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         off_runtime(self, SledStore::count).await
+    }
+
+    async fn tallies(&self, window: Option<(u64, u64)>) -> Result<Option<Tallies>, StoreError> {
+        off_runtime(self, move |s| s.backend()?.trees.tallies(window).map(Some)).await
     }
 
     async fn append_audit(&self, rows: RawAudit) -> Result<(), StoreError> {

@@ -7,12 +7,12 @@
 //! so a crash at any point leaves a consistent queue. A database that failed a write is reopened
 //! in the background (see `backend`).
 
-#[cfg(test)]
-mod admin_tests;
 mod audit;
 mod backend;
 mod batch;
 mod commit;
+mod counted;
+mod counters;
 mod discard;
 mod health;
 mod interface;
@@ -50,20 +50,19 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens the database in `cfg.data_dir`. Must be called inside a tokio runtime.
+    /// Opens the database in `cfg.data_dir` through the embedded backends' guards (see
+    /// `data_dir::open_guarded`). Must be called inside a tokio runtime.
     pub fn open(cfg: &StorageConfig) -> Result<SledStore, StoreError> {
-        if super::data_dir::claim(&cfg.data_dir, "sled")?.is_none() {
-            let marker = super::data_dir::Marker {
-                backend: "sled".into(),
-                events_at_close: None,
-                migrating_from: None,
-            };
-            super::data_dir::write(&cfg.data_dir, &marker)?;
-        }
         let pending = Arc::new(AtomicU64::new(0));
         let wake = Arc::new(Notify::new());
+        let file = cfg.data_dir.join(backend::FILE);
+        let slot = super::data_dir::open_guarded(&cfg.data_dir, "sled", &file, None, || {
+            let slot = Slot::open(cfg, pending.clone(), wake.clone())?;
+            let events = slot.events()?;
+            Ok((slot, events))
+        })?;
         Ok(SledStore {
-            slot: Slot::open(cfg, pending.clone(), wake.clone())?,
+            slot,
             wake,
             pending,
         })

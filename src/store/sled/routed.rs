@@ -2,7 +2,9 @@
 
 use sled::Transactional;
 
+use super::counted;
 use super::trees::{decode, Trees, NONE};
+use crate::store::counters::Deltas;
 use crate::store::keys::{event_key, timed_key};
 use crate::store::stream::{dedupe_streams, route_records};
 use crate::store::{Accepted, EventRecord, NewEvent, RouteDelivery, State, StoreError};
@@ -34,8 +36,9 @@ impl Trees {
             &self.due,
             &self.expiry,
             &self.received,
+            &self.counters,
         );
-        let result = trees.transaction(|(events, bodies, due, expiry, received)| {
+        let result = trees.transaction(|(events, bodies, due, expiry, received, counts)| {
             let mut known = Vec::new();
             for key in &dedupe {
                 if let Some(existing) = events.get(key)? {
@@ -48,6 +51,7 @@ impl Trees {
             if let Some(state) = State::overall(known) {
                 return Ok(Ok(Accepted::Duplicate(state)));
             }
+            let mut deltas = Deltas::default();
             for (key, encoded, record) in &records {
                 let timed = timed_key(record.received_at, key);
                 events.insert(key.as_slice(), encoded.as_slice())?;
@@ -59,7 +63,9 @@ impl Trees {
                     expiry.insert(timed_key(at, key), NONE)?;
                 }
                 received.insert(timed.as_slice(), NONE)?;
+                deltas.insert(record);
             }
+            counted::write(counts, &mut deltas)?;
             Ok(Ok(Accepted::New))
         });
         self.settle(result)?

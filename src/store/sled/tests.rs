@@ -1,10 +1,12 @@
-//! Store semantics on a real sled database in a temp dir.
+//! What only the sled backend does: its batch of accepts, its index walk budget, and building
+//! counters in a database from before them. (What every backend does is in
+//! `store::conformance`.)
 
 use std::time::Duration;
 
 use super::SledStore as Store;
 use crate::config::StorageConfig;
-use crate::store::embedded_tests::event;
+use crate::store::conformance::{event, settle_some, Kind, Under};
 use crate::store::*;
 
 fn config(dir: &std::path::Path) -> StorageConfig {
@@ -39,25 +41,56 @@ async fn a_batch_with_one_id_twice_accepts_it_once() {
 }
 
 #[tokio::test]
-async fn migrating_into_sled_is_a_declared_refusal_and_it_has_no_ordering_lines() {
-    use crate::config::StorageBackend;
+async fn a_walk_stops_at_its_budget_with_a_cursor_that_leads_on() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = crate::store::embedded_tests::open(StorageBackend::Sled, dir.path()).await;
-    for refused in [
-        store.import(Vec::new()).await.map(drop),
-        store.finish_migration().await,
-    ] {
-        match refused {
-            Err(StoreError::Config(why)) => assert!(
-                why.contains("is not supported by sled"),
-                "names the backend: {why}"
-            ),
-            other => panic!("expected a refusal, got {other:?}"),
-        }
+    let store = Store::open(&config(dir.path())).expect("open");
+    for i in 0..5 {
+        let accepted = crate::store::backend::Backend::accept(&store, event(&format!("e{i}"), i));
+        assert_eq!(accepted.await.expect("accept"), Accepted::New);
     }
-    // Config load refuses ordering on sled, so there is truly no line to show.
-    let lines = store.ordering_lines(None, true).await.expect("lines");
-    assert!(lines.lines.is_empty() && !lines.truncated);
-    assert_eq!(store.ordering_head("s", "k").await.expect("head"), None);
-    store.close().await.expect("close");
+    let backend = store.backend().expect("backend");
+    let dead = EventFilter {
+        state: Some(State::Dead),
+        ..EventFilter::default()
+    };
+    let mut seen = 0;
+    let next = backend.trees.walk(&dead, None, 3, |_| {
+        seen += 1;
+        Ok(true)
+    });
+    assert_eq!(seen, 0, "nothing matches");
+    let next = next.expect("walk").expect("budget reached before the end");
+    let all = EventFilter::default();
+    let rest = backend.trees.walk(&all, Some(&next), 3, |_| Ok(true));
+    assert_eq!(
+        rest.expect("walk"),
+        None,
+        "the last two entries finish the walk"
+    );
+    let page = store.list(&all, 5, Some(&next)).expect("list");
+    let ids: Vec<_> = page.items.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["e1", "e0"]);
+}
+
+#[tokio::test]
+async fn a_store_from_before_counters_gets_them_at_open() {
+    let t = Under::new(Kind::Sled).await;
+    let expected = settle_some(&t).await;
+    let t = t
+        .reopen_after(|dir| {
+            // sled's I/O threads let go of the directory lock a moment after the close.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            let db = loop {
+                match ::sled::open(dir) {
+                    Ok(db) => break db,
+                    Err(e) if std::time::Instant::now() > deadline => panic!("open: {e}"),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            };
+            assert!(db.drop_tree("counters").expect("drop"));
+            db.flush().expect("flush");
+        })
+        .await;
+    let filter = EventFilter::default();
+    assert_eq!(t.counts(&filter).await.expect("counts"), (expected, true));
 }

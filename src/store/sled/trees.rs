@@ -8,6 +8,8 @@
 //! - `expiry`: (time, event key) → () for succeeded events: when their body is purged, then
 //!   when they are forgotten
 //! - `received`: (received_at, event key) → () for every known event: the admin listing's order
+//! - `counters`: the exact counters (see `counters`), changed in every transaction that changes
+//!   a record
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +21,8 @@ use sled::transaction::{
 };
 use sled::{Transactional, Tree};
 
+use super::counted;
+use crate::store::counters::Deltas;
 use crate::store::keys::{event_key, split_timed_key, timed_key};
 use crate::store::{Accepted, EventRecord, NewEvent, Retention, State, StoreError};
 
@@ -33,6 +37,7 @@ pub struct Trees {
     pub(super) due: Tree,
     pub(super) expiry: Tree,
     pub(super) received: Tree,
+    pub(super) counters: Tree,
     /// How long succeeded events keep their body and their id.
     pub(super) retention: Retention,
     /// Set once a write or flush failed: sled then refuses every later write (see `backend`).
@@ -48,6 +53,7 @@ impl Trees {
             due: db.open_tree("due")?,
             expiry: db.open_tree("expiry")?,
             received: db.open_tree("received")?,
+            counters: db.open_tree("counters")?,
             retention: Retention {
                 body_ms: retention_ms,
                 dedupe_ms,
@@ -93,8 +99,15 @@ impl Trees {
             .iter()
             .map(|ev| prepare(ev).map(|p| (p, ev)))
             .collect();
-        let trees = (&self.events, &self.bodies, &self.due, &self.received);
-        let result = trees.transaction(|(events, bodies, due, received)| {
+        let trees = (
+            &self.events,
+            &self.bodies,
+            &self.due,
+            &self.received,
+            &self.counters,
+        );
+        let result = trees.transaction(|(events, bodies, due, received, counts)| {
+            let mut deltas = Deltas::default();
             let mut outcomes = Vec::with_capacity(prepared.len());
             for item in &prepared {
                 let (new, ev) = match item {
@@ -113,8 +126,10 @@ impl Trees {
                 bodies.insert(new.timed.as_slice(), ev.body.as_ref())?;
                 due.insert(new.timed.as_slice(), NONE)?;
                 received.insert(new.timed.as_slice(), NONE)?;
+                deltas.insert(&new.record);
                 outcomes.push(Ok(Accepted::New));
             }
+            counted::write(counts, &mut deltas)?;
             Ok(outcomes)
         });
         self.settle(result)
@@ -150,36 +165,39 @@ impl Trees {
         keys: &[K],
         change: impl Fn(usize, &mut EventRecord) -> Option<T>,
     ) -> PerItem<Option<(EventRecord, T)>> {
-        let result =
-            (&self.events, &self.due, &self.expiry).transaction(|(events, due, expiry)| {
-                let mut out = Vec::with_capacity(keys.len());
-                for (i, key) in keys.iter().enumerate() {
-                    let key = key.as_ref();
-                    let Some(raw) = events.get(key)? else {
-                        out.push(Ok(None));
+        let trees = (&self.events, &self.due, &self.expiry, &self.counters);
+        let result = trees.transaction(|(events, due, expiry, counts)| {
+            let mut deltas = Deltas::default();
+            let mut out = Vec::with_capacity(keys.len());
+            for (i, key) in keys.iter().enumerate() {
+                let key = key.as_ref();
+                let Some(raw) = events.get(key)? else {
+                    out.push(Ok(None));
+                    continue;
+                };
+                let before = match decode(&raw) {
+                    Ok(record) => record,
+                    Err(e) => {
+                        out.push(Err(e));
                         continue;
-                    };
-                    let before = match decode(&raw) {
-                        Ok(record) => record,
-                        Err(e) => {
-                            out.push(Err(e));
-                            continue;
-                        }
-                    };
-                    let mut after = before.clone();
-                    let Some(changed) = change(i, &mut after) else {
-                        out.push(Ok(None));
-                        continue;
-                    };
-                    let encoded = encode(&after).map_err(abort)?;
-                    move_index(due, key, due_entry(&before), due_entry(&after))?;
-                    let (old, new) = (self.expiry_at(&before), self.expiry_at(&after));
-                    move_index(expiry, key, old.map(|t| (t, NONE)), new.map(|t| (t, NONE)))?;
-                    events.insert(key, encoded)?;
-                    out.push(Ok(Some((after, changed))));
-                }
-                Ok(out)
-            });
+                    }
+                };
+                let mut after = before.clone();
+                let Some(changed) = change(i, &mut after) else {
+                    out.push(Ok(None));
+                    continue;
+                };
+                let encoded = encode(&after).map_err(abort)?;
+                move_index(due, key, due_entry(&before), due_entry(&after))?;
+                let (old, new) = (self.expiry_at(&before), self.expiry_at(&after));
+                move_index(expiry, key, old.map(|t| (t, NONE)), new.map(|t| (t, NONE)))?;
+                events.insert(key, encoded)?;
+                deltas.change(&before, &after);
+                out.push(Ok(Some((after, changed))));
+            }
+            counted::write(counts, &mut deltas)?;
+            Ok(out)
+        });
         self.settle(result)
     }
 
@@ -215,8 +233,14 @@ impl Trees {
     /// Purges the body of a succeeded event past retention, or forgets it past the dedupe
     /// window. Returns true when something was removed.
     pub fn expire(&self, at: u64, key: &[u8]) -> Result<bool, StoreError> {
-        let trees = (&self.events, &self.bodies, &self.expiry, &self.received);
-        let result = trees.transaction(|(events, bodies, expiry, received)| {
+        let trees = (
+            &self.events,
+            &self.bodies,
+            &self.expiry,
+            &self.received,
+            &self.counters,
+        );
+        let result = trees.transaction(|(events, bodies, expiry, received, counts)| {
             expiry.remove(timed_key(at, key))?;
             let Some(raw) = events.get(key)? else {
                 return Ok(false);
@@ -229,6 +253,9 @@ impl Trees {
             if record.body_purged {
                 events.remove(key)?;
                 received.remove(timed_key(record.received_at, key))?;
+                let mut deltas = Deltas::default();
+                deltas.remove(&record);
+                counted::write(counts, &mut deltas)?;
             } else {
                 record.body_purged = true;
                 if let Some(next) = self.expiry_at(&record) {
@@ -287,6 +314,7 @@ fn due_entry(r: &EventRecord) -> Option<(u64, &'static [u8])> {
 /// `bodies`, `due` and `received`).
 struct Prepared {
     key: Vec<u8>,
+    record: EventRecord,
     encoded: Vec<u8>,
     timed: Vec<u8>,
 }
@@ -294,9 +322,11 @@ struct Prepared {
 /// Encodes a new event's record and keys, outside the transaction.
 fn prepare(ev: &NewEvent) -> Result<Prepared, StoreError> {
     let key = event_key(&ev.source, &ev.id);
+    let record = EventRecord::queued(ev);
     Ok(Prepared {
         timed: timed_key(ev.received_at, &key),
-        encoded: encode(&EventRecord::queued(ev))?,
+        encoded: encode(&record)?,
+        record,
         key,
     })
 }

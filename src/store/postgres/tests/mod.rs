@@ -5,7 +5,6 @@
 
 mod accept;
 mod admin;
-mod audit;
 mod claim;
 mod expire;
 mod migrate;
@@ -27,16 +26,16 @@ const DEDUPE_MS: u64 = 1_000;
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A test's own schema on the test server, and a store in it.
-struct TestDb {
+pub(crate) struct TestDb {
     url: String,
     schema: String,
-    store: PgStore,
+    pub(crate) store: PgStore,
 }
 
 impl TestDb {
     /// A fresh schema with the store connected. The tests using it are `#[ignore]`d for
     /// needing a server; run without one, they fail here.
-    async fn new() -> TestDb {
+    pub(crate) async fn new() -> TestDb {
         let url = test_url().expect("this test needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL");
         let schema = format!("hookbox_test_{:016x}", rand::random::<u64>());
         // Tagged so that clean-up can end this test's sessions (see `Drop`).
@@ -49,7 +48,7 @@ impl TestDb {
     }
 
     /// Another store on the same schema, as a second hookbox instance would have.
-    async fn another_instance(&self) -> PgStore {
+    pub(crate) async fn another_instance(&self) -> PgStore {
         PgStore::connect(
             &self.url,
             Some(&self.schema),

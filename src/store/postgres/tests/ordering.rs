@@ -10,8 +10,7 @@ use tokio::sync::Mutex;
 
 use super::*;
 use crate::ordering::{EventOrdering, OnDead};
-use crate::store::postgres::PgError;
-use crate::store::{Attempt, DiscardOutcome, Next, Outcome, State};
+use crate::store::{Attempt, Next, Outcome, State};
 
 fn ordered(id: &str, at: u64, key: &str, on_dead: OnDead) -> NewEvent {
     let mut ev = event(id, at);
@@ -60,59 +59,6 @@ async fn finish(store: &PgStore, claimed: &EventRecord, next: Next) {
 async fn state(store: &PgStore, id: &str) -> (State, bool) {
     let r = record(store, id).await;
     (r.state, r.waits_for_key())
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-async fn only_the_head_of_a_key_is_claimed_and_the_next_follows_it() {
-    let db = TestDb::new().await;
-    let store = &db.store;
-    let events = [
-        ("a1", 1, "A"),
-        ("b1", 2, "B"),
-        ("a2", 3, "A"),
-        ("a3", 4, "A"),
-    ];
-    accept_all(store, &events, OnDead::Block).await;
-    store.accept(event("plain", 5)).await.unwrap();
-    assert_eq!(state(store, "a2").await, (State::Queued, true));
-    assert_eq!(record(store, "a1").await.ordering.unwrap().key, "A");
-
-    let first = claim(store, 10, 100, 60_000).await;
-    let mut ids: Vec<_> = first.iter().map(|c| c.record.id.as_str()).collect();
-    ids.sort();
-    assert_eq!(ids, ["a1", "b1", "plain"], "a2 and a3 wait behind a1");
-    assert!(claim_ids(store, 10).await.is_empty());
-    assert_eq!(
-        store.next_due().await.unwrap(),
-        Some(60_010),
-        "waiting events are not due"
-    );
-
-    let lines = store.lines(Some("s"), true).await.unwrap();
-    assert!(!lines.truncated);
-    let a = lines.lines.iter().find(|l| l.key == "A").expect("line A");
-    assert_eq!((a.head.as_ref().unwrap().id.as_str(), a.behind), ("a1", 2));
-    assert_eq!(store.head("s", "A").await.unwrap().unwrap().id, "a1");
-    assert!(store
-        .lines(Some("other"), true)
-        .await
-        .unwrap()
-        .lines
-        .is_empty());
-
-    let by_id: HashMap<_, _> = first.iter().map(|c| (c.record.id.as_str(), c)).collect();
-    finish(store, &by_id["a1"].record, Next::Succeeded).await;
-    assert_eq!(state(store, "a2").await, (State::Queued, false));
-    assert_eq!(claim_ids(store, 20).await, ["a2"]);
-    assert_eq!(state(store, "a3").await, (State::Queued, true));
-
-    // A retry keeps the head: b1 is claimed again when due, a3 still waits.
-    finish(store, &by_id["b1"].record, Next::RetryAt(15)).await;
-    assert_eq!(claim_ids(store, 20).await, ["b1"]);
-    let lines = store.lines(None, false).await.unwrap();
-    assert_eq!(lines.lines.len(), 2, "A (a2 running) and B (b1 running)");
-    assert!(lines.lines.iter().all(|l| l.behind == 0 && !l.blocked()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -237,79 +183,6 @@ async fn run_workers(stores: &[PgStore], done: Arc<AtomicBool>) -> HashMap<Strin
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-async fn a_dead_head_blocks_until_requeued_and_runs_first_again() {
-    let db = TestDb::new().await;
-    let store = &db.store;
-    accept_all(store, &[("e1", 1, "K"), ("e2", 2, "K")], OnDead::Block).await;
-    let e1 = claim(store, 5, 10, 60_000).await.remove(0).record;
-    finish(store, &e1, Next::Dead("boom".into())).await;
-    assert!(claim_ids(store, 10).await.is_empty(), "e2 is blocked");
-    assert_eq!(state(store, "e2").await, (State::Queued, true));
-    let lines = store.lines(Some("s"), true).await.unwrap();
-    assert!(lines.lines[0].blocked());
-    assert_eq!(lines.lines[0].behind, 1);
-    assert_eq!(store.head("s", "K").await.unwrap().unwrap().id, "e1");
-
-    store.requeue("s", "e1", 20).await.unwrap();
-    assert_eq!(
-        claim_ids(store, 20).await,
-        ["e1"],
-        "the head runs again first"
-    );
-    let e1 = record(store, "e1").await;
-    finish(store, &e1, Next::Succeeded).await;
-    assert_eq!(claim_ids(store, 30).await, ["e2"]);
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-async fn discarding_a_dead_head_releases_its_key() {
-    let db = TestDb::new().await;
-    let store = &db.store;
-    accept_all(store, &[("e1", 1, "K"), ("e2", 2, "K")], OnDead::Block).await;
-    let e1 = claim(store, 5, 10, 60_000).await.remove(0).record;
-    finish(store, &e1, Next::Dead("boom".into())).await;
-    assert!(claim_ids(store, 10).await.is_empty());
-    assert!(matches!(
-        store.discard("s", "e1").await.unwrap(),
-        DiscardOutcome::Discarded(_)
-    ));
-    assert_eq!(state(store, "e2").await, (State::Queued, false));
-    assert_eq!(claim_ids(store, 10).await, ["e2"]);
-    assert_eq!(store.head("s", "K").await.unwrap().unwrap().id, "e2");
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-async fn skip_lets_the_next_go_and_a_requeue_rejoins_at_the_end() {
-    let db = TestDb::new().await;
-    let store = &db.store;
-    let events = [("e1", 1, "K"), ("e2", 2, "K"), ("e3", 3, "K")];
-    accept_all(store, &events, OnDead::Skip).await;
-    let e1 = claim(store, 5, 10, 60_000).await.remove(0).record;
-    finish(store, &e1, Next::Dead("boom".into())).await;
-    let e2 = claim(store, 10, 10, 60_000).await;
-    assert_eq!(e2.len(), 1);
-    assert_eq!(e2[0].record.id, "e2", "e1 is skipped");
-    assert!(store
-        .lines(None, false)
-        .await
-        .unwrap()
-        .lines
-        .iter()
-        .all(|l| !l.blocked()));
-    // Requeued while e2 runs, e1 goes to the end of the line: behind e3.
-    store.requeue("s", "e1", 11).await.unwrap();
-    assert_eq!(state(store, "e1").await, (State::Queued, true));
-    finish(store, &e2[0].record, Next::Succeeded).await;
-    assert_eq!(claim_ids(store, 12).await, ["e3"]);
-    let e3 = record(store, "e3").await;
-    finish(store, &e3, Next::Succeeded).await;
-    assert_eq!(claim_ids(store, 13).await, ["e1"]);
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn an_expired_head_is_rescued_and_still_the_head() {
     let db = TestDb::new().await;
     let store = &db.store;
@@ -321,25 +194,4 @@ async fn an_expired_head_is_rescued_and_still_the_head() {
     let ids: Vec<_> = rescued.iter().map(|c| c.record.id.as_str()).collect();
     assert_eq!(ids, ["e1"], "the head again, e2 still waits");
     assert_eq!(state(store, "e2").await, (State::Queued, true));
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
-async fn importing_an_event_still_in_its_line_is_refused() {
-    let db = TestDb::new().await;
-    let waiting = EventRecord::queued(&ordered("a", 1, "k", OnDead::Block));
-    let refused = db
-        .store
-        .import(&[(waiting, Some(Bytes::from_static(b"{}")))])
-        .await;
-    match refused {
-        Err(PgError::Config(why)) => assert!(why.contains("s/a"), "{why}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    let mut done = EventRecord::queued(&ordered("b", 1, "k", OnDead::Skip));
-    done.state = State::Succeeded;
-    done.next_attempt_at = None;
-    done.finished_at = Some(2);
-    assert_eq!(db.store.import(&[(done.clone(), None)]).await.unwrap(), 1);
-    assert_eq!(record(&db.store, "b").await.ordering, done.ordering);
 }

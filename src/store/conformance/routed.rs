@@ -1,12 +1,13 @@
 //! Routed accepts ([`Store::accept_routed`]) on every backend: all routes or none, a duplicate
 //! under any of them, skipped routes final at once without a body, and the listing's source and
-//! route filters. Run here on redb and sled; the PostgreSQL tests call [`routed_accepts`] too.
+//! route filters.
 
 use bytes::Bytes;
 
-use super::embedded_tests::event;
-use crate::config::StorageBackend;
+use super::{event, Under};
 use crate::store::*;
+
+conformance!(routed_accepts);
 
 fn route(stream: &str, skipped: bool) -> RouteDelivery {
     RouteDelivery {
@@ -16,7 +17,7 @@ fn route(stream: &str, skipped: bool) -> RouteDelivery {
     }
 }
 
-async fn listed(store: &Store, filter: EventFilter) -> Vec<String> {
+async fn listed(store: &Under, filter: EventFilter) -> Vec<String> {
     let page = store.list(&filter, 100, None).await.expect("list");
     page.items
         .into_iter()
@@ -24,8 +25,9 @@ async fn listed(store: &Store, filter: EventFilter) -> Vec<String> {
         .collect()
 }
 
-/// The shared checks, on a store whose retention is 100 ms and dedupe window 1 s.
-pub(crate) async fn routed_accepts(store: &Store) {
+/// On a store whose retention is 100 ms and dedupe window 1 s.
+async fn routed_accepts(t: Under) {
+    let store = &t;
     let routes = || vec![route("s:a", false), route("s:b", true)];
     let accepted = store.accept_routed(event("e", 100), routes()).await;
     assert_eq!(accepted.expect("accept"), Accepted::New);
@@ -87,28 +89,11 @@ pub(crate) async fn routed_accepts(store: &Store) {
     let mut streams: Vec<_> = claimed.iter().map(|c| c.record.source.as_str()).collect();
     streams.sort();
     assert_eq!(streams, ["s", "s:a"]);
-    let refused = store.requeue("s:b", "e", 300).await.expect("requeue");
+    let refused = store.requeue("s:b", "e", 300).await;
     assert_eq!(refused, RequeueOutcome::NotFinal(State::Skipped));
 
     // A skipped route is forgotten after the dedupe window, like a succeeded event.
-    store.expire(100 + 1_000, 100).await.expect("expire");
+    store.expire(100 + 1_000, 100).await;
     assert_eq!(store.get("s:b", "e").await.expect("get"), None);
     assert!(store.get("s:a", "e").await.expect("get").is_some());
-}
-
-async fn on(backend: StorageBackend) {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = super::embedded_tests::open(backend, dir.path()).await;
-    routed_accepts(&store).await;
-    store.close().await.expect("close");
-}
-
-#[tokio::test]
-async fn routed_accepts_on_redb() {
-    on(StorageBackend::Redb).await
-}
-
-#[tokio::test]
-async fn routed_accepts_on_sled() {
-    on(StorageBackend::Sled).await
 }
