@@ -7,6 +7,7 @@ mod accept;
 mod admin;
 mod audit;
 mod claim;
+mod counts;
 mod expire;
 mod migrate;
 mod ordering;
