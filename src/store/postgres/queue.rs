@@ -156,6 +156,8 @@ impl PgStore {
             let budget = i64::try_from(left).unwrap_or(i64::MAX);
             touched += client.execute(&forget, &[&ms(until), &budget]).await?;
         }
+        drop(client);
+        self.fold_counters().await?;
         Ok(usize::try_from(touched).unwrap_or(usize::MAX))
     }
 }

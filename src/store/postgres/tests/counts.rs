@@ -35,6 +35,62 @@ async fn scanned(db: &TestDb) -> BTreeMap<String, StateCounts> {
     counts
 }
 
+/// Per stream: (bucket start, [accepted, succeeded, dead, skipped]) by a full scan, plus the
+/// newest arrival and the oldest unfinished one.
+type Scanned = BTreeMap<String, (BTreeMap<u64, [u64; 4]>, Option<i64>, Option<i64>)>;
+
+async fn scanned_tallies(db: &TestDb) -> Scanned {
+    let sql = db.sql().await;
+    let bucket = |t: &str| format!("{t} - {t} % {}", super::super::counts::BUCKET_MS);
+    let query = format!(
+        "SELECT source, 0, {r}, count(*) FROM events GROUP BY 1, 3 UNION ALL \
+         SELECT source, 1, {f}, count(*) FROM events WHERE state = 'succeeded' \
+             AND finished_at IS NOT NULL GROUP BY 1, 3 UNION ALL \
+         SELECT source, 2, {f}, count(*) FROM events WHERE state = 'dead' \
+             AND finished_at IS NOT NULL GROUP BY 1, 3 UNION ALL \
+         SELECT source, 3, {r}, count(*) FROM events WHERE state = 'skipped' GROUP BY 1, 3",
+        r = bucket("received_at"),
+        f = bucket("finished_at"),
+    );
+    let mut out = Scanned::new();
+    for row in sql.query(&query, &[]).await.unwrap() {
+        let entry = out.entry(row.get(0)).or_default();
+        let at = u64::try_from(row.get::<_, i64>(2)).unwrap();
+        let kind = usize::try_from(row.get::<_, i32>(1)).unwrap();
+        entry.0.entry(at).or_default()[kind] = u64::try_from(row.get::<_, i64>(3)).unwrap();
+    }
+    let ends = "SELECT source, max(received_at), \
+                min(received_at) FILTER (WHERE state IN ('queued', 'processing')) \
+                FROM events GROUP BY 1";
+    for row in sql.query(ends, &[]).await.unwrap() {
+        let entry = out.entry(row.get(0)).or_default();
+        (entry.1, entry.2) = (row.get(1), row.get(2));
+    }
+    out
+}
+
+/// The store's tallies in the shape of [`scanned_tallies`].
+async fn tallied(store: &PgStore) -> Scanned {
+    let tallies = store.tallies(Some((0, u64::MAX / 2))).await.unwrap();
+    let mut out = Scanned::new();
+    for (stream, t) in tallies {
+        let buckets = t
+            .buckets
+            .iter()
+            .map(|(&at, a)| (at, [a.accepted, a.succeeded, a.dead, a.skipped]));
+        let time = |t: Option<u64>| t.map(|t| i64::try_from(t).unwrap());
+        out.insert(
+            stream,
+            (
+                buckets.collect(),
+                time(t.last_event_at),
+                time(t.oldest_unfinished_at),
+            ),
+        );
+    }
+    out
+}
+
 fn attempt(claimed: &EventRecord, at: u64) -> Attempt {
     Attempt {
         number: claimed.attempt_count,
@@ -142,6 +198,7 @@ async fn counts_equal_a_full_scan_after_every_kind_of_change() {
     }
     let counts = db.store.state_counts().await.unwrap();
     assert_eq!(counts, scanned(&db).await);
+    assert_eq!(tallied(&second).await, scanned_tallies(&db).await);
     let s = &counts["s"];
     assert!(s.succeeded > 0 && s.dead > 0 && s.queued > 0, "{s:?}");
 
