@@ -213,6 +213,8 @@ impl PgStore {
         let Some((from, to)) = window else {
             return Ok(tallies);
         };
+        // A window starting inside a bucket includes that bucket.
+        let from = from - from % BUCKET_MS;
         let buckets = client.prepare_cached(READ_BUCKETS).await?;
         for row in client.query(&buckets, &[&ms(from), &ms(to)]).await? {
             let n = u64::try_from(row.try_get::<_, i64>(3)?).unwrap_or(0);
