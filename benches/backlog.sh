@@ -55,6 +55,10 @@ destination_concurrency = $workers"
   local startup=$WAITED
   out=$(bench "$HOOKBOX_PORT" "$config" --requests 0 --wait-drained --drain-timeout "$DRAIN_LIMIT")
   secs=$(json drain.seconds_from_start <<<"$out")
+  if [[ ${BACKEND:-} == postgres ]]; then # every backend of the drain started with this hookbox
+    awk -v t="$(cpu_ticks $(pg_backends "$(basename "${DATABASE_URL%%\?*}")"))" -v hz="$(getconf CLK_TCK)" \
+      -v q="$queued" 'BEGIN { printf "drain: PostgreSQL backends %.0f µs of CPU per event\n", t * 1e6 / hz / q }' >&2
+  fi
   stop "$HOOKBOX_PID"
   drop_store "$data"
   awk -v n="$name" -v q="$queued" -v s="$secs" -v u="$startup" 'BEGIN {

@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HOOKBOX=${HOOKBOX_BIN:-$ROOT/target/release/hookbox} # another build to compare against
 LOADGEN=${LOADGEN_BIN:-$HOOKBOX}                      # the `hookbox bench` that makes the load
-BASELINE="$ROOT/target/release/examples/baseline"
+BASELINE=${BASELINE_BIN:-$ROOT/target/release/examples/baseline}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookbox-bench.XXXXXX")
 ADMIN_TOKEN="bench-admin-token-0123456789"
 FORWARD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -30,6 +30,7 @@ trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
 
 build() {
+  if [[ -n ${NO_BUILD:-} ]]; then return; fi # binaries given through HOOKBOX_BIN, BASELINE_BIN
   log "building release binaries"
   (cd "$ROOT" && timeout 1200 cargo build --release --quiet --bin hookbox --example baseline)
 }
@@ -194,7 +195,7 @@ print(" ".join(out))
 drop_store() {
   rm -rf "$1"
   if [[ ${BACKEND:-} == postgres ]]; then
-    psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS bench_$(basename "$1" | tr -c 'a-z0-9\n' _) CASCADE" >/dev/null
+    PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS bench_$(basename "$1" | tr -c 'a-z0-9\n' _) CASCADE" >/dev/null
   fi
 }
 
