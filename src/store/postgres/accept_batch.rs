@@ -9,16 +9,44 @@
 //! duplicates of the first.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use deadpool_postgres::Pool;
 use tokio_postgres::types::Json;
 
+use super::batch::Batcher;
+use super::pending::PendingCount;
 use super::rows::{self, ms};
+use super::wake::Wake;
 use super::PgError;
 use crate::store::{Accepted, NewEvent, State};
 
 /// Most events in one group: bounds a statement's parameters and the time a lock is held.
-pub const MAX_GROUP: usize = 256;
+const MAX_GROUP: usize = 256;
+/// Groups of accepts in flight at once: while they wait for their commits, the next group
+/// gathers. Few, so groups grow under load; more than one, so a commit never idles the path.
+const LANES: usize = 3;
+
+/// Starts grouping the plain accepts of a store: each group's new events count as pending and
+/// wake the workers (here and, through `NOTIFY`, on other instances).
+pub fn start(pool: &Pool, wake: &Wake, pending: &Arc<PendingCount>) -> Batcher<NewEvent, Accepted> {
+    let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
+    Batcher::start(LANES, MAX_GROUP, move |group| {
+        let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
+        async move {
+            let answers = accept_group(&pool, &group).await;
+            let new = answers
+                .iter()
+                .filter(|a| matches!(a, Ok(Accepted::New)))
+                .count();
+            if new > 0 {
+                pending.add(new as u64);
+                wake.announce();
+            }
+            answers
+        }
+    })
+}
 
 const INSERT: &str = "INSERT INTO events (source, id, received_at, event_type, headers, body, \
          body_len, state, next_attempt_at) \
@@ -33,7 +61,7 @@ const LOOKUP: &str = "SELECT e.source, e.id, e.state FROM events e \
      JOIN unnest($1::text[], $2::text[]) AS u(source, id) ON e.source = u.source AND e.id = u.id";
 
 /// Stores the events of one group and answers each, in order. `Ok` answers are committed.
-pub async fn accept_group(pool: &Pool, events: &[NewEvent]) -> Vec<Result<Accepted, PgError>> {
+async fn accept_group(pool: &Pool, events: &[NewEvent]) -> Vec<Result<Accepted, PgError>> {
     match decide(pool, events).await {
         Ok(answers) => answers.into_iter().map(Ok).collect(),
         Err(e) => events.iter().map(|_| Err(e.clone())).collect(),

@@ -8,23 +8,47 @@
 //! behave as they would one after the other.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use deadpool_postgres::Pool;
 
+use super::batch::Batcher;
 use super::ordered;
+use super::pending::PendingCount;
 use super::rows::{self, COLUMNS};
+use super::wake::Wake;
 use super::PgError;
 use crate::store::{Attempt, EventRecord, Next};
 
 /// Most results in one group.
-pub const MAX_GROUP: usize = 128;
+const MAX_GROUP: usize = 128;
+/// Groups of attempt results in flight at once.
+const LANES: usize = 2;
+
+/// Starts grouping the attempt results of a store: final events leave the pending count, and
+/// an event leaving its ordering line wakes the workers for the next one.
+pub fn start(pool: &Pool, wake: &Wake, pending: &Arc<PendingCount>) -> Batcher<Finish, bool> {
+    let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
+    Batcher::start(LANES, MAX_GROUP, move |group| {
+        let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
+        async move {
+            let (answers, finished) = finish_group(&pool, group).await;
+            pending.sub(finished.finals);
+            if finished.promoted {
+                // The next event of a line is due now, for this instance or another.
+                wake.announce();
+            }
+            answers
+        }
+    })
+}
 
 /// One result to record: the claim it ends, the attempt made, and where the event goes next.
 pub type Finish = (EventRecord, Attempt, Next);
 
 /// What recording a group changed, for the store's caches and wake-ups.
 #[derive(Default)]
-pub struct Finished {
+struct Finished {
     /// Events that reached a final state.
     pub finals: u64,
     /// True when an event left its ordering line, so the next of that line is due.
@@ -33,10 +57,7 @@ pub struct Finished {
 
 /// Records the results of one group; answers, in order, whether each was current. `Ok`
 /// answers are committed.
-pub async fn finish_group(
-    pool: &Pool,
-    group: Vec<Finish>,
-) -> (Vec<Result<bool, PgError>>, Finished) {
+async fn finish_group(pool: &Pool, group: Vec<Finish>) -> (Vec<Result<bool, PgError>>, Finished) {
     let count = group.len();
     match record(pool, group).await {
         Ok((answers, finished)) => (answers.into_iter().map(Ok).collect(), finished),

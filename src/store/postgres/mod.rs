@@ -155,12 +155,6 @@ pub struct PgStore {
     finishes: Batcher<Finish, bool>,
 }
 
-/// Groups of accepts in flight at once: while they wait for their commits, the next group
-/// gathers. Few, so groups grow under load; more than one, so a commit never idles the path.
-const ACCEPT_LANES: usize = 3;
-/// Groups of attempt results in flight at once.
-const FINISH_LANES: usize = 2;
-
 impl PgStore {
     /// Connects to the database at `url`, applies pending schema migrations (safe when several
     /// instances start at once) and starts the wake-up listener. With `schema`, everything lives
@@ -199,39 +193,8 @@ impl PgStore {
             .map_err(|e| PgError::Config(e.to_string()))?;
         let wake = Wake::start(pool.clone(), config, tls, schema::channel(schema));
         let pending = Arc::new(PendingCount::new(pool.clone()));
-        let accepts = {
-            let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
-            Batcher::start(ACCEPT_LANES, accept_batch::MAX_GROUP, move |group| {
-                let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
-                async move {
-                    let answers = accept_batch::accept_group(&pool, &group).await;
-                    let new = answers
-                        .iter()
-                        .filter(|a| matches!(a, Ok(Accepted::New)))
-                        .count();
-                    if new > 0 {
-                        pending.add(new as u64);
-                        wake.announce();
-                    }
-                    answers
-                }
-            })
-        };
-        let finishes = {
-            let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
-            Batcher::start(FINISH_LANES, finish_batch::MAX_GROUP, move |group| {
-                let (pool, wake, pending) = (pool.clone(), wake.clone(), pending.clone());
-                async move {
-                    let (answers, finished) = finish_batch::finish_group(&pool, group).await;
-                    pending.sub(finished.finals);
-                    if finished.promoted {
-                        // The next event of a line is due now, for this instance or another.
-                        wake.announce();
-                    }
-                    answers
-                }
-            })
-        };
+        let accepts = accept_batch::start(&pool, &wake, &pending);
+        let finishes = finish_batch::start(&pool, &wake, &pending);
         let store = PgStore {
             pending,
             accepts,
