@@ -55,8 +55,12 @@ destination_concurrency = $workers"
   local startup=$WAITED
   out=$(bench "$HOOKBOX_PORT" "$config" --requests 0 --wait-drained --drain-timeout "$DRAIN_LIMIT")
   secs=$(json drain.seconds_from_start <<<"$out")
+  if [[ ${BACKEND:-} == postgres ]]; then # every backend of the drain started with this hookbox
+    awk -v t="$(cpu_ticks $(pg_backends "$(basename "${DATABASE_URL%%\?*}")"))" -v hz="$(getconf CLK_TCK)" \
+      -v q="$queued" 'BEGIN { printf "drain: PostgreSQL backends %.0f µs of CPU per event\n", t * 1e6 / hz / q }' >&2
+  fi
   stop "$HOOKBOX_PID"
-  rm -rf "$data"
+  drop_store "$data"
   awk -v n="$name" -v q="$queued" -v s="$secs" -v u="$startup" 'BEGIN {
     printf "%-28s %8d queued; start-up %.3fs; drained %.2fs after /healthz = %.0f events/s (%.0f/s counting start-up)\n",
       "drain, " n ":", q, u, s, q / s, q / (s + u) }'
@@ -71,7 +75,7 @@ live_drain() {
   out=$(bench "$HOOKBOX_PORT" "$config" --connections "$CONNS" --requests "$QUEUED" \
     --duration 900 --wait-drained --drain-timeout "$DRAIN_LIMIT")
   stop "$HOOKBOX_PID"
-  rm -rf "$WORK/data-live"
+  drop_store "$WORK/data-live"
   json requests_per_second drain.events drain.seconds_from_start drain.seconds_after_load \
     drain.events_per_second <<<"$out" | awk '{
     printf "%-28s %8d events ingested at %.0f req/s, all processed %.2fs after the start (%.2fs after the load) = %.0f events/s\n",

@@ -11,6 +11,9 @@
 #   ALSO_INTERVAL=1 benches/ingest.sh   # also hookbox with durability = "interval"
 #   ALSO_SLED=1 benches/ingest.sh       # also hookbox on the sled backend
 #   ALSO_ROUTES=3 benches/ingest.sh     # also hookbox with the source split into 3 routes
+#   BACKEND=postgres DATABASE_URL=postgres://postgres@127.0.0.1/hb_bench benches/ingest.sh
+#       # hookbox on PostgreSQL (a fresh schema per run, dropped after it); also reports the
+#       # CPU per accepted event of hookbox and of the database's backends
 #
 # Bounded: ROUNDS × 4 runs of SECS seconds, each under `timeout`.
 
@@ -49,13 +52,41 @@ run() {
     start_hookbox "$config" "$WORK/hookbox.log"
     port=$HOOKBOX_PORT
   fi
+  local pg_db="" pg_before=() pg_pids=() hb_before=0
+  if [[ ${BACKEND:-} == postgres && $server != baseline ]]; then
+    pg_db=$(basename "${DATABASE_URL%%\?*}")
+    mapfile -t pg_pids < <(pg_backends "$pg_db")
+    for pid in "${pg_pids[@]}"; do pg_before+=("$pid:$(cpu_ticks "$pid")"); done
+    hb_before=$(cpu_ticks "$HOOKBOX_PID")
+  fi
   out=$(bench "$port" "$config" --connections "$CONNS" --duration "$SECS" --body-size "$BODY" "$@")
+  if [[ -n $pg_db ]]; then cpu_per_event "$server" "$mode" "$pg_db" "$out" "$hb_before" "${pg_before[@]}"; fi
   if [[ $server == baseline ]]; then stop "$BASELINE_PID"; else stop "$HOOKBOX_PID"; fi
-  rm -rf "$WORK/data-$round-$mode"
+  drop_store "$WORK/data-$round-$mode"
   echo "$server $mode $round $out" >>"$RESULTS"
   log "$server $mode round $round: $(json requests_per_second latency_ms.p99 errors <<<"$out" |
     awk '{ printf "%.0f req/s, p99 %.2f ms, %s errors", $1, $2, $3 }')"
   sleep 1
+}
+
+# cpu_per_event SERVER MODE DB REPORT HOOKBOX_TICKS_BEFORE PID:TICKS...: logs µs of CPU per
+# accepted event of hookbox and of DB's backends over the run, and appends them to $CPU.
+CPU="$WORK/cpu.txt"
+cpu_per_event() {
+  local server=$1 mode=$2 db=$3 report=$4 hb_before=$5 pid ticks pg=0 accepted hz
+  shift 5
+  declare -A before=()
+  for entry in "$@"; do before[${entry%%:*}]=${entry#*:}; done
+  for pid in $(pg_backends "$db"); do
+    ticks=$(cpu_ticks "$pid")
+    pg=$((pg + ticks - ${before[$pid]:-0}))
+  done
+  accepted=$(json accepted <<<"$report")
+  hz=$(getconf CLK_TCK)
+  awk -v s="$server" -v m="$mode" -v pg="$pg" -v hb=$(($(cpu_ticks "$HOOKBOX_PID") - hb_before)) \
+    -v n="$accepted" -v hz="$hz" 'BEGIN { if (n > 0) printf "%s %s %.0f %.0f\n", s, m,
+      pg * 1e6 / hz / n, hb * 1e6 / hz / n }' | tee -a "$CPU" |
+    awk '{ printf "CPU per accepted event: PostgreSQL backends %s µs, hookbox %s µs\n", $3, $4 }' >&2
 }
 
 # alternate MODE ARGS...: ROUNDS rounds, swapping the order each round.
@@ -114,3 +145,10 @@ for mode in ("closed", "open"):
             print(f"{mode:<8}{server + '/baseline':<18}{h[0] / b[0]:>10.2f}{h[1] / b[1]:>10.2f}"
                   f"{h[2] / b[2]:>10.2f}{h[3] / b[3]:>10.2f}")
 EOF
+if [[ -s $CPU ]]; then
+  for mode in closed open; do
+    awk -v m="$mode" '$2 == m { pg[++n] = $3; hb[n] = $4 } END { if (n) {
+      asort(pg); asort(hb); printf "%s: CPU per accepted event, median of %d: PostgreSQL backends %d µs, hookbox %d µs\n",
+        m, n, pg[int((n + 1) / 2)], hb[int((n + 1) / 2)] } }' "$CPU"
+  done
+fi

@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HOOKBOX=${HOOKBOX_BIN:-$ROOT/target/release/hookbox} # another build to compare against
 LOADGEN=${LOADGEN_BIN:-$HOOKBOX}                      # the `hookbox bench` that makes the load
-BASELINE="$ROOT/target/release/examples/baseline"
+BASELINE=${BASELINE_BIN:-$ROOT/target/release/examples/baseline}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookbox-bench.XXXXXX")
 ADMIN_TOKEN="bench-admin-token-0123456789"
 FORWARD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -30,6 +30,7 @@ trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
 
 build() {
+  if [[ -n ${NO_BUILD:-} ]]; then return; fi # binaries given through HOOKBOX_BIN, BASELINE_BIN
   log "building release binaries"
   (cd "$ROOT" && timeout 1200 cargo build --release --quiet --bin hookbox --example baseline)
 }
@@ -84,6 +85,12 @@ token = "$ADMIN_TOKEN"
 scheme = "stripe"
 secrets = ["whsec_bench_stripe_secret"]
 EOF
+  if [[ ${BACKEND:-} == postgres ]]; then # a fresh schema per run in DATABASE_URL's database
+    printf 'database_url = "%s"\ndatabase_schema = "bench_%s"\npool_size = %s\n' \
+      "${DATABASE_URL:?BACKEND=postgres needs DATABASE_URL}" "$(basename "$data" | tr -c 'a-z0-9\n' _)" \
+      "${POOL_SIZE:-16}" >"$file.storage"
+    sed -i "/^durability = /r $file.storage" "$file"
+  fi
   if [[ -n ${ROUTES:-} ]]; then # ROUTES=N: N routes that each take every event, same handler
     for ((i = 1; i <= ROUTES; i++)); do
       printf '\n[[sources.stripe.routes]]\nname = "r%s"\n[sources.stripe.routes.handler]\n%s\n' \
@@ -183,6 +190,28 @@ for path in sys.argv[1:]:
 print(" ".join(out))
 ' "$@"
 }
+
+# drop_store DATA_DIR: removes a run's store: the data dir, and with BACKEND=postgres its schema.
+drop_store() {
+  rm -rf "$1"
+  if [[ ${BACKEND:-} == postgres ]]; then
+    PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS bench_$(basename "$1" | tr -c 'a-z0-9\n' _) CASCADE" >/dev/null
+  fi
+}
+
+# cpu_ticks PID...: user + system clock ticks the processes used so far, summed.
+cpu_ticks() {
+  local pid sum=0
+  for pid in "$@"; do
+    if [[ -r /proc/$pid/stat ]]; then
+      sum=$((sum + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+    fi
+  done
+  echo "$sum"
+}
+
+# pg_backends DB: pids of the PostgreSQL backends serving database DB (their titles name it).
+pg_backends() { pgrep -f "^postgres: ([^ ]+: )?[^ ]+ $1 " || true; }
 
 rss_kib() { ps -o rss= -p "$1" | tr -d ' '; }
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }

@@ -142,6 +142,46 @@ impl Drop for Schema {
     }
 }
 
+/// Asserts that the exact counters (`event_counts`, kept by the store's triggers) equal a full
+/// scan of the events, per stream and state.
+async fn counters_match_a_scan(url: &str, schema: &str, when: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let category = "CASE WHEN state = 'dead' AND body_purged THEN 'discarded' ELSE state END";
+    let counted = format!(
+        "SELECT stream, kind, sum(n)::int8 FROM {schema}.event_counts \
+         WHERE kind IN ('queued', 'processing', 'succeeded', 'dead', 'discarded', 'skipped') \
+         GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2"
+    );
+    let scanned = format!(
+        "SELECT source, {category}, count(*) FROM {schema}.events GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    // One snapshot for both reads.
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .expect("begin");
+    let read = |sql: String| {
+        let client = &client;
+        async move {
+            let rows = client.query(&sql, &[]).await.expect("query");
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.get::<_, String>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, i64>(2),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let (counted, scanned) = (read(counted).await, read(scanned).await);
+    assert_eq!(counted, scanned, "counters vs scan {when}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: set HOOKBOX_TEST_DATABASE_URL"]
 async fn two_instances_share_dedupe_and_the_queue_and_survive_a_kill() {
@@ -202,6 +242,7 @@ async fn two_instances_share_dedupe_and_the_queue_and_survive_a_kill() {
     })
     .await;
     a.kill();
+    counters_match_a_scan(&url, &schema.name, "right after the kill").await;
     target.answer_by_default(Answer::status(200));
     target.release(); // `b`'s held attempts now fail (503) and are retried
 
@@ -231,5 +272,6 @@ async fn two_instances_share_dedupe_and_the_queue_and_survive_a_kill() {
         repeats <= in_flight,
         "{repeats} repeated deliveries, but only {in_flight} attempts were in flight at the kill"
     );
+    counters_match_a_scan(&url, &schema.name, "after the take-over").await;
     b.kill();
 }

@@ -38,8 +38,12 @@ const INSERT_ROUTE: &str = concat!(
 );
 
 impl PgStore {
-    /// Stores `ev` unless its id is known, and returns once the outcome is committed.
+    /// Stores `ev` unless its id is known, and returns once the outcome is committed. Plain
+    /// events go in groups (see `accept_batch.rs`); an ordered one joins its line on its own.
     pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, PgError> {
+        if ev.ordering.is_none() {
+            return self.accepts.call(ev).await;
+        }
         let mut client = self.pool.get().await?;
         let insert = client.prepare_cached(INSERT).await?;
         let lookup = client
@@ -61,17 +65,12 @@ impl PgStore {
         // The id may be forgotten by retention between a conflict and the look-up; the next
         // insert then wins. Twice in a row would need a sweep per round trip, so three tries.
         for _ in 0..3 {
-            let inserted = match ordering_key {
-                // One autocommitted statement, unless the row joins a line: then under its lock.
-                None => client.execute(&insert, &params).await?,
-                Some(key) => {
-                    let tx = client.transaction().await?;
-                    ordered::lock_lines(&tx, vec![(ev.source.as_str(), key)]).await?;
-                    let inserted = tx.execute(&insert, &params).await?;
-                    tx.commit().await?;
-                    inserted
-                }
-            };
+            // The row joins a line: under its lock.
+            let tx = client.transaction().await?;
+            let line = ordering_key.map(|key| (ev.source.as_str(), key));
+            ordered::lock_lines(&tx, line.into_iter().collect()).await?;
+            let inserted = tx.execute(&insert, &params).await?;
+            tx.commit().await?;
             if inserted == 1 {
                 self.pending.add(1);
                 self.wake.announce();

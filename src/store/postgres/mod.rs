@@ -3,16 +3,18 @@
 //!
 //! Every event is one row of `events` (see `schema.rs`); the row holds the [`EventRecord`] fields
 //! as columns plus the body. The differences from sled, and why:
-//! - **Durability** is PostgreSQL's commit: [`PgStore::accept`] is one autocommitted
-//!   `INSERT … ON CONFLICT DO NOTHING` and returns after the server confirmed the commit, which
-//!   with `synchronous_commit` on (forced on if the server has it off) means the WAL is flushed.
-//!   The server groups concurrent commits into one WAL flush itself, so there is no group-commit
-//!   task here, and [`PgStore::durable`] and [`PgStore::flush`] have nothing to wait for.
+//! - **Durability** is PostgreSQL's commit: [`PgStore::accept`] returns after the server
+//!   confirmed the commit of the row, which with `synchronous_commit` on (forced on if the
+//!   server has it off) means the WAL is flushed. Plain accepts waiting at one moment share one
+//!   multi-row `INSERT … ON CONFLICT DO NOTHING` and its commit, and attempt results one
+//!   transaction (see `batch.rs`), so a round trip and a WAL flush serve a whole group.
 //! - **Claims** lock rows with `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
 //!   instance never take the same event.
 //! - **Recovery** relies on lease expiry only: see [`PgStore::recover`].
 //! - **Wake-ups** cross instances through `LISTEN`/`NOTIFY`: see `wake.rs`.
-//! - **`pending`** is a cached count that other instances change too: see `pending.rs`.
+//! - **Counts** per (stream, state) are kept exact by triggers in every writing transaction:
+//!   see `counts.rs`. **`pending`** caches their sum for readers on every request: see
+//!   `pending.rs`.
 //! - **Time** comes from the callers' `now`, as with sled, so a lease taken by one instance is
 //!   judged expired by another's clock: instances' clocks must agree to well within a lease
 //!   (NTP does).
@@ -25,8 +27,12 @@
 //! methods the embedded backends use too, so every backend moves records the same way.
 
 mod accept;
+mod accept_batch;
 mod admin;
 mod audit;
+mod batch;
+mod counts;
+mod finish_batch;
 mod import;
 mod interface;
 mod lease;
@@ -46,10 +52,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
+use self::batch::Batcher;
+use self::finish_batch::Finish;
 use self::pending::PendingCount;
 use self::rows::COLUMNS;
 use self::wake::Wake;
-use super::EventRecord;
+use super::{Accepted, EventRecord, NewEvent};
 
 /// A failure of the PostgreSQL backend.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,6 +75,10 @@ pub enum PgError {
     /// Another instance changed the row under this statement; doing it again may succeed.
     #[error("changed by another writer: {0}")]
     Raced(String),
+    /// The store was closed, or its batching task ended, before the call was answered
+    /// (HTTP 503: nothing was committed for it, or its commit is not known).
+    #[error("the store is closed")]
+    Closed,
     /// The URL, schema name or pool size is unusable (reported at start-up only; never contains
     /// the URL, which may hold a password).
     #[error("invalid database configuration: {0}")]
@@ -77,7 +89,10 @@ pub enum PgError {
 impl PgError {
     /// True when retrying later may succeed (the HTTP side answers 503).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, PgError::Unavailable(_) | PgError::Pool(_))
+        matches!(
+            self,
+            PgError::Unavailable(_) | PgError::Pool(_) | PgError::Closed
+        )
     }
 }
 
@@ -87,6 +102,7 @@ impl From<PgError> for super::StoreError {
         match e {
             e @ PgError::Unavailable(_) => StoreError::Unavailable(Arc::new(e)),
             PgError::Pool(e) => StoreError::Unavailable(e),
+            e @ PgError::Closed => StoreError::Unavailable(Arc::new(e)),
             PgError::Corrupt(message) => StoreError::Corrupt(message),
             PgError::Raced(message) => StoreError::Raced(message),
             PgError::Config(message) => StoreError::Config(message),
@@ -134,6 +150,10 @@ pub struct PgStore {
     dedupe_ms: u64,
     wake: Wake,
     pending: Arc<PendingCount>,
+    /// Plain accepts, grouped into one statement per round trip (see `accept_batch.rs`).
+    accepts: Batcher<NewEvent, Accepted>,
+    /// Attempt results, grouped into one transaction (see `finish_batch.rs`).
+    finishes: Batcher<Finish, bool>,
 }
 
 impl PgStore {
@@ -173,8 +193,13 @@ impl PgStore {
             .build()
             .map_err(|e| PgError::Config(e.to_string()))?;
         let wake = Wake::start(pool.clone(), config, tls, schema::channel(schema));
+        let pending = Arc::new(PendingCount::new(pool.clone()));
+        let accepts = accept_batch::start(&pool, &wake, &pending);
+        let finishes = finish_batch::start(&pool, &wake, &pending);
         let store = PgStore {
-            pending: Arc::new(PendingCount::new(pool.clone())),
+            pending,
+            accepts,
+            finishes,
             pool,
             retention_ms,
             dedupe_ms,

@@ -4,7 +4,8 @@
 //! counter (as sled keeps) would drift. This one applies the instance's own changes at once, and
 //! a read more than [`MAX_AGE`] after the last count starts a recount in the background: callers
 //! that read it on every request (Retry-After hints, metrics) see a value at most about a second
-//! old and cost one cheap index count per second at most.
+//! old and cost one read of the exact counters (`counts.rs`) per second at most, however many
+//! events are stored.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -67,9 +68,7 @@ impl PendingCount {
     pub async fn refresh(&self) -> Result<u64, PgError> {
         let before = self.changes.load(Ordering::Acquire);
         let client = self.pool.get().await?;
-        let statement = client
-            .prepare_cached("SELECT count(*) FROM events WHERE due_at IS NOT NULL")
-            .await?;
+        let statement = client.prepare_cached(super::counts::PENDING).await?;
         let count: i64 = client.query_one(&statement, &[]).await?.try_get(0)?;
         // A change made while the count ran may or may not be in it; counting it again errs by
         // one until the next recount, where dropping it would err for as long.

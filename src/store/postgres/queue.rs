@@ -99,29 +99,8 @@ impl PgStore {
         attempt: Attempt,
         next: Next,
     ) -> Result<bool, PgError> {
-        let now = attempt.ended_at();
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let Some(mut record) = rows::lock(&tx, &claimed.source, &claimed.id).await? else {
-            return Ok(false);
-        };
-        if !record.holds_claim_of(claimed) {
-            return Ok(false); // dropping `tx` rolls back and releases the lock
-        }
-        let was_in_line = record.in_line();
-        record.record_attempt(attempt, next, now);
-        rows::save(&tx, std::slice::from_ref(&record), false).await?;
-        let one = std::slice::from_ref(&record);
-        let promoted = ordered::leave_lines(&tx, one, &[was_in_line]).await?;
-        tx.commit().await?;
-        if record.state.is_final() {
-            self.pending.sub(1);
-        }
-        if promoted {
-            // The next event of its key is due now, for this instance or another.
-            self.wake.announce();
-        }
-        Ok(true)
+        // Grouped with the results other attempts report meanwhile: see `finish_batch.rs`.
+        self.finishes.call((claimed.clone(), attempt, next)).await
     }
 
     /// Unlike sled's, changes nothing: returns how many `processing` events have a lease that
@@ -177,6 +156,8 @@ impl PgStore {
             let budget = i64::try_from(left).unwrap_or(i64::MAX);
             touched += client.execute(&forget, &[&ms(until), &budget]).await?;
         }
+        drop(client);
+        self.fold_counters().await?;
         Ok(usize::try_from(touched).unwrap_or(usize::MAX))
     }
 }

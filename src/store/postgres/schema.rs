@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (3, V3_ORDERING),
     (4, V4_AUDIT),
     (5, V5_META),
+    (6, super::counts::V6_COUNTS),
 ];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.

@@ -54,7 +54,11 @@ async fn a_version_1_database_is_upgraded_in_place() {
              CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL); \
          DROP TABLE audit; \
          DROP TABLE hookbox_meta; \
-         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5); \
+         DROP TABLE event_counts; \
+         DROP FUNCTION hookbox_count_events() CASCADE; \
+         DROP FUNCTION hookbox_event_counters(text, boolean, bigint, bigint); \
+         DROP INDEX events_unfinished; \
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5, 6); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
@@ -67,6 +71,11 @@ async fn a_version_1_database_is_upgraded_in_place() {
     assert!(
         upgraded.get("s", "old").await.unwrap().is_some(),
         "data kept"
+    );
+    let counts = upgraded.state_counts().await.unwrap();
+    assert_eq!(
+        counts["s"].queued, 1,
+        "the counters start from the events there"
     );
     let skipped = crate::store::RouteDelivery {
         stream: "s:r".into(),

@@ -6,6 +6,7 @@
 mod accept;
 mod admin;
 mod claim;
+mod counts;
 mod expire;
 mod migrate;
 mod ordering;
