@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use super::rows::{self, ms};
 use super::{PgError, PgStore};
-use crate::store::StateCounts;
+use crate::store::counters::{StreamTally, Tallies};
+use crate::store::{Bucket, StateCounts};
 
 /// The counters, their triggers, an index for the oldest unfinished arrival, and the counters'
 /// starting values from a full count taken while writers are held off (so no change falls
@@ -119,34 +120,8 @@ const FOLD: &str = "WITH moved AS ( \
      SELECT stream, kind, at, 0, sum(n) FROM moved GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
      ON CONFLICT (stream, kind, at, slot) DO UPDATE SET n = c.n + EXCLUDED.n";
 
-/// Activity of one stream in one summary bucket.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Activity {
-    /// Events received in the bucket.
-    pub accepted: u64,
-    /// Events that succeeded in the bucket.
-    pub succeeded: u64,
-    /// Events that went dead in the bucket.
-    pub dead: u64,
-    /// Route deliveries received in the bucket and skipped.
-    pub skipped: u64,
-}
-
-/// What the counters say about one stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Events per state.
-    pub counts: StateCounts,
-    /// The newest arrival of a stored event.
-    pub last_event_at: Option<u64>,
-    /// The arrival of the oldest event still queued or processing.
-    pub oldest_unfinished_at: Option<u64>,
-    /// The window's buckets that saw activity, by start.
-    pub buckets: BTreeMap<u64, Activity>,
-}
-
-/// Width of an activity bucket, ms (the triggers' `300000`).
-pub const BUCKET_MS: u64 = 300_000;
+/// Width of an activity bucket, ms: the triggers' `300000` must equal it.
+pub use crate::store::counters::BUCKET_MS;
 
 impl PgStore {
     /// Events per state of every stream holding any, exact as of the last commit.
@@ -182,20 +157,17 @@ impl PgStore {
     /// Every stream's tally, with the activity of the [`BUCKET_MS`] buckets starting in
     /// `window` (`from..to`, unix ms) when given; costs a few index probes per stream however
     /// many events are stored.
-    pub async fn tallies(
-        &self,
-        window: Option<(u64, u64)>,
-    ) -> Result<BTreeMap<String, Tally>, PgError> {
-        let mut tallies: BTreeMap<String, Tally> = self
+    pub async fn tallies(&self, window: Option<(u64, u64)>) -> Result<Tallies, PgError> {
+        let mut tallies: Tallies = self
             .state_counts()
             .await?
             .into_iter()
             .map(|(stream, counts)| {
                 (
                     stream,
-                    Tally {
+                    StreamTally {
                         counts,
-                        ..Tally::default()
+                        ..StreamTally::default()
                     },
                 )
             })
@@ -223,7 +195,10 @@ impl PgStore {
             }
             let at = rows::from_ms(row.try_get(2)?)?;
             let tally = tallies.entry(row.try_get(0)?).or_default();
-            let bucket = tally.buckets.entry(at).or_default();
+            let bucket = (tally.buckets.entry(at)).or_insert_with(|| Bucket {
+                start: at,
+                ..Bucket::default()
+            });
             match row.try_get(1)? {
                 "accepted" => bucket.accepted = n,
                 "succeeded_at" => bucket.succeeded = n,

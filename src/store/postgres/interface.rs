@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::PgStore;
 use crate::store::audit::RawAudit;
 use crate::store::backend::Backend;
+use crate::store::counters::Tallies;
 use crate::store::lease::Lease;
 use crate::store::migrate::Exported;
 use crate::store::{
@@ -145,6 +146,10 @@ impl Backend for PgStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         Ok(PgStore::count(self).await?)
+    }
+
+    async fn tallies(&self, window: Option<(u64, u64)>) -> Result<Option<Tallies>, StoreError> {
+        Ok(Some(PgStore::tallies(self, window).await?))
     }
 
     async fn append_audit(&self, rows: RawAudit) -> Result<(), StoreError> {
