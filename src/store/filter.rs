@@ -2,6 +2,7 @@
 //! whether a record matches (the embedded walks and the in-memory id lookup use it; PostgreSQL
 //! says the same in SQL).
 
+use super::search::BodySearch;
 use super::{EventRecord, State};
 use crate::event::{split_stream, TypeMatch};
 
@@ -20,6 +21,9 @@ pub struct EventFilter {
     pub until: Option<u64>,
     /// Only events of this type.
     pub event_type: Option<TypeMatch>,
+    /// Only events whose body says this (checked apart from [`EventFilter::matches`]: it
+    /// needs the body, which a walk reads only for records that pass the rest).
+    pub body: BodySearch,
 }
 
 impl EventFilter {

@@ -32,6 +32,7 @@ pub mod postgres;
 mod query;
 mod record;
 pub mod redb;
+mod search;
 pub mod sled;
 mod stats;
 mod stream;
@@ -62,6 +63,7 @@ pub use keys::event_key;
 pub use lines::{Line, Lines};
 pub use query::{BulkRequeued, Cursor, Page, RequeueOutcome, BULK_REQUEUE_MAX, SCAN_BUDGET};
 pub use record::{EventRecord, Retention};
+pub use search::{BodySearch, Where, SEARCH_BUDGET};
 pub use stats::{Bucket, SourceSummary, StateCounts, Summary, STATS_PAGES};
 pub use stream::RouteDelivery;
 

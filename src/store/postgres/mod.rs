@@ -34,6 +34,7 @@ mod pending;
 mod queue;
 mod rows;
 mod schema;
+mod search;
 #[cfg(test)]
 mod tests;
 mod wake;
