@@ -154,6 +154,7 @@ async fn bulk_requeue_takes_dead_events_in_range_only() {
         until: Some(40),
         event_type: None,
         route: None,
+        body: Default::default(),
     };
     let done = store.requeue_dead(&filter, None, 100).await.unwrap();
     assert_eq!((done.requeued, done.next), (1, None));
