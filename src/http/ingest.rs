@@ -5,6 +5,8 @@ use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
+use std::sync::Arc;
+use tracing::Instrument as _;
 
 use super::body::read_limited;
 use super::problem::{Problem, Reason, Reply};
@@ -12,7 +14,7 @@ use super::{json_response, Ctx};
 use crate::config::Source;
 use crate::metrics::Delivery;
 use crate::routing;
-use crate::store::{Accepted, NewEvent, State};
+use crate::store::{Accepted, NewEvent, RouteDelivery, State, StoreError};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -61,11 +63,7 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         body,
         ordering,
     };
-    let stored = match routes {
-        Some(routes) => ctx.store.accept_routed(event, routes).await,
-        None => ctx.store.accept(event).await,
-    };
-    let outcome = stored.map_err(|e| {
+    let outcome = store_detached(ctx, event, routes).await.map_err(|e| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(
             Reason::StorageUnavailable,
@@ -74,6 +72,38 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
     })?;
     let outcome = with_retired_routes(ctx, source, &id, outcome).await;
     Ok(accepted(ctx, source, &id, outcome))
+}
+
+/// Stores `event` in a task of its own, so a client that hangs up while the write is under
+/// way cannot cancel it half-counted: the store's own bookkeeping (its pending count) runs to
+/// the end, and the outcome is counted there and then, answered or not (a count at answer
+/// time misses the events whose client left after the write ended but before the answer).
+async fn store_detached(
+    ctx: &Ctx,
+    event: NewEvent,
+    routes: Option<Vec<RouteDelivery>>,
+) -> Result<Accepted, StoreError> {
+    let (store, metrics) = (ctx.store.clone(), ctx.metrics.clone());
+    let (answer, stored) = tokio::sync::oneshot::channel();
+    let source = event.source.clone();
+    tokio::spawn(
+        async move {
+            let outcome = match routes {
+                Some(routes) => store.accept_routed(event, routes).await,
+                None => store.accept(event).await,
+            };
+            if let Ok(stored) = &outcome {
+                metrics.stored(&source, *stored);
+            }
+            if let Err(Ok(outcome)) = answer.send(outcome) {
+                tracing::info!(?outcome, "event stored; the client left before the answer");
+            }
+        }
+        .in_current_span(),
+    );
+    stored
+        .await
+        .map_err(|e| StoreError::Unavailable(Arc::new(e)))?
 }
 
 /// A duplicate's state over every delivery the event has, those of routes no longer configured

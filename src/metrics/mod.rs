@@ -21,7 +21,7 @@ pub use text::CONTENT_TYPE;
 
 use self::histogram::{Histogram, ACK_BUCKETS, HANDLER_BUCKETS};
 
-use crate::store::{split_stream, EventRecord, Outcome, StateCounts};
+use crate::store::{split_stream, Accepted, EventRecord, Outcome, StateCounts};
 
 /// How hookbox answered one `POST /webhooks/<source>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,13 +202,13 @@ impl Metrics {
         s
     }
 
-    /// Counts one answer to `POST /webhooks/<source>`; `elapsed` (request start to answer)
-    /// goes into the ack latency histogram when the event was acknowledged.
+    /// Notes one answer to `POST /webhooks/<source>`: counts a challenge or a rejection; for
+    /// an acknowledged event (counted by [`Metrics::stored`] when it was stored), puts
+    /// `elapsed` (request start to answer) into the ack latency histogram.
     pub fn delivery(&self, source: &str, delivery: Delivery, elapsed: Duration) {
         let s = self.source(source);
         match delivery {
-            Delivery::Accepted => bump(&s.accepted),
-            Delivery::Duplicate => bump(&s.duplicate),
+            Delivery::Accepted | Delivery::Duplicate => {}
             Delivery::Challenge => bump(&s.challenge),
             Delivery::Rejected(reason) => {
                 let mut rejected = s.rejected.lock().unwrap_or_else(|p| p.into_inner());
@@ -218,6 +218,16 @@ impl Metrics {
         if matches!(delivery, Delivery::Accepted | Delivery::Duplicate) {
             s.ack.observe(elapsed);
         }
+    }
+
+    /// Counts what the store did with a delivery (new or duplicate), as soon as it is done:
+    /// whether or not its client stays for the answer, each stored event counts once.
+    pub fn stored(&self, source: &str, outcome: Accepted) {
+        let s = self.source(source);
+        bump(match outcome {
+            Accepted::New => &s.accepted,
+            Accepted::Duplicate(_) => &s.duplicate,
+        });
     }
 
     /// Notes a claimed event. When the attempt before this claim was lost (worker stopped or

@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::store::State;
+
 use super::*;
 
 fn queue() -> Gauges {
@@ -80,9 +82,19 @@ fn configured_sources_start_at_zero_and_unknown_appears_once_used() {
 fn deliveries_count_by_outcome_and_only_acks_are_timed() {
     let m = Metrics::new(["gh"]);
     let ms = Duration::from_millis;
-    m.delivery("gh", Delivery::Accepted, ms(2));
-    m.delivery("gh", Delivery::Accepted, ms(20));
-    m.delivery("gh", Delivery::Duplicate, ms(3));
+    for (outcome, delivery, took) in [
+        (Accepted::New, Delivery::Accepted, ms(2)),
+        (Accepted::New, Delivery::Accepted, ms(20)),
+        (
+            Accepted::Duplicate(State::Queued),
+            Delivery::Duplicate,
+            ms(3),
+        ),
+    ] {
+        m.stored("gh", outcome);
+        m.delivery("gh", delivery, took);
+    }
+    m.stored("gh", Accepted::New); // its client left: counted, not timed
     m.delivery("gh", Delivery::Challenge, ms(1));
     m.delivery("gh", Delivery::Rejected("invalid-signature"), ms(1));
     m.delivery("gh", Delivery::Rejected("invalid-signature"), ms(1));
@@ -92,7 +104,7 @@ fn deliveries_count_by_outcome_and_only_acks_are_timed() {
         format!("hookbox_webhook_requests_total{{source=\"gh\",outcome=\"{outcome}\",reason=\"{reason}\"}} {n}")
     };
     let counted = [
-        req("accepted", "", 2),
+        req("accepted", "", 3),
         req("duplicate", "", 1),
         req("challenge", "", 1),
         req("rejected", "body-too-large", 1),
