@@ -20,7 +20,7 @@ const EVERY: usize = 997;
 /// A Stripe event of about 1 KiB whose customer is `cus_Z` for every [`EVERY`]th `i`.
 fn event(i: usize) -> (String, String) {
     let id = format!("evt_{i:05}");
-    let customer = if i % EVERY == 0 {
+    let customer = if i.is_multiple_of(EVERY) {
         "cus_Z".to_owned()
     } else {
         format!("cus_{i}")
