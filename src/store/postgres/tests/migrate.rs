@@ -54,7 +54,9 @@ async fn a_version_1_database_is_upgraded_in_place() {
              CHECK (state <> 'queued' OR next_attempt_at IS NOT NULL); \
          DROP TABLE audit; \
          DROP TABLE hookbox_meta; \
-         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5); \
+         DROP INDEX events_body_json; \
+         DROP FUNCTION hookbox_body_json(bytea); \
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5, 6); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
