@@ -85,20 +85,30 @@ impl BodySearch {
 
     /// Whether `body` satisfies every condition.
     pub fn matches(&self, body: &[u8]) -> bool {
-        if let Some(needle) = &self.contains {
-            let needle = needle.as_bytes();
-            if !needle.is_empty() && !body.windows(needle.len()).any(|w| w == needle) {
-                return false;
-            }
+        if self.contains.as_ref().is_some_and(|c| !has(body, c)) {
+            return false;
         }
         if self.wheres.is_empty() {
             return true;
+        }
+        // Parsing is the cost of a search: skip it when a `where` cannot match. A value only
+        // a string can equal must then appear verbatim, unless the body escapes something.
+        let escapes = body.contains(&b'\\');
+        let absent = |w: &Where| w.accepted_values().len() == 1 && !has(body, &w.value);
+        if !escapes && self.wheres.iter().any(absent) {
+            return false;
         }
         let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
             return false;
         };
         self.wheres.iter().all(|w| w.matches(&doc))
     }
+}
+
+/// Whether `needle` occurs in `body` (an empty one always does).
+fn has(body: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    needle.is_empty() || body.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -131,6 +141,11 @@ mod tests {
         let both = ["/data/object/customer=cus_Z", "/data/object/amount=101"];
         assert!(!search(&both, None).matches(body), "all must match");
         assert!(!search(&["/a=b"], None).matches(b"not json a=b"));
+        let escaped = br#"{"c":"cus\u005fZ"}"#;
+        assert!(
+            search(&["/c=cus_Z"], None).matches(escaped),
+            "escapes are read"
+        );
     }
 
     #[test]
