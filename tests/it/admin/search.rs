@@ -8,10 +8,11 @@ use std::sync::Arc;
 use http::Method;
 use serde_json::Value;
 
-use super::{admin_get, list_all};
+use super::cli::{events, ok, text};
+use super::{admin_get, config_with_failing, deliver, list_all};
 use hookbox::store::{EventRecord, NewEvent, Store};
 
-use crate::support::{backend, config_in, send, TestServer, BASE_CONFIG};
+use crate::support::{backend, config_in, send, TestServer, BASE_CONFIG, TEST_ADMIN_TOKEN};
 
 /// Events stored; every 997th belongs to the customer searched for.
 const EVENTS: usize = 10_000;
@@ -156,5 +157,50 @@ async fn search_finds_one_customers_events_among_ten_thousand() {
             .to_owned();
         assert!(detail.contains("where"), "{bad}: {detail}");
     }
+    server.stop().await;
+}
+
+/// `--where` (repeatable, all must match) and `--contains` search bodies.
+#[tokio::test]
+async fn events_list_searches_bodies() {
+    let server = TestServer::start(&config_with_failing()).await;
+    let bodies = [
+        ("p1", r#"{"customer":"cus_Z","n":1}"#),
+        ("p2", r#"{"customer":"cus_Y","n":2}"#),
+        ("p3", r#"{"customer":"cus_Z","n":3}"#),
+    ];
+    for (id, body) in bodies {
+        deliver(&server, "plain", id, body).await;
+    }
+    let found = ok(&server, &["list", "--json", "--where", "/customer=cus_Z"]).await;
+    assert!(found.contains("p1") && found.contains("p3"), "{found}");
+    assert!(!found.contains("p2"), "{found}");
+    let args = [
+        "list",
+        "--json",
+        "--where",
+        "/customer=cus_Z",
+        "--where",
+        "/n=3",
+    ];
+    let one = ok(&server, &args).await;
+    assert!(one.contains("p3") && !one.contains("p1"), "{one}");
+    let contained = ok(&server, &["list", "--json", "--contains", "cus_Y"]).await;
+    assert!(
+        contained.contains("p2") && !contained.contains("p1"),
+        "{contained}"
+    );
+    let out = events(
+        &server,
+        Some(TEST_ADMIN_TOKEN),
+        &["list", "--where", "customer"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "a 400 from hookbox");
+    assert!(
+        text(&out.stderr).contains("POINTER=VALUE"),
+        "{}",
+        text(&out.stderr)
+    );
     server.stop().await;
 }
