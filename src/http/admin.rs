@@ -14,11 +14,13 @@ use super::{event_location, json_response, routed, Acted, Ctx};
 use crate::clock::now_ms;
 use crate::store::{split_stream, Cursor, EventFilter, EventRecord, Page, State, StoreError};
 
-/// `GET /admin/events?source=&state=&type=&since=&until=&id=&origin=&limit=&cursor=`: newest first.
-/// With `id`, the event of that id in each configured source (or `source`), filtered alike.
+/// `GET /admin/events?source=&state=&type=&since=&until=&where=&contains=&origin=&id=&limit=&cursor=`:
+/// newest first. With `id`, the event of that id in each configured source (or `source`),
+/// filtered alike. With `where`/`contains`, a body search (see [`search_extent`]).
 pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
     const ALLOWED: &[&str] = &[
-        "source", "route", "state", "type", "since", "until", "id", "limit", "cursor", "origin",
+        "source", "route", "state", "type", "since", "until", "where", "contains", "origin", "id",
+        "limit", "cursor",
     ];
     let p = Params::parse(query, ALLOWED)?;
     let (filter, limit, cursor) = (p.filter()?, p.limit()?, p.cursor()?);
@@ -27,6 +29,12 @@ pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
             return Err(Problem::new(
                 Reason::InvalidQuery,
                 "an id search has one page: cursor cannot go with id",
+            ))
+        }
+        Some(_) if !filter.body.is_empty() => {
+            return Err(Problem::new(
+                Reason::InvalidQuery,
+                "an id names one event: where and contains cannot go with id",
             ))
         }
         Some(id) => find_id(ctx, &filter, id, limit).await?,
@@ -42,11 +50,30 @@ pub async fn list_events(ctx: &Ctx, query: Option<&str>) -> Reply {
             Value::Object(item)
         })
         .collect();
-    let mut body = json!({ "items": items });
+    let mut body = json!({ "items": items, "complete": page.next.is_none() });
+    if !filter.body.is_empty() {
+        body["search"] = search_extent(ctx, &filter, page.next.as_ref());
+    }
     if let Some(next) = page.next {
         body["nextCursor"] = Value::String(next.encode());
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// How far back a body search looked: `searchedBack`, the arrival time (unix ms) it reached —
+/// where `next` stopped it, else `since` (`null`: the first event) — and `bodiesKeptSince`:
+/// events that succeeded before it have had their body purged by retention, so a search does
+/// not find them (dead and unfinished events keep theirs).
+fn search_extent(ctx: &Ctx, filter: &EventFilter, next: Option<&Cursor>) -> Value {
+    let reached = match next.and_then(Cursor::position) {
+        Some((at, _, _)) => Some(at),
+        None => filter.since,
+    };
+    let retention = u64::try_from(ctx.config.storage.retention.as_millis()).unwrap_or(u64::MAX);
+    json!({
+        "searchedBack": reached,
+        "bodiesKeptSince": now_ms().saturating_sub(retention),
+    })
 }
 
 /// The events with id `id` in the configured sources `filter` allows, that match it: one

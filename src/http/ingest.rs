@@ -5,14 +5,16 @@ use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
+use std::sync::Arc;
+use tracing::Instrument as _;
 
 use super::body::read_limited;
 use super::problem::{Problem, Reason, Reply};
 use super::{json_response, Ctx};
-use crate::accept::accept_event;
+use crate::accept::{self, Prepared};
 use crate::config::Source;
 use crate::metrics::Delivery;
-use crate::store::{Accepted, NewEvent, State};
+use crate::store::{Accepted, NewEvent, State, StoreError};
 use crate::verify::{Answer, IdError};
 
 /// Handles one delivery for `source`. Records `event_id` on the current span once known.
@@ -54,8 +56,8 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
         body,
         ordering: None,
     };
-    let stored = accept_event(&ctx.store, source, event, &parts.headers).await;
-    let outcome = stored.map_err(|e| {
+    let prepared = accept::prepare(source, event, &parts.headers);
+    let outcome = store_detached(ctx, prepared).await.map_err(|e| {
         tracing::error!(error = %e, "could not store event");
         Problem::new(
             Reason::StorageUnavailable,
@@ -64,6 +66,31 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
     })?;
     let outcome = with_retired_routes(ctx, source, &id, outcome).await;
     Ok(accepted(ctx, source, &id, outcome))
+}
+
+/// Stores `event` in a task of its own, so a client that hangs up while the write is under
+/// way cannot cancel it half-counted: the store's own bookkeeping (its pending count) runs to
+/// the end, and the outcome is counted there and then, answered or not (a count at answer
+/// time misses the events whose client left after the write ended but before the answer).
+async fn store_detached(ctx: &Ctx, prepared: Prepared) -> Result<Accepted, StoreError> {
+    let (store, metrics) = (ctx.store.clone(), ctx.metrics.clone());
+    let (answer, stored) = tokio::sync::oneshot::channel();
+    let source = prepared.source().to_owned();
+    tokio::spawn(
+        async move {
+            let outcome = prepared.store(&store).await;
+            if let Ok(stored) = &outcome {
+                metrics.stored(&source, *stored);
+            }
+            if let Err(Ok(outcome)) = answer.send(outcome) {
+                tracing::info!(?outcome, "event stored; the client left before the answer");
+            }
+        }
+        .in_current_span(),
+    );
+    stored
+        .await
+        .map_err(|e| StoreError::Unavailable(Arc::new(e)))?
 }
 
 /// A duplicate's state over every delivery the event has, those of routes no longer configured

@@ -10,7 +10,8 @@ use http_body_util::Full;
 use super::problem::Reason;
 use super::Ctx;
 use crate::clock::now_ms;
-use crate::metrics::{oldest_due_age, Delivery, Gauges, CONTENT_TYPE};
+use crate::metrics::{oldest_due_age, Delivery, Gauges, ProcessStats, CONTENT_TYPE};
+use crate::store::{EventFilter, StateCounts};
 
 /// `GET /metrics`: every counter and histogram, plus the queue read from the store now.
 pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
@@ -26,6 +27,8 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
         oldest_due_age,
         body_bytes_in_flight: ctx.body_budget.in_use(),
         blocked_keys: blocked_keys(ctx).await,
+        stored: stored(ctx).await,
+        process: ProcessStats::read(),
     };
     let mut text = ctx.metrics.render(&queue);
     text.push_str(&ctx.reconciler.metrics());
@@ -36,6 +39,17 @@ pub async fn scrape(ctx: &Ctx) -> Response<Full<Bytes>> {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// Events in the store by state, from the store's counts (see `Store::counts`).
+async fn stored(ctx: &Ctx) -> Option<StateCounts> {
+    match ctx.store.counts(&EventFilter::default()).await {
+        Ok((counts, _)) => Some(counts),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: could not read the store's counts");
+            None
+        }
+    }
 }
 
 /// Blocked ordering keys of every source with `ordering_key` (none when no source orders).

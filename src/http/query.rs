@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use percent_encoding::percent_decode_str;
 
 use super::problem::{Problem, Reason};
-use crate::store::{Cursor, EventFilter, State, TypeMatch, UnknownState};
+use crate::store::{BodySearch, Cursor, EventFilter, State, TypeMatch, UnknownState, Where};
 
 /// Default page size of `GET /admin/events`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -25,14 +25,17 @@ impl From<QueryError> for Problem {
     }
 }
 
+/// Parameters that may be given more than once (each occurrence adds a condition).
+const REPEATABLE: &[&str] = &["where"];
+
 /// The parameters of one request; an empty value counts as absent.
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params(HashMap<String, String>, Vec<(String, String)>);
 
 impl Params {
     /// Parses `query`, accepting only the names in `allowed`.
     pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, QueryError> {
-        let mut params = HashMap::new();
+        let (mut params, mut repeated) = (HashMap::new(), Vec::new());
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (name, value) = (decode(name)?, decode(value)?);
@@ -42,6 +45,10 @@ impl Params {
                     allowed.join(", ")
                 )));
             }
+            if REPEATABLE.contains(&name.as_str()) {
+                repeated.push((name, value));
+                continue;
+            }
             if params.insert(name.clone(), value).is_some() {
                 return Err(QueryError(format!(
                     "parameter {name:?} is given more than once"
@@ -49,7 +56,8 @@ impl Params {
             }
         }
         params.retain(|_, v| !v.is_empty());
-        Ok(Params(params))
+        repeated.retain(|(_, v)| !v.is_empty());
+        Ok(Params(params, repeated))
     }
 
     /// The value of `name`, if present and not empty.
@@ -57,7 +65,15 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// The filter named by `source`, `route`, `state`, `since`, `until` and `type` (those present).
+    /// Every value of the repeatable parameter `name`, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        (self.1.iter())
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The filter named by `source`, `route`, `state`, `since`, `until`, `type`, `where` and
+    /// `contains` (those present).
     pub fn filter(&self) -> Result<EventFilter, QueryError> {
         let filter = EventFilter {
             source: self.0.get("source").cloned(),
@@ -67,6 +83,12 @@ impl Params {
             until: self.time("until")?,
             event_type: self.0.get("type").map(|t| TypeMatch::parse(t)),
             origin: self.0.get("origin").map(|o| origin(o)).transpose()?,
+            body: BodySearch {
+                wheres: (self.all("where"))
+                    .map(|w| Where::parse(w).map_err(|e| QueryError(e.into())))
+                    .collect::<Result<_, _>>()?,
+                contains: self.0.get("contains").cloned(),
+            },
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since >= until {
@@ -189,6 +211,21 @@ mod tests {
         assert_eq!(f.until, Some(1_714_521_600_000));
         assert_eq!(p.limit(), Ok(7));
         assert_eq!(p.cursor(), Ok(None));
+    }
+
+    #[test]
+    fn where_repeats_and_contains_searches_bodies() {
+        let allowed = &["where", "contains"];
+        let q = "where=%2Fdata%2Fobject%2Fcustomer%3Dcus_Z&where=/livemode=false&contains=a+b";
+        let f = Params::parse(Some(q), allowed).expect("valid").filter();
+        let body = f.expect("filter").body;
+        assert_eq!(body.wheres.len(), 2);
+        assert_eq!(body.wheres[0].pointer, "/data/object/customer");
+        assert_eq!(body.wheres[0].value, "cus_Z");
+        assert_eq!(body.contains.as_deref(), Some("a b"));
+        let bad = Params::parse(Some("where=data=x"), allowed).expect("parses");
+        assert!(bad.filter().is_err());
+        assert!(Params::parse(Some("contains=a&contains=b"), allowed).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! and body-budget gauges are read at scrape time and passed to [`Metrics::render`].
 
 mod histogram;
+mod process;
 mod render;
 mod text;
 
@@ -15,11 +16,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+pub use process::ProcessStats;
 pub use text::CONTENT_TYPE;
 
 use self::histogram::{Histogram, ACK_BUCKETS, HANDLER_BUCKETS};
 
-use crate::store::{EventRecord, Outcome};
+use crate::store::{split_stream, Accepted, EventRecord, Outcome, StateCounts};
 
 /// How hookbox answered one `POST /webhooks/<source>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,11 @@ pub struct Gauges {
     /// `ordering_key`); empty, and the gauge left out, when none orders or the store could
     /// not be read.
     pub blocked_keys: Vec<(String, u64)>,
+    /// Events in the store by state, from the store's counts; `None` (gauge left out) when
+    /// they could not be read.
+    pub stored: Option<StateCounts>,
+    /// This process, from `/proc` (`None` elsewhere).
+    pub process: Option<ProcessStats>,
 }
 
 /// How overdue the earliest due time `next_due` (unix ms) is at `now_ms`: zero when nothing
@@ -204,13 +211,13 @@ impl Metrics {
         s
     }
 
-    /// Counts one answer to `POST /webhooks/<source>`; `elapsed` (request start to answer)
-    /// goes into the ack latency histogram when the event was acknowledged.
+    /// Notes one answer to `POST /webhooks/<source>`: counts a challenge or a rejection; for
+    /// an acknowledged event (counted by [`Metrics::stored`] when it was stored), puts
+    /// `elapsed` (request start to answer) into the ack latency histogram.
     pub fn delivery(&self, source: &str, delivery: Delivery, elapsed: Duration) {
         let s = self.source(source);
         match delivery {
-            Delivery::Accepted => bump(&s.accepted),
-            Delivery::Duplicate => bump(&s.duplicate),
+            Delivery::Accepted | Delivery::Duplicate => {}
             Delivery::Challenge => bump(&s.challenge),
             Delivery::Rejected(reason) => {
                 let mut rejected = s.rejected.lock().unwrap_or_else(|p| p.into_inner());
@@ -220,6 +227,16 @@ impl Metrics {
         if matches!(delivery, Delivery::Accepted | Delivery::Duplicate) {
             s.ack.observe(elapsed);
         }
+    }
+
+    /// Counts what the store did with a delivery (new or duplicate), as soon as it is done:
+    /// whether or not its client stays for the answer, each stored event counts once.
+    pub fn stored(&self, source: &str, outcome: Accepted) {
+        let s = self.source(source);
+        bump(match outcome {
+            Accepted::New => &s.accepted,
+            Accepted::Duplicate(_) => &s.duplicate,
+        });
     }
 
     /// Notes a claimed event. When the attempt before this claim was lost (worker stopped or
@@ -280,16 +297,57 @@ impl Metrics {
     }
 
     /// The exposition text of every metric, with `queue` read by the caller just before.
+    /// Ingest series are written once per source; delivery series (attempts, handler time,
+    /// deaths) once per route, labelled `source` and `route` (`""` for a source without
+    /// routes).
     pub fn render(&self, queue: &Gauges) -> String {
-        let shown: Vec<(&str, &PerSource)> = self
-            .sources
-            .iter()
-            .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed))
-            .map(|(name, s)| (name.as_str(), s))
+        let shown = (self.sources.iter())
+            .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed));
+        let ingest: Vec<Series<'_>> = (shown.clone())
+            .filter(|(name, _)| split_stream(name).1.is_none())
+            .map(|(name, s)| Series {
+                source: name,
+                route: None,
+                counters: s,
+            })
             .collect();
-        let mut text = render::all(&shown, queue, &self.destinations());
+        let deliveries: Vec<Series<'_>> = shown
+            .filter(|(name, _)| split_stream(name).1.is_some() || !self.is_routed(name))
+            .map(|(name, s)| Series::delivery(name, s))
+            .collect();
+        let mut text = render::all(&ingest, &deliveries, queue, &self.destinations());
         render::audit_failures(&mut text, self.audit_failures.load(Ordering::Relaxed));
         text
+    }
+}
+
+impl Metrics {
+    /// Whether `source` has routes (their streams, `source:route`, have series of their own).
+    fn is_routed(&self, source: &str) -> bool {
+        let prefix = format!("{source}{}", crate::store::ROUTE_SEPARATOR);
+        (self.sources.range(prefix.clone()..))
+            .next()
+            .is_some_and(|(n, _)| n.starts_with(&prefix))
+    }
+}
+
+/// One series owner as written: its `source` label, its `route` label (delivery series
+/// only), and its counters.
+struct Series<'a> {
+    source: &'a str,
+    route: Option<&'a str>,
+    counters: &'a PerSource,
+}
+
+impl<'a> Series<'a> {
+    /// The delivery series of `stream`: `route=""` for a source's own stream.
+    fn delivery(stream: &'a str, counters: &'a PerSource) -> Series<'a> {
+        let (source, route) = split_stream(stream);
+        Series {
+            source,
+            route: Some(route.unwrap_or("")),
+            counters,
+        }
     }
 }
 

@@ -5,32 +5,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
 use super::text::{Exposition, Kind};
-use super::{DestinationSnapshot, Gauges, PerSource, OUTCOMES};
+use super::{DestinationSnapshot, Gauges, PerSource, Series, OUTCOMES};
+use crate::store::StateCounts;
 
-/// The sources to write, by label value, in label order.
-type Shown<'a> = [(&'a str, &'a PerSource)];
+/// The series to write, in label order.
+type Shown<'a> = [Series<'a>];
 
-/// The whole exposition.
+/// The whole exposition: ingest families over `ingest` (sources), delivery families over
+/// `deliveries` (routes).
 pub(super) fn all(
-    shown: &Shown<'_>,
+    ingest: &Shown<'_>,
+    deliveries: &Shown<'_>,
     queue: &Gauges,
     destinations: &BTreeMap<String, DestinationSnapshot>,
 ) -> String {
     let mut e = Exposition::default();
-    requests(&mut e, shown);
+    build_info(&mut e);
+    requests(&mut e, ingest);
     histograms(
         &mut e,
-        shown,
+        ingest,
         "hookbox_ack_duration_seconds",
         "Time from the start of a webhook request to its 202/200 answer (accepted or \
          duplicate), body read and durable write included.",
         |s| &s.ack,
     );
     queue_gauges(&mut e, queue);
-    attempts(&mut e, shown);
+    if let Some(stored) = &queue.stored {
+        stored_gauges(&mut e, stored);
+    }
+    attempts(&mut e, deliveries);
     histograms(
         &mut e,
-        shown,
+        deliveries,
         "hookbox_handler_duration_seconds",
         "How long each handler run took (forward, command or log).",
         |s| &s.handler,
@@ -42,11 +49,60 @@ pub(super) fn all(
         "Events that went dead after a recorded attempt since this process started (not the \
          number of dead events in the store).",
     );
-    for &(source, s) in shown {
-        e.sample(name, &[("source", source)], load(&s.dead));
+    for s in deliveries {
+        e.sample(name, &s.labels(&[]), load(&s.counters.dead));
     }
     destination_gauges(&mut e, destinations);
+    if let Some(process) = &queue.process {
+        process.write(&mut e);
+    }
     e.finish()
+}
+
+impl Series<'_> {
+    /// `source`, then `route` for a delivery series, then `extra`.
+    fn labels<'l>(&'l self, extra: &[(&'l str, &'l str)]) -> Vec<(&'l str, &'l str)> {
+        let mut labels = vec![("source", self.source)];
+        labels.extend(self.route.map(|r| ("route", r)));
+        labels.extend_from_slice(extra);
+        labels
+    }
+}
+
+/// `hookbox_build_info{version,commit} 1`: the commit is what `build.rs` found (or
+/// `HOOKBOX_COMMIT` at build time), else `unknown`.
+fn build_info(e: &mut Exposition) {
+    let name = "hookbox_build_info";
+    e.family(
+        name,
+        Kind::Gauge,
+        "Always 1; the labels name the version and commit this binary was built from.",
+    );
+    let commit = option_env!("HOOKBOX_COMMIT").unwrap_or("unknown");
+    let labels = [("version", env!("CARGO_PKG_VERSION")), ("commit", commit)];
+    e.sample(name, &labels, 1u64);
+}
+
+/// `hookbox_events{state}`: events in the store by state, as the store counts them.
+fn stored_gauges(e: &mut Exposition, stored: &StateCounts) {
+    let name = "hookbox_events";
+    e.family(
+        name,
+        Kind::Gauge,
+        "Events in the store by state, read at scrape time (discarded: dead events an operator \
+         settled; skipped: route deliveries no filter took).",
+    );
+    let states = [
+        ("queued", stored.queued),
+        ("processing", stored.processing),
+        ("succeeded", stored.succeeded),
+        ("dead", stored.dead),
+        ("discarded", stored.discarded),
+        ("skipped", stored.skipped),
+    ];
+    for (state, n) in states {
+        e.sample(name, &[("state", state)], n);
+    }
 }
 
 /// `hookbox_audit_write_failures_total`, appended to `text`.
@@ -111,7 +167,8 @@ fn requests(e: &mut Exposition, shown: &Shown<'_>) {
          rejected) and, for rejections, the problem type slug. Unknown sources count under \
          source=\"\".",
     );
-    for &(source, s) in shown {
+    for series in shown {
+        let (source, s) = (series.source, series.counters);
         for (outcome, counter) in [
             ("accepted", &s.accepted),
             ("duplicate", &s.duplicate),
@@ -140,8 +197,8 @@ fn histograms(
     pick: fn(&PerSource) -> &Histogram,
 ) {
     e.family(name, Kind::Histogram, help);
-    for &(source, s) in shown {
-        e.histogram(name, &[("source", source)], &pick(s).snapshot());
+    for s in shown {
+        e.histogram(name, &s.labels(&[]), &pick(s.counters).snapshot());
     }
 }
 
@@ -192,13 +249,9 @@ fn attempts(e: &mut Exposition, shown: &Shown<'_>) {
         "Processing attempts recorded since start, by outcome (success, transient, permanent, \
          abandoned).",
     );
-    for &(source, s) in shown {
-        for ((_, outcome), counter) in OUTCOMES.iter().zip(&s.attempts) {
-            e.sample(
-                name,
-                &[("source", source), ("outcome", *outcome)],
-                load(counter),
-            );
+    for s in shown {
+        for ((_, outcome), counter) in OUTCOMES.iter().zip(&s.counters.attempts) {
+            e.sample(name, &s.labels(&[("outcome", outcome)]), load(counter));
         }
     }
 }

@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::store::State;
+
 use super::*;
 
 fn queue() -> Gauges {
@@ -10,6 +12,8 @@ fn queue() -> Gauges {
         oldest_due_age: Some(Duration::from_millis(1500)),
         body_bytes_in_flight: 2048,
         blocked_keys: Vec::new(),
+        stored: None,
+        process: None,
     }
 }
 
@@ -78,9 +82,19 @@ fn configured_sources_start_at_zero_and_unknown_appears_once_used() {
 fn deliveries_count_by_outcome_and_only_acks_are_timed() {
     let m = Metrics::new(["gh"]);
     let ms = Duration::from_millis;
-    m.delivery("gh", Delivery::Accepted, ms(2));
-    m.delivery("gh", Delivery::Accepted, ms(20));
-    m.delivery("gh", Delivery::Duplicate, ms(3));
+    for (outcome, delivery, took) in [
+        (Accepted::New, Delivery::Accepted, ms(2)),
+        (Accepted::New, Delivery::Accepted, ms(20)),
+        (
+            Accepted::Duplicate(State::Queued),
+            Delivery::Duplicate,
+            ms(3),
+        ),
+    ] {
+        m.stored("gh", outcome);
+        m.delivery("gh", delivery, took);
+    }
+    m.stored("gh", Accepted::New); // its client left: counted, not timed
     m.delivery("gh", Delivery::Challenge, ms(1));
     m.delivery("gh", Delivery::Rejected("invalid-signature"), ms(1));
     m.delivery("gh", Delivery::Rejected("invalid-signature"), ms(1));
@@ -90,7 +104,7 @@ fn deliveries_count_by_outcome_and_only_acks_are_timed() {
         format!("hookbox_webhook_requests_total{{source=\"gh\",outcome=\"{outcome}\",reason=\"{reason}\"}} {n}")
     };
     let counted = [
-        req("accepted", "", 2),
+        req("accepted", "", 3),
         req("duplicate", "", 1),
         req("challenge", "", 1),
         req("rejected", "body-too-large", 1),
@@ -124,16 +138,16 @@ fn attempts_handler_latency_and_dead() {
     assert_lines(
         &text,
         &[
-            "hookbox_attempts_total{source=\"gh\",outcome=\"success\"} 0",
-            "hookbox_attempts_total{source=\"gh\",outcome=\"transient\"} 1",
-            "hookbox_attempts_total{source=\"gh\",outcome=\"permanent\"} 1",
-            "hookbox_attempts_total{source=\"gh\",outcome=\"abandoned\"} 0",
-            "hookbox_attempts_total{source=\"\",outcome=\"permanent\"} 1",
-            "hookbox_handler_duration_seconds_bucket{source=\"gh\",le=\"0.05\"} 1",
-            "hookbox_handler_duration_seconds_bucket{source=\"gh\",le=\"0.5\"} 2",
-            "hookbox_handler_duration_seconds_count{source=\"gh\"} 2",
-            "hookbox_dead_total{source=\"gh\"} 1",
-            "hookbox_dead_total{source=\"\"} 1",
+            "hookbox_attempts_total{source=\"gh\",route=\"\",outcome=\"success\"} 0",
+            "hookbox_attempts_total{source=\"gh\",route=\"\",outcome=\"transient\"} 1",
+            "hookbox_attempts_total{source=\"gh\",route=\"\",outcome=\"permanent\"} 1",
+            "hookbox_attempts_total{source=\"gh\",route=\"\",outcome=\"abandoned\"} 0",
+            "hookbox_attempts_total{source=\"\",route=\"\",outcome=\"permanent\"} 1",
+            "hookbox_handler_duration_seconds_bucket{source=\"gh\",route=\"\",le=\"0.05\"} 1",
+            "hookbox_handler_duration_seconds_bucket{source=\"gh\",route=\"\",le=\"0.5\"} 2",
+            "hookbox_handler_duration_seconds_count{source=\"gh\",route=\"\"} 2",
+            "hookbox_dead_total{source=\"gh\",route=\"\"} 1",
+            "hookbox_dead_total{source=\"\",route=\"\"} 1",
         ],
     );
 }
@@ -149,7 +163,7 @@ fn a_claim_after_a_lost_attempt_counts_it_as_abandoned_once() {
     m.claimed(&record(2, json!([abandoned(1)]))); // after a lost attempt
     m.claimed(&record(1, json!([abandoned(3)]))); // after a requeue: an old round's loss
     let text = m.render(&queue());
-    let want = "hookbox_attempts_total{source=\"gh\",outcome=\"abandoned\"} 1";
+    let want = "hookbox_attempts_total{source=\"gh\",route=\"\",outcome=\"abandoned\"} 1";
     assert!(lines(&text).contains(&want), "{text}");
 }
 
@@ -160,10 +174,10 @@ fn source_names_are_escaped_and_queue_age_left_out_when_unreadable() {
         depth: 0,
         oldest_due_age: None,
         body_bytes_in_flight: 0,
-        blocked_keys: Vec::new(),
+        ..Gauges::default()
     });
     assert!(!text.contains("hookbox_ordering_blocked_keys"));
-    assert!(text.contains("hookbox_dead_total{source=\"we\\\"ird\\\\name\"} 0"));
+    assert!(text.contains("hookbox_dead_total{source=\"we\\\"ird\\\\name\",route=\"\"} 0"));
     assert!(!text.contains("hookbox_oldest_due_age_seconds"));
     assert!(lines(&text).contains(&"hookbox_queue_depth 0"));
 }
@@ -191,6 +205,65 @@ fn blocked_keys_show_per_ordered_source() {
             "# TYPE hookbox_ordering_blocked_keys gauge",
             "hookbox_ordering_blocked_keys{source=\"a\"} 2",
             "hookbox_ordering_blocked_keys{source=\"b\"} 0",
+        ],
+    );
+}
+
+#[test]
+fn routes_get_delivery_series_and_sources_ingest_series_once() {
+    let m = Metrics::new(["shop", "shop:billing", "shop:audit", "gh"]);
+    m.attempt_recorded("shop:billing", Outcome::Success, false);
+    let text = m.render(&queue());
+    assert_lines(
+        &text,
+        &[
+            "hookbox_attempts_total{source=\"shop\",route=\"billing\",outcome=\"success\"} 1",
+            "hookbox_dead_total{source=\"shop\",route=\"audit\"} 0",
+            "hookbox_dead_total{source=\"gh\",route=\"\"} 0",
+            "hookbox_webhook_requests_total{source=\"shop\",outcome=\"accepted\",reason=\"\"} 0",
+        ],
+    );
+    assert!(
+        !text.contains("source=\"shop:"),
+        "no stream names as sources:\n{text}"
+    );
+    assert!(
+        !text.contains("hookbox_dead_total{source=\"shop\",route=\"\"}"),
+        "{text}"
+    );
+    let ack = "hookbox_ack_duration_seconds_count{source=\"shop\"} 0";
+    assert_eq!(lines(&text).iter().filter(|l| **l == ack).count(), 1);
+}
+
+#[test]
+fn build_info_store_states_and_process_metrics() {
+    let stored = StateCounts {
+        queued: 2,
+        dead: 1,
+        ..StateCounts::default()
+    };
+    let text = Metrics::new(["gh"]).render(&Gauges {
+        stored: Some(stored),
+        process: ProcessStats::read(),
+        ..queue()
+    });
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        text.lines().any(|l| l.starts_with(&format!(
+            "hookbox_build_info{{version=\"{version}\",commit=\""
+        )) && l.ends_with("\"} 1")),
+        "{text}"
+    );
+    assert_lines(
+        &text,
+        &[
+            "hookbox_events{state=\"queued\"} 2",
+            "hookbox_events{state=\"dead\"} 1",
+            "hookbox_events{state=\"skipped\"} 0",
+            "# TYPE process_cpu_seconds_total counter",
+            "# TYPE process_resident_memory_bytes gauge",
+            "# TYPE process_open_fds gauge",
+            "# TYPE process_start_time_seconds gauge",
         ],
     );
 }

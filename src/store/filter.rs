@@ -2,6 +2,7 @@
 //! whether a record matches (the embedded walks and the in-memory id lookup use it; PostgreSQL
 //! says the same in SQL).
 
+use super::search::BodySearch;
 use super::{EventRecord, State};
 use crate::event::origin::origin_of;
 use crate::event::{split_stream, TypeMatch};
@@ -23,6 +24,9 @@ pub struct EventFilter {
     pub event_type: Option<TypeMatch>,
     /// Only events of this origin: `webhook` or `reconciled` (see [`crate::event::origin`]).
     pub origin: Option<&'static str>,
+    /// Only events whose body says this (checked apart from [`EventFilter::matches`]: it
+    /// needs the body, which a walk reads only for records that pass the rest).
+    pub body: BodySearch,
 }
 
 impl EventFilter {

@@ -6,6 +6,7 @@
 //! return a short (even empty) page whose cursor still leads on.
 
 use super::keys::split_timed_key;
+use super::search::SEARCH_BUDGET;
 use super::{Cursor, EventFilter, EventRecord, StoreError};
 
 /// The `received` index range a walk covers: `lower..upper` (no upper: to the end), or `None`
@@ -25,18 +26,25 @@ pub fn bounds(filter: &EventFilter, after: Option<&Cursor>) -> Option<(Vec<u8>, 
 }
 
 /// Calls `visit` with each event matching `filter` among `entries` (index keys of the range
-/// [`bounds`] gave, newest first), reading records with `get`. `visit` returns `false` to stop
-/// *before* that event. Returns the cursor to resume from, or `None` when no entry is left.
-/// Entries past the first `budget` wait for the next call.
-pub fn walk(
+/// [`bounds`] gave, newest first), reading records with `get` and, when `filter` searches
+/// bodies, bodies with `body` (by index key: the bodies table's key). `visit` returns `false`
+/// to stop *before* that event. Returns the cursor to resume from, or `None` when no entry is
+/// left. Entries past the first `budget` ([`SEARCH_BUDGET`] at most for a body search) wait
+/// for the next call.
+pub fn walk<B: AsRef<[u8]>>(
     entries: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
     get: impl Fn(&[u8]) -> Result<Option<EventRecord>, StoreError>,
+    body: impl Fn(&[u8]) -> Result<Option<B>, StoreError>,
     filter: &EventFilter,
     after: Option<&Cursor>,
     budget: usize,
     mut visit: impl FnMut(EventRecord) -> Result<bool, StoreError>,
 ) -> Result<Option<Cursor>, StoreError> {
     let mut last: Option<Vec<u8>> = None;
+    let budget = match filter.body.is_empty() {
+        true => budget,
+        false => budget.min(SEARCH_BUDGET),
+    };
     for (examined, entry) in entries.enumerate() {
         let index_key = entry?;
         // Stopping before anything was handled resumes where this call began.
@@ -48,7 +56,21 @@ pub fn walk(
         if examined == budget.max(1) {
             return Ok(resume());
         }
-        if let Some(record) = matching(&get, filter, &index_key)? {
+        let found = matching(&get, filter, &index_key)?;
+        let found = match found {
+            Some(record) if !filter.body.is_empty() => {
+                // A purged body is not there to search.
+                let kept = (!record.body_purged)
+                    .then(|| body(&index_key))
+                    .transpose()?;
+                let said = kept
+                    .flatten()
+                    .is_some_and(|b| filter.body.matches(b.as_ref()));
+                said.then_some(record)
+            }
+            found => found,
+        };
+        if let Some(record) = found {
             if !visit(record)? {
                 return Ok(resume());
             }

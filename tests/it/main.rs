@@ -22,6 +22,7 @@ mod imports;
 mod ingest;
 mod lifecycle;
 mod metrics;
+mod metrics_counts;
 mod multi_instance;
 mod operator;
 mod ordering;

@@ -90,10 +90,10 @@ async fn counts_deliveries_attempts_and_latencies_exactly() {
         let s = samples(&scrape(&server).await);
         let done = value(
             &s,
-            "hookbox_attempts_total{source=\"github\",outcome=\"success\"}",
+            "hookbox_attempts_total{source=\"github\",route=\"\",outcome=\"success\"}",
         ) + value(
             &s,
-            "hookbox_attempts_total{source=\"stripe\",outcome=\"success\"}",
+            "hookbox_attempts_total{source=\"stripe\",route=\"\",outcome=\"success\"}",
         );
         (done == 3.0).then_some(())
     })
@@ -175,14 +175,16 @@ async fn counts_deliveries_attempts_and_latencies_exactly() {
         assert_eq!(value(&s, &ten), acks, "{source}: all well under 10 s");
     }
     for (source, runs) in [("github", 2.0), ("stripe", 1.0), ("slack", 0.0)] {
-        let series = format!("hookbox_handler_duration_seconds_count{{source=\"{source}\"}}");
+        let series =
+            format!("hookbox_handler_duration_seconds_count{{source=\"{source}\",route=\"\"}}");
         assert_eq!(value(&s, &series), runs, "{source}");
         for outcome in ["transient", "permanent", "abandoned"] {
-            let series =
-                format!("hookbox_attempts_total{{source=\"{source}\",outcome=\"{outcome}\"}}");
+            let series = format!(
+                "hookbox_attempts_total{{source=\"{source}\",route=\"\",outcome=\"{outcome}\"}}"
+            );
             assert_eq!(value(&s, &series), 0.0, "{series}");
         }
-        let dead = format!("hookbox_dead_total{{source=\"{source}\"}}");
+        let dead = format!("hookbox_dead_total{{source=\"{source}\",route=\"\"}}");
         assert_eq!(value(&s, &dead), 0.0);
     }
     assert_eq!(value(&s, "hookbox_queue_depth"), 0.0);
@@ -225,13 +227,13 @@ async fn queue_depth_and_overdue_age_while_the_worker_is_busy() {
     std::fs::write(&go, b"").expect("release the handler");
     let done = eventually("both events processed", LIMIT, || async {
         let s = samples(&scrape(&server).await);
-        let ok = "hookbox_attempts_total{source=\"app\",outcome=\"success\"}";
+        let ok = "hookbox_attempts_total{source=\"app\",route=\"\",outcome=\"success\"}";
         (value(&s, ok) == 2.0).then_some(s)
     })
     .await;
     assert_eq!(value(&done, "hookbox_queue_depth"), 0.0);
     assert_eq!(value(&done, "hookbox_oldest_due_age_seconds"), 0.0);
-    let runs = "hookbox_handler_duration_seconds_count{source=\"app\"}";
+    let runs = "hookbox_handler_duration_seconds_count{source=\"app\",route=\"\"}";
     assert_eq!(value(&done, runs), 2.0);
     server.stop().await;
 }

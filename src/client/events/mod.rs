@@ -118,8 +118,15 @@ struct ListArgs {
     #[arg(long, value_parser = ["webhook", "reconciled"])]
     origin: Option<String>,
     /// Only the event(s) with this id (one lookup per source).
-    #[arg(long, conflicts_with_all = ["cursor", "all"])]
+    #[arg(long, conflicts_with_all = ["cursor", "all", "where_", "contains"])]
     id: Option<String>,
+    /// Only events whose JSON body has VALUE at this JSON pointer, e.g.
+    /// `/data/object/customer=cus_Z` (repeat: all must match).
+    #[arg(long = "where", value_name = "POINTER=VALUE")]
+    where_: Vec<String>,
+    /// Only events whose raw body contains this text.
+    #[arg(long, value_name = "TEXT")]
+    contains: Option<String>,
     #[command(flatten)]
     range: RangeArgs,
     /// Events per page (1–1000).
@@ -207,6 +214,8 @@ async fn list_events(api: &Api, args: ListArgs) -> Result<(), Failure> {
     params.extend(args.event_type.map(|t| ("type", t)));
     params.extend(args.origin.map(|o| ("origin", o)));
     params.extend(args.id.map(|i| ("id", i)));
+    params.extend(args.where_.into_iter().map(|w| ("where", w)));
+    params.extend(args.contains.map(|c| ("contains", c)));
     params.extend(range_params(&args.range)?);
     let mut cursor = args.cursor;
     let mut items = Vec::new();

@@ -10,8 +10,8 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use super::ordered;
 use super::rows::{self, ms, COLUMNS};
+use super::{ordered, search};
 use super::{PgError, PgStore};
 use crate::event::origin::{ORIGIN_HEADER, RECONCILED};
 use crate::store::{
@@ -238,6 +238,9 @@ impl Selection {
         if let Some(until) = filter.until {
             query.add("received_at < $", [Box::new(ms(until))]);
         }
+        for (condition, values) in search::conditions(&filter.body) {
+            query.add_all(&condition, values);
+        }
         if let Some(cursor) = after {
             let (at, source, id) = cursor
                 .position()
@@ -252,6 +255,11 @@ impl Selection {
 
     /// Adds `condition`, numbering each `$` in it after the parameters already added.
     fn add<const N: usize>(&mut self, condition: &str, values: [Box<dyn ToSql + Sync + Send>; N]) {
+        self.add_all(condition, values.into());
+    }
+
+    /// [`Selection::add`] with any number of values.
+    fn add_all(&mut self, condition: &str, values: Vec<Box<dyn ToSql + Sync + Send>>) {
         let mut numbered = String::new();
         for (i, part) in condition.split('$').enumerate() {
             if i > 0 {

@@ -41,6 +41,7 @@ mod pending;
 mod queue;
 mod rows;
 mod schema;
+mod search;
 #[cfg(test)]
 pub(crate) mod tests;
 mod wake;

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (4, V4_AUDIT),
     (5, V5_META),
     (6, super::counts::V6_COUNTS),
+    (7, V7_BODY_SEARCH),
 ];
 
 /// One row per event: the `EventRecord` fields as columns, plus the body.
@@ -123,6 +124,26 @@ CREATE TABLE hookbox_meta (
     key   text PRIMARY KEY,
     value text NOT NULL
 );
+"#;
+
+/// Body search (`where=` in a listing): the body as jsonb (NULL when it is purged or not JSON
+/// text), and a GIN index over it that serves `@>` containment (see `postgres/search.rs`).
+/// An expression index, so accept's `INSERT` does not change; the function is IMMUTABLE as an
+/// expression index needs (it reads nothing but its argument). Bodies that do not start like a
+/// JSON object or array skip the exception block and its subtransaction.
+const V7_BODY_SEARCH: &str = r#"
+CREATE FUNCTION hookbox_body_json(body bytea) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+    IF body IS NULL OR length(body) = 0 OR get_byte(body, 0) NOT IN (123, 91) THEN
+        RETURN NULL;
+    END IF;
+    RETURN convert_from(body, 'UTF8')::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$fn$;
+CREATE INDEX events_body_json ON events USING gin (hookbox_body_json(body) jsonb_path_ops);
 "#;
 
 /// Parses `url` and points its connections at `schema` (if any) through the start-up options,

@@ -158,6 +158,7 @@ pub fn walk(
     let txn = db.begin_read().map_err(super::storage_error)?;
     let received = txn.open_table(RECEIVED).map_err(super::storage_error)?;
     let events = txn.open_table(EVENTS).map_err(super::storage_error)?;
+    let bodies = txn.open_table(BODIES).map_err(super::storage_error)?;
     let range = match &upper {
         Some(upper) => received.range::<&[u8]>(lower.as_slice()..upper.as_slice()),
         None => received.range::<&[u8]>(lower.as_slice()..),
@@ -171,6 +172,11 @@ pub fn walk(
     walk::walk(
         keys,
         |key| record(&events, key),
+        // A body is keyed like its `received` entry.
+        |index_key| {
+            let found = bodies.get(index_key).map_err(super::storage_error)?;
+            Ok(found.map(|raw| raw.value().to_vec()))
+        },
         filter,
         after,
         budget,

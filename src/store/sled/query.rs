@@ -48,7 +48,17 @@ impl Trees {
         let keys = entries
             .rev()
             .map(|entry| Ok(entry.map(|(k, _)| k.to_vec())?));
-        walk::walk(keys, |key| self.get(key), filter, after, budget, visit)
+        // A body is keyed like its `received` entry.
+        let body = |index_key: &[u8]| Ok(self.bodies.get(index_key)?);
+        walk::walk(
+            keys,
+            |key| self.get(key),
+            body,
+            filter,
+            after,
+            budget,
+            visit,
+        )
     }
 }
 

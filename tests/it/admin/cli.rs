@@ -13,7 +13,7 @@ use crate::support::{TestServer, TEST_ADMIN_TOKEN};
 const BIN: &str = env!("CARGO_BIN_EXE_hookbox");
 
 /// Runs `hookbox events --server <server> <args>` with `token` in the environment (or none).
-async fn events(server: &TestServer, token: Option<&str>, args: &[&str]) -> Output {
+pub(super) async fn events(server: &TestServer, token: Option<&str>, args: &[&str]) -> Output {
     let mut command = Command::new(BIN);
     command
         .arg("events")
@@ -26,12 +26,12 @@ async fn events(server: &TestServer, token: Option<&str>, args: &[&str]) -> Outp
     command.output().await.expect("run hookbox events")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs with the right token and expects success; returns stdout.
-async fn ok(server: &TestServer, args: &[&str]) -> String {
+pub(super) async fn ok(server: &TestServer, args: &[&str]) -> String {
     let out = events(server, Some(TEST_ADMIN_TOKEN), args).await;
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     text(&out.stdout)

@@ -11,6 +11,7 @@ mod cli;
 mod listing;
 mod overview;
 mod requeue;
+mod search;
 
 use std::time::Duration;
 

@@ -114,3 +114,39 @@ async fn a_missing_event_shows_no_empty_sections() {
     b.close().await;
     server.stop().await;
 }
+
+/// The search fields find events by what their bodies say, and the search lands in the URL.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: apt-get install -y chromium chromium-driver"]
+async fn the_console_searches_event_bodies() {
+    let b = Browser::start(1280, 800).await;
+    let server = TestServer::start(BASE_CONFIG).await;
+    for (id, customer) in [("evt_a", "cus_Z"), ("evt_b", "cus_Y"), ("evt_c", "cus_Z")] {
+        let body = format!(
+            r#"{{"id":"{id}","object":"event","type":"invoice.paid","data":{{"object":{{"customer":"{customer}"}}}}}}"#
+        );
+        assert_eq!(server.deliver("stripe", &body, id).await.status, 202);
+    }
+    b.client.goto(&server.url("/console")).await.expect("open");
+    sign_in(&b, TEST_ADMIN_TOKEN).await;
+    rows_until(&b, "all three events", |r| r.len() == 3).await;
+    let field = b.find("#f-where").await;
+    field
+        .send_keys("/data/object/customer=cus_Z")
+        .await
+        .expect("type the search");
+    click(&b, "form.filters button[type=submit]").await;
+    let found = rows_until(&b, "cus_Z's two events", |r| r.len() == 2).await;
+    assert!(found.iter().all(|r| !r.contains("evt_b")), "{found:?}");
+    let hash = b.js("return location.hash;", vec![]).await;
+    assert!(hash.as_str().unwrap_or("").contains("where="), "{hash}");
+
+    b.client
+        .goto(&server.url("/console#/events?contains=cus_Y"))
+        .await
+        .expect("open a body search by URL");
+    let found = rows_until(&b, "cus_Y's event", |r| r.len() == 1).await;
+    assert!(found[0].contains("evt_b"), "{found:?}");
+    b.close().await;
+    server.stop().await;
+}

@@ -64,12 +64,14 @@
 
   // The newest `wanted` items of a paged listing (`path` answering `{items, nextCursor}`), read
   // again from the top in pages of at most 1000, each a conditional GET remembered in `cache`
-  // (url -> {etag, body}). Answers the items, where older ones continue, and whether any page
-  // changed since the last call.
-  HB.window = async function (path, query, wanted, cache) {
+  // (url -> {etag, body}), and at most `calls` of them (a body search: each call scans a
+  // bounded stretch of the store). Answers the items, where older ones continue, the last
+  // page, and whether any page changed since the last call.
+  HB.window = async function (path, query, wanted, cache, calls = Infinity) {
     let items = [];
     let cursor = null;
     let changed = false;
+    let page = null;
     const seen = new Map();
     do {
       const limit = Math.min(1000, wanted - items.length);
@@ -77,14 +79,14 @@
       const known = cache.get(url);
       const res = await HB.get(url, { etag: known && known.etag });
       if (res.status !== 304 || !known) changed = true;
-      const page = res.status === 304 ? known.body : res.body;
+      page = res.status === 304 ? known.body : res.body;
       seen.set(url, { etag: res.etag, body: page });
       items = items.concat(page.items);
       cursor = page.nextCursor || null;
-    } while (cursor && items.length < wanted);
+    } while (cursor && items.length < wanted && seen.size < calls);
     if (cache.size !== seen.size) changed = true;
     cache.clear();
     for (const [url, entry] of seen) cache.set(url, entry);
-    return { items, cursor, changed };
+    return { items, cursor, changed, last: page };
   };
 })();

@@ -8,7 +8,7 @@
   const HB = (window.HB = window.HB || {});
   const el = (...a) => HB.el(...a);
   const STATES = ['queued', 'processing', 'succeeded', 'dead', 'skipped'];
-  const FILTERS = ['source', 'route', 'state', 'type', 'since', 'until', 'id'];
+  const FILTERS = ['source', 'route', 'state', 'type', 'since', 'until', 'id', 'where', 'contains'];
   const PAGE = 50;
 
   // One row per record: a route's deliveries of one event share source and id, not location.
@@ -42,6 +42,8 @@
       input('since', `Received from (${HB.zoneName()})`, 'datetime-local', HB.toLocalInput(filter.since)),
       input('until', `Received before (${HB.zoneName()})`, 'datetime-local', HB.toLocalInput(filter.until)),
       input('id', 'Event id', 'search', filter.id, { placeholder: 'exact id' }),
+      input('where', 'Body field equals', 'search', filter.where, { placeholder: '/data/object/customer=cus_Z' }),
+      input('contains', 'Body contains', 'search', filter.contains, { placeholder: 'any text' }),
       el('div', { class: 'field buttons' },
         el('button', { type: 'submit', text: 'Apply' }),
         el('a', { href: '#/events', class: 'button secondary', text: 'Reset' })));
@@ -86,13 +88,19 @@
     const scope = {
       source: filter.source, route: filter.route, type: filter.type, since: filter.since, until: filter.until,
     };
-    const listQuery = Object.assign({}, scope, { state: filter.state, id: filter.id });
+    const listQuery = Object.assign({}, scope, {
+      state: filter.state, id: filter.id, where: filter.where, contains: filter.contains,
+    });
+    // A body search scans a bounded stretch of the store per call: one more per "Search older".
+    const searching = !!(filter.where || filter.contains);
+    let calls = searching ? 1 : Infinity;
     const counts = el('ul', { class: 'counts', 'aria-label': 'Events per state' });
     const tbody = el('tbody', { id: 'events-body' });
     const more = el('button', { type: 'button', class: 'secondary', hidden: true, text: 'Load older events' });
     const status = el('p', { class: 'muted', id: 'events-status' });
     const formSlot = el('div', {});
-    const bulk = HB.bulkActions({ scope, byId: !!filter.id, key, refresh: () => refresh(true) });
+    // The filter-wide bulk requeue acts on `scope`, which an id or a body search narrows further.
+    const bulk = HB.bulkActions({ scope, byId: !!filter.id || searching, key, refresh: () => refresh(true) });
     view.append(
       el('h1', { text: 'Events' }), formSlot, counts, bulk.toolbar, bulk.results,
       el('div', { class: 'table-wrap' }, el('table', { class: 'events' },
@@ -110,10 +118,12 @@
     let countsTag = null;
     let ticks = 0;
 
-    function render() {
+    function render(last) {
       bulk.shown(items);
       HB.clear(tbody).append(...items.map((item) => row(item, bulk)));
       status.textContent = items.length === 0 ? 'No events match.' : `${items.length} events shown.`;
+      const back = last && last.search && last.nextCursor ? last.search.searchedBack : null;
+      if (back !== null) status.textContent += ` Searched back to ${HB.time(back)}.`;
     }
 
     function renderCounts(c) {
@@ -128,11 +138,12 @@
 
     // Reads the shown rows again, and the counts when rows changed, every 10th poll or `now`.
     async function refresh(now) {
-      const w = await HB.window('/admin/events', listQuery, wanted, pages);
+      const w = await HB.window('/admin/events', listQuery, wanted, pages, calls);
       if (w.changed) {
         items = w.items;
         more.hidden = !w.cursor;
-        render();
+        more.textContent = searching ? 'Search older events' : 'Load older events';
+        render(w.last);
       }
       if (now || w.changed || countsTag === null || ticks % 10 === 0) {
         const c = await HB.get(`/admin/counts${HB.query(scope)}`, { etag: now ? null : countsTag });
@@ -143,6 +154,7 @@
 
     more.addEventListener('click', async () => {
       wanted += PAGE;
+      calls += 1;
       await refresh(false);
     });
 

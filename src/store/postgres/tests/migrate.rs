@@ -58,7 +58,9 @@ async fn a_version_1_database_is_upgraded_in_place() {
          DROP FUNCTION hookbox_count_events() CASCADE; \
          DROP FUNCTION hookbox_event_counters(text, boolean, bigint, bigint); \
          DROP INDEX events_unfinished; \
-         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5, 6); \
+         DROP INDEX events_body_json; \
+         DROP FUNCTION hookbox_body_json(bytea); \
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5, 6, 7); \
          INSERT INTO events (source, id, received_at, body, body_len, state, next_attempt_at) \
              VALUES ('s', 'old', 1, '\\x7b7d', 2, 'queued', 1);",
     )
