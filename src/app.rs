@@ -154,11 +154,7 @@ pub async fn run_listening(
         "hookbox started"
     );
 
-    // Ingest counts by source; attempts by route stream (the source's own name when unrouted).
-    let names = (config.sources.iter().map(|s| s.name.clone()))
-        .chain(config.routes().map(|r| r.stream.clone()))
-        .chain(config.alerts.targets.iter().map(|t| t.route.stream.clone()));
-    let metrics = Arc::new(Metrics::new(names));
+    let metrics = Arc::new(Metrics::new(crate::metrics::series_names(&config)));
     let deadline = CancellationToken::new();
     tokio::spawn(deadline_after(
         shutdown.clone(),

@@ -108,6 +108,7 @@ pub async fn supervise(s: Supervised, config: Arc<Config>, mut reloads: mpsc::Re
         // Stop the old worker claiming before requests use the new config: an event accepted
         // under a route only the new config has must not reach a worker that does not know it.
         generation.cancel();
+        s.metrics.add_sources(crate::metrics::series_names(&next));
         s.live.replace(Snapshot {
             config: next.clone(),
             retired_streams: Arc::new(retired),

@@ -1,24 +1,17 @@
-//! The effective configuration as `hookbox config check` prints it: the file as the loader
-//! reads it, every default filled in, and nothing secret. Secrets, admin tokens, the database
-//! URL and command environment values print as `<redacted>`; forward URLs lose credentials and
-//! queries. Environment variables that replace a key (`<SOURCE>_WEBHOOK_SECRET`, …) are not
-//! shown: their values are secrets.
+//! How the effective configuration prints (`hookbox config check`, see `load::effective`): the
+//! file as the loader reads it, every default filled in, and nothing secret. Secrets, admin
+//! tokens, the database URL and command environment values print as `<redacted>`; forward URLs
+//! lose credentials and queries. Environment variables that replace a key
+//! (`<SOURCE>_WEBHOOK_SECRET`, …) are not shown: their values are secrets.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use super::load::FileConfig;
 use crate::verify::Secret;
 
 const REDACTED: &str = "<redacted>";
-
-/// `text` (a config that loads) with defaults filled in and secrets redacted, as TOML.
-pub fn effective(text: &str) -> Result<String, String> {
-    let raw: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-    toml::to_string(&raw).map_err(|e| e.to_string())
-}
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -90,6 +83,7 @@ pub fn without_credentials(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::effective;
 
     #[test]
     fn forward_urls_lose_credentials_and_queries() {

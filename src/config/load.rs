@@ -85,6 +85,13 @@ pub(super) struct FileConfig {
     alerts: RawAlerts,
 }
 
+/// `text` (a config that loads) with defaults filled in and secrets redacted, as TOML (see
+/// `effective` for how secrets print).
+pub fn effective(text: &str) -> Result<String, String> {
+    let raw: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+    toml::to_string(&raw).map_err(|e| e.to_string())
+}
+
 /// Loads `path`, overlaying secrets from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();

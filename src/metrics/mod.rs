@@ -13,7 +13,7 @@ mod text;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 pub use process::ProcessStats;
@@ -21,6 +21,7 @@ pub use text::CONTENT_TYPE;
 
 use self::histogram::{Histogram, ACK_BUCKETS, HANDLER_BUCKETS};
 
+use crate::config::Config;
 use crate::store::{split_stream, Accepted, EventRecord, Outcome, StateCounts};
 
 /// How hookbox answered one `POST /webhooks/<source>`.
@@ -146,8 +147,9 @@ pub struct DestinationSnapshot {
 /// The process's metrics. Counters start at zero when hookbox starts.
 #[derive(Debug)]
 pub struct Metrics {
-    /// By source name; `""` collects unknown sources.
-    sources: BTreeMap<String, PerSource>,
+    /// By source name; `""` collects unknown sources. A reload adds the sources it brings;
+    /// none is removed, so counters never go back.
+    sources: RwLock<BTreeMap<String, Arc<PerSource>>>,
     /// Forward destinations by `host:port`, published by the worker.
     destinations: Mutex<BTreeMap<String, DestinationSnapshot>>,
     /// Audit records that could not be written.
@@ -156,20 +158,43 @@ pub struct Metrics {
     deaths: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
+/// The names `config` has series for: ingest counts by source, attempts by route stream (the
+/// source's own name when unrouted), alerts by their target's stream.
+pub fn series_names(config: &Config) -> Vec<String> {
+    (config.sources.iter().map(|s| s.name.clone()))
+        .chain(config.routes().map(|r| r.stream.clone()))
+        .chain(config.alerts.targets.iter().map(|t| t.route.stream.clone()))
+        .collect()
+}
+
 impl Metrics {
     /// Metrics with series for each of `sources` (the configured source names).
     pub fn new<S: Into<String>>(sources: impl IntoIterator<Item = S>) -> Metrics {
-        let mut map: BTreeMap<String, PerSource> = sources
+        let mut map: BTreeMap<String, Arc<PerSource>> = sources
             .into_iter()
-            .map(|name| (name.into(), PerSource::new()))
+            .map(|name| (name.into(), Arc::new(PerSource::new())))
             .collect();
-        map.insert(String::new(), PerSource::new());
+        map.insert(String::new(), Arc::new(PerSource::new()));
         Metrics {
-            sources: map,
+            sources: RwLock::new(map),
             destinations: Mutex::new(BTreeMap::new()),
             audit_failures: AtomicU64::new(0),
             deaths: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Adds series for those of `sources` not yet known (a reload's new sources and routes),
+    /// so their events are not counted under `source=""`.
+    pub fn add_sources<S: Into<String>>(&self, sources: impl IntoIterator<Item = S>) {
+        let mut map = self.sources.write().unwrap_or_else(|p| p.into_inner());
+        for name in sources {
+            map.entry(name.into())
+                .or_insert_with(|| Arc::new(PerSource::new()));
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Arc<PerSource>>> {
+        self.sources.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces what is known about destination `name`.
@@ -201,14 +226,13 @@ impl Metrics {
     }
 
     /// The series of `source`, or of `""` when it is not configured.
-    fn source(&self, source: &str) -> &PerSource {
-        let s = self
-            .sources
-            .get(source)
-            .or_else(|| self.sources.get(""))
+    fn source(&self, source: &str) -> Arc<PerSource> {
+        let map = self.read();
+        let s = (map.get(source))
+            .or_else(|| map.get(""))
             .expect("the unknown-source entry always exists");
         s.used.store(true, Ordering::Relaxed);
-        s
+        s.clone()
     }
 
     /// Notes one answer to `POST /webhooks/<source>`: counts a challenge or a rejection; for
@@ -257,7 +281,7 @@ impl Metrics {
 
     /// The mean handler run time of `source` so far, if it has run at all.
     pub fn mean_handler_time(&self, source: &str) -> Option<Duration> {
-        let snapshot = self.sources.get(source)?.handler.snapshot();
+        let snapshot = self.read().get(source)?.handler.snapshot();
         (snapshot.count > 0)
             .then(|| Duration::from_secs_f64(snapshot.sum_seconds / snapshot.count as f64))
     }
@@ -274,7 +298,7 @@ impl Metrics {
     /// Events of `source` accepted (new or duplicate) since start: what `silence` alert rules
     /// watch between two looks.
     pub fn accepted_total(&self, source: &str) -> u64 {
-        self.sources.get(source).map_or(0, |s| {
+        self.read().get(source).map_or(0, |s| {
             s.accepted.load(Ordering::Relaxed) + s.duplicate.load(Ordering::Relaxed)
         })
     }
@@ -301,8 +325,9 @@ impl Metrics {
     /// deaths) once per route, labelled `source` and `route` (`""` for a source without
     /// routes).
     pub fn render(&self, queue: &Gauges) -> String {
-        let shown = (self.sources.iter())
-            .filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed));
+        let sources = self.read();
+        let shown =
+            (sources.iter()).filter(|(name, s)| !name.is_empty() || s.used.load(Ordering::Relaxed));
         let ingest: Vec<Series<'_>> = (shown.clone())
             .filter(|(name, _)| split_stream(name).1.is_none())
             .map(|(name, s)| Series {
@@ -312,7 +337,7 @@ impl Metrics {
             })
             .collect();
         let deliveries: Vec<Series<'_>> = shown
-            .filter(|(name, _)| split_stream(name).1.is_some() || !self.is_routed(name))
+            .filter(|(name, _)| split_stream(name).1.is_some() || !is_routed(&sources, name))
             .map(|(name, s)| Series::delivery(name, s))
             .collect();
         let mut text = render::all(&ingest, &deliveries, queue, &self.destinations());
@@ -321,14 +346,13 @@ impl Metrics {
     }
 }
 
-impl Metrics {
-    /// Whether `source` has routes (their streams, `source:route`, have series of their own).
-    fn is_routed(&self, source: &str) -> bool {
-        let prefix = format!("{source}{}", crate::store::ROUTE_SEPARATOR);
-        (self.sources.range(prefix.clone()..))
-            .next()
-            .is_some_and(|(n, _)| n.starts_with(&prefix))
-    }
+/// Whether `source` has routes in `sources` (their streams, `source:route`, have series of
+/// their own).
+fn is_routed(sources: &BTreeMap<String, Arc<PerSource>>, source: &str) -> bool {
+    let prefix = format!("{source}{}", crate::store::ROUTE_SEPARATOR);
+    (sources.range(prefix.clone()..))
+        .next()
+        .is_some_and(|(n, _)| n.starts_with(&prefix))
 }
 
 /// One series owner as written: its `source` label, its `route` label (delivery series

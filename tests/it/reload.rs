@@ -132,6 +132,14 @@ async fn a_reload_keeps_an_open_circuit_open() {
             .then_some(circuit(&hookbox).await)
     })
     .await;
+    let metrics = get(&hookbox.url("/metrics")).await.body;
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(
+            "hookbox_webhook_requests_total{source=\"other\",outcome=\"accepted\",reason=\"\"} 0"
+        ),
+        "the new source has series of its own:\n{metrics}"
+    );
     assert_eq!(after["state"], "open", "{after}");
     assert_eq!(after["nextProbeAt"], open["nextProbeAt"], "{after}");
     assert_eq!(after["lastError"], open["lastError"], "{after}");
