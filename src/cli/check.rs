@@ -37,7 +37,21 @@ pub fn run(args: ConfigArgs) -> ExitCode {
 fn check(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
         Ok(config) => {
+            // `serve` reads the certificate files at start; a pair that does not load fails here.
+            let tls = match tls_line(&config) {
+                Ok(line) => line,
+                Err(e) => {
+                    eprintln!("hookbox: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             print!("{}", report(&path.display().to_string(), &config));
+            if let Some(line) = tls {
+                println!("{line}");
+            }
+            if let Some(admin) = config.admin.listen {
+                println!("admin:    {admin} (admin API, console, metrics, status; public: webhooks and health only)");
+            }
             // The file loaded a moment ago; should it change in between, say so and still pass.
             let text = std::fs::read_to_string(path).map_err(|e| e.to_string());
             match text.and_then(|text| config::effective(&text)) {
@@ -107,6 +121,34 @@ fn report(file: &str, config: &Config) -> String {
         .ok();
     }
     out
+}
+
+/// What `serve` would serve HTTPS with: the certificate files, read and matched as at start, or
+/// the ACME domains; `None` for plain HTTP.
+fn tls_line(config: &Config) -> Result<Option<String>, String> {
+    let Some(tls) = &config.server.tls else {
+        return Ok(None);
+    };
+    if let Some(acme) = &tls.acme {
+        return Ok(Some(format!(
+            "tls:      ACME ({}) from {}",
+            acme.domains.join(", "),
+            acme.directory_url
+        )));
+    }
+    let Some((cert, key)) = tls.files() else {
+        return Ok(None);
+    };
+    let (_, info) =
+        crate::tls::server::load_files(cert, key).map_err(|e| format!("server.tls: {e}"))?;
+    let until = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.not_after.max(0) as u64),
+    );
+    Ok(Some(format!(
+        "tls:      {} for {} (valid until {until})",
+        cert.display(),
+        info.names.join(", ")
+    )))
 }
 
 fn handler(handler: &HandlerConfig) -> String {

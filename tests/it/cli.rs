@@ -742,3 +742,31 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
         "an unknown shell is a usage error"
     );
 }
+
+#[test]
+fn config_check_reads_the_certificate_files_and_names_the_admin_listener() {
+    let pki = support::pki::Pki::new();
+    let (cert, key) = pki.server_pem(&["hooks.example.com"]);
+    let (cert, key) = (pki.file("c.pem", &cert), pki.file("k.pem", &key));
+    let dir = tempfile::tempdir().expect("dir");
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[server.tls]\ncert_file = {:?}\nkey_file = {:?}\n\
+         [admin]\nlisten = \"127.0.0.1:0\"\n\
+         [sources.gh]\nscheme = \"github\"\nsecrets = [\"a-real-looking-secret\"]\n",
+        cert.display().to_string(),
+        key.display().to_string(),
+    );
+    let file = write_temp(dir.path(), "hookbox.toml", config.as_bytes());
+    let (code, out, err) = hookbox(&["config", "check", "--config", &file]);
+    assert_eq!(code, 0, "{out}{err}");
+    let tls = format!(
+        "tls:      {} for hooks.example.com (valid until ",
+        cert.display()
+    );
+    assert!(out.contains(&tls), "{out}");
+    assert!(out.contains("admin:    127.0.0.1:0 "), "{out}");
+    assert!(
+        out.contains("[server.tls]\ncert_file = "),
+        "the effective config: {out}"
+    );
+}
