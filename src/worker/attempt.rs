@@ -89,6 +89,9 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
     if r.body_purged {
         return Report::permanent("the body was purged by retention");
     }
+    if let Some(damage) = damaged_body(claimed) {
+        return Report::permanent(damage);
+    }
     // An alert's message is made now, from the store (see `alerts`).
     let alert;
     let body = if crate::alerts::is_alert_stream(&r.source) {
@@ -104,6 +107,16 @@ async fn handle(shared: &Shared, claimed: &Claimed) -> Report {
     };
     let job = Job { record: r, body };
     shared.handlers.run(&route.handler, job).await
+}
+
+/// Why `claimed`'s body cannot be the one accepted: the store handed out fewer or more bytes
+/// than it recorded (a damaged or deleted body file). The event goes dead, visible, rather than
+/// reaching the application empty or cut.
+fn damaged_body(claimed: &Claimed) -> Option<String> {
+    let (stored, read) = (claimed.record.body_len, claimed.body.len() as u64);
+    (stored != read).then(|| {
+        format!("the stored body is damaged or missing ({stored} bytes accepted, {read} read)")
+    })
 }
 
 /// Why an event of `stream` has no handler.
@@ -220,5 +233,26 @@ mod tests {
             ),
             Next::Dead("permanent failure: HTTP 400: bad".into())
         );
+    }
+
+    #[test]
+    fn a_body_the_store_lost_or_cut_is_refused_not_delivered() {
+        let event = crate::store::NewEvent {
+            source: "s".into(),
+            id: "e".into(),
+            received_at: 1,
+            event_type: None,
+            headers: Vec::new(),
+            body: bytes::Bytes::from_static(b"{\"id\":\"e\"}"),
+            ordering: None,
+        };
+        let claimed = |body: &'static [u8]| Claimed {
+            record: crate::store::EventRecord::queued(&event),
+            body: bytes::Bytes::from_static(body),
+        };
+        assert_eq!(damaged_body(&claimed(b"{\"id\":\"e\"}")), None);
+        let missing = damaged_body(&claimed(b"")).expect("refused");
+        assert!(missing.contains("10 bytes accepted, 0 read"), "{missing}");
+        assert!(damaged_body(&claimed(b"{\"id\"")).is_some(), "a cut body");
     }
 }
