@@ -68,7 +68,7 @@ pub async fn ingest(ctx: &Ctx, source: &Source, req: http::Request<Incoming>) ->
     Ok(accepted(ctx, source, &id, outcome))
 }
 
-/// Stores `event` in a task of its own, so a client that hangs up while the write is under
+/// Stores `prepared` in a task of its own, so a client that hangs up while the write is under
 /// way cannot cancel it half-counted: the store's own bookkeeping (its pending count) runs to
 /// the end, and the outcome is counted there and then, answered or not (a count at answer
 /// time misses the events whose client left after the write ended but before the answer).
