@@ -103,15 +103,24 @@ pub async fn final_statuses(hookbox: &Hookbox, ids: &BTreeSet<String>) -> HashMa
             let mut found = Vec::new();
             for id in ids.iter().skip(k).step_by(FETCHERS) {
                 let url = format!("{base}{id}");
-                let status = eventually(&format!("{id} to finish"), LIMIT, || async {
+                let last = std::sync::Mutex::new(Value::Null);
+                let what = format!("{id} to finish");
+                let wait = eventually(&what, LIMIT, || async {
                     let reply = get(&url).await;
                     if reply.status == 404 {
                         return Some(serde_json::json!({"state": "missing"}));
                     }
                     let s = reply.json();
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = s.clone();
                     matches!(s["state"].as_str(), Some("succeeded" | "dead")).then_some(s)
-                })
-                .await;
+                });
+                let early = LIMIT - std::time::Duration::from_secs(1);
+                let Ok(status) = tokio::time::timeout(early, wait).await else {
+                    panic!(
+                        "{id} did not finish; last status: {}",
+                        last.lock().unwrap_or_else(|e| e.into_inner())
+                    );
+                };
                 found.push((id.clone(), status));
             }
             found
