@@ -35,26 +35,27 @@ pub fn run(args: ConfigArgs) -> ExitCode {
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
-    match config::load(path) {
-        Ok(config) => {
-            // `serve` reads the certificate files at start; a pair that does not load fails here.
-            let tls = match tls_line(&config) {
-                Ok(line) => line,
-                Err(e) => {
-                    eprintln!("hookbox: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            print!("{}", report(&path.display().to_string(), &config));
+    let file = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(source) => {
+            eprintln!("hookbox: {}", config::ConfigError::Read { file, source });
+            return ExitCode::from(2);
+        }
+    };
+    let loaded = config::load_str(&text, &file, &|name| std::env::var(name).ok());
+    // `serve` reads the certificate files at start; a pair that does not load fails here.
+    let checked = (loaded.map_err(|e| e.to_string())).and_then(|c| Ok((tls_line(&c)?, c)));
+    match checked {
+        Ok((tls, config)) => {
+            print!("{}", report(&file, &config));
             if let Some(line) = tls {
                 println!("{line}");
             }
             if let Some(admin) = config.admin.listen {
                 println!("admin:    {admin} (admin API, console, metrics, status; public: webhooks and health only)");
             }
-            // The file loaded a moment ago; should it change in between, say so and still pass.
-            let text = std::fs::read_to_string(path).map_err(|e| e.to_string());
-            match text.and_then(|text| config::effective(&text)) {
+            match config::effective(&text) {
                 Ok(toml) => {
                     print!("\n# effective config: defaults filled in, secrets redacted\n{toml}")
                 }

@@ -317,6 +317,12 @@ pub(crate) async fn settle_some(t: &Under) -> StateCounts {
 }
 
 /// `id` for source `s`, `source/id` otherwise.
+/// The id of the head of ordering key `key` of source `s`, if any.
+pub(crate) async fn head_id(t: &Under, key: &str) -> Option<String> {
+    let head = t.ordering_head("s", key).await.expect("head");
+    head.map(|r| r.id)
+}
+
 pub(crate) fn name(r: &EventRecord) -> String {
     match r.source.as_str() {
         "s" => r.id.clone(),
